@@ -1,0 +1,3 @@
+from privdom.cli.main import run
+
+run()

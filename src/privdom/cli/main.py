@@ -1,0 +1,108 @@
+"""The root app: global options, the error boundary, and command registration. Nothing else."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from privdom.cli import (
+    calendar_cmd,
+    import_cmd,
+    members_cmd,
+    plan_cmd,
+    report_cmd,
+    schedule_cmd,
+    sop_cmd,
+    workspace_cmd,
+)
+from privdom.cli.context import Workspace
+from privdom.errors import PrivdomError
+
+
+def write_crash_log() -> Path:
+    """Save the current traceback (no local variables: they may hold member data) to a log file."""
+    log_dir = Path(os.environ.get("PRIVDOM_LOG_DIR") or tempfile.gettempdir())
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = log_dir / f"privdom-crash-{stamp}-{os.getpid()}.log"
+    path.write_text(f"privdom {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}", encoding="utf-8")
+    return path
+
+
+class PrivdomGroup(TyperGroup):
+    """Turns a user's mistake into exit 1 with `error:`/`hint:`, and a bug into exit 3 with a log."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PrivdomError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            ctx.exit(exc.code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # `privdom members | head` closes the pipe early; that is not a failure.
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
+            log = write_crash_log()
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo(f"the traceback is in {log}; please report it", err=True)
+            ctx.exit(3)
+
+
+app = typer.Typer(
+    cls=PrivdomGroup,
+    help="privdom: plan private-domain community operations (私域运营) from member and order exports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", envvar="PRIVDOM_DB", help="Workspace database [default: ./privdom.db]."),
+    ] = None,
+    sops: Annotated[
+        Path | None,
+        typer.Option("--sops", envvar="PRIVDOM_SOPS", help="Playbook folder [default: ./sops]."),
+    ] = None,
+) -> None:
+    ctx.obj = Workspace(db=db or Path("privdom.db"), sops=sops or Path("sops"))
+
+
+for module in (
+    workspace_cmd,
+    import_cmd,
+    sop_cmd,
+    calendar_cmd,
+    members_cmd,
+    plan_cmd,
+    schedule_cmd,
+    report_cmd,
+):
+    module.register(app)
+
+
+def run() -> None:
+    app(prog_name="privdom")

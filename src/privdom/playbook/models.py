@@ -1,0 +1,264 @@
+"""The playbook schema: what an operator may write in `sops/*.yaml`.
+
+Every model forbids unknown keys, so a typo is an error rather than a silently ignored setting.
+Conditions stay plain dicts here; `playbook.conditions` checks and compiles them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+STAGES = ("pull_in", "retention", "conversion")
+GROUP_TYPES = ("welfare", "service", "interest")
+ACTIONS = ("group_post", "private_message", "moment_post", "call", "invite_to_group", "coupon")
+CONTENT_TYPES = ("rules", "value", "product", "interaction", "after_sales", "culture")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Stage = Literal["pull_in", "retention", "conversion"]
+GroupType = Literal["welfare", "service", "interest"]
+Action = Literal["group_post", "private_message", "moment_post", "call", "invite_to_group", "coupon"]
+ContentType = Literal["rules", "value", "product", "interaction", "after_sales", "culture"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+# A condition over member metrics, e.g. {"recency_days": {"gt": 60}} or {"all": [...]}.
+Condition = dict[str, Any]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def parse_hhmm(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise ValueError(f"{value!r} is not a time (HH:MM)")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Title(Model):
+    zh: str
+    en: str
+
+
+class Level(Model):
+    """One tier. A member is at the highest level whose `min` their metric reaches."""
+
+    id: str
+    zh: str
+    en: str
+    min: int = Field(ge=0)
+    points_per_yuan: float = 1.0
+    member_day_discount_yuan: int = 0
+    perks: list[str] = []
+
+
+class Tiers(Model):
+    metric: Literal["growth", "spend_total", "spend_365"] = "growth"
+    growth_per_yuan: int = Field(10, ge=1)
+    # None keeps a tier for life; N re-evaluates the metric over the last N days.
+    downgrade_window_days: int | None = Field(None, ge=1)
+    levels: list[Level]
+
+
+class Segment(Model):
+    """A lifecycle segment; the first segment whose `when` matches wins, `when: null` is 'otherwise'."""
+
+    id: str
+    zh: str
+    en: str
+    when: Condition | None = None
+    advice: str = ""
+
+
+class Rfm(Model):
+    scores: int = Field(5, ge=2, le=10)
+
+
+class Koc(Model):
+    min_orders: int = 3
+    min_messages_30: int = 20
+    min_images_30: int = 3
+
+
+class Coupon(Model):
+    label: str
+    value_yuan: float = Field(gt=0)
+    threshold_yuan: float = Field(0, ge=0)
+    valid_days: int = Field(ge=1)
+
+
+class Node(Model):
+    """A marketing node. Exactly one of `date` (MM-DD, solar), `lunar` (MM-DD lunar) or `weekday`."""
+
+    id: str
+    zh: str
+    en: str
+    date: str | None = None
+    lunar: str | None = None
+    weekday: Weekday | None = None
+
+
+class CalendarSettings(Model):
+    lunar_festivals: bool = True
+    nodes: list[Node] = []
+
+
+class QuietHours(Model):
+    start: str = "22:00"
+    end: str = "08:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+
+class Limits(Model):
+    private_touches_per_7_days: int = Field(2, ge=0)
+    owner_daily_capacity: int = Field(200, ge=0)
+    quiet_hours: QuietHours = QuietHours()
+    default_owner: str = "运营"
+
+
+class _At(Model):
+    at: str = "10:00"
+
+    @field_validator("at")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+
+class DailyTrigger(_At):
+    trigger: Literal["daily"]
+    weekdays: list[Weekday] = []
+    from_date: date | None = Field(None, alias="from")
+    to_date: date | None = Field(None, alias="to")
+
+
+class NodeTrigger(_At):
+    trigger: Literal["node"]
+    node: str
+    offset: int = 0
+
+
+class MemberEventTrigger(_At):
+    trigger: Literal["joined", "joined_group", "first_order", "birthday", "tier_up"]
+    offset: int = Field(0, ge=0)
+    tier: str | None = None  # tier_up only: fire for reaching this tier
+
+
+class NthOrderTrigger(_At):
+    trigger: Literal["nth_order"]
+    n: int = Field(ge=2)
+    offset: int = Field(0, ge=0)
+
+
+class EnteredSegmentTrigger(_At):
+    trigger: Literal["entered_segment"]
+    segment: str
+    offset: int = Field(0, ge=0)
+
+
+class InactiveDaysTrigger(_At):
+    trigger: Literal["inactive_days"]
+    days: int = Field(ge=1)
+
+
+class GroupCreatedTrigger(_At):
+    trigger: Literal["group_created"]
+    offset: int = Field(0, ge=0)
+
+
+class GroupSilentTrigger(_At):
+    trigger: Literal["group_silent"]
+    days: int = Field(ge=1)
+
+
+class GroupNearCapacityTrigger(_At):
+    trigger: Literal["group_near_capacity"]
+    ratio: float = Field(0.9, gt=0, le=1)
+
+
+Trigger = Annotated[
+    DailyTrigger
+    | NodeTrigger
+    | MemberEventTrigger
+    | NthOrderTrigger
+    | EnteredSegmentTrigger
+    | InactiveDaysTrigger
+    | GroupCreatedTrigger
+    | GroupSilentTrigger
+    | GroupNearCapacityTrigger,
+    Field(discriminator="trigger"),
+]
+
+MEMBER_TRIGGERS = frozenset(
+    {"joined", "joined_group", "first_order", "nth_order", "birthday", "tier_up", "entered_segment",
+     "inactive_days"}
+)
+GROUP_TRIGGERS = frozenset({"group_created", "group_silent", "group_near_capacity"})
+CALENDAR_TRIGGERS = frozenset({"daily", "node"})
+
+
+class Audience(Model):
+    tiers: list[str] = []
+    segments: list[str] = []
+    rfm_classes: list[str] = []
+    group_types: list[GroupType] = []
+    tags: list[str] = []
+    owner: str | None = None
+    koc: bool | None = None
+    where: Condition | None = None
+
+
+class Rule(Model):
+    id: str
+    title: Title
+    when: Trigger
+    audience: Audience = Audience()
+    action: Action
+    content_type: ContentType
+    template: str
+    coupon: str | None = None
+    priority: int = Field(50, ge=0, le=100)
+    catch_up_days: int = Field(0, ge=0)
+
+
+class Stages(Model):
+    pull_in: list[Rule] = []
+    retention: list[Rule] = []
+    conversion: list[Rule] = []
+
+    def rules(self) -> list[tuple[Stage, Rule]]:
+        out: list[tuple[Stage, Rule]] = []
+        for rule in self.pull_in:
+            out.append(("pull_in", rule))
+        for rule in self.retention:
+            out.append(("retention", rule))
+        for rule in self.conversion:
+            out.append(("conversion", rule))
+        return out
+
+
+class Playbook(Model):
+    brand: str = "privdom"
+    timezone: str = "Asia/Shanghai"
+    tiers: Tiers
+    lifecycle: list[Segment]
+    rfm: Rfm = Rfm()
+    koc: Koc = Koc()
+    coupons: dict[str, Coupon] = {}
+    calendar: CalendarSettings = CalendarSettings()
+    limits: Limits = Limits()
+    stages: Stages = Stages()

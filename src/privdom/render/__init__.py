@@ -1,0 +1,75 @@
+"""Output in one place: JSON, CSV and tables, with the privacy rules every format shares.
+
+Each command family has its own module here (plan, members, ...); they all go through these
+helpers so that masking and formula-injection escaping cannot be forgotten in one format.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from rich.console import Console
+
+_MASKABLE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """`13812345678` -> `138****5678`; anything else is returned as it is (already masked or empty)."""
+    if not phone:
+        return phone
+    match = _MASKABLE.match(phone)
+    return f"{match.group(1)}****{match.group(2)}" if match else phone
+
+
+def yuan(fen: int | None) -> str | None:
+    """Integer fen -> '12.50' (money is never a float on its way out either)."""
+    if fen is None:
+        return None
+    return str((Decimal(fen) / 100).quantize(Decimal("0.01")))
+
+
+def csv_cell(value: Any) -> Any:
+    """Escape a cell a spreadsheet would run as a formula (CSV injection): prefix it with a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str] | None = None) -> None:
+    """Stream rows as CSV; nothing is held in memory, so a million members is fine."""
+    writer = csv.writer(out or sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell("" if v is None else v) for v in row])
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    """The one JSON encoder: UTF-8 text (Chinese stays readable), stable key order as given."""
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+
+
+def print_json(data: Any, out: IO[str] | None = None) -> None:
+    (out or sys.stdout).write(dumps(data) + "\n")
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console; wide enough for Chinese text when the output is not a terminal."""
+    return Console(stderr=stderr, width=None if sys.stdout.isatty() else 160, soft_wrap=False)

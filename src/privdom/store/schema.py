@@ -1,0 +1,211 @@
+"""The workspace database: connection, schema and migrations.
+
+The schema is versioned with `PRAGMA user_version`. Each entry of MIGRATIONS upgrades a database
+from version i to i+1, so an old workspace is upgraded in place and never rebuilt.
+
+Conventions every module relies on:
+* IDs are TEXT (leading zeros kept).
+* Money is INTEGER fen.
+* Times are local wall-clock text in the playbook's timezone, `YYYY-MM-DD HH:MM:SS`
+  (dates `YYYY-MM-DD`), so `substr(x, 1, 10)` is the local date and text order is time order.
+* `extra` is a JSON object of every source column that has no field.
+* `tags` is a JSON array of strings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from privdom.errors import PrivdomError
+
+BUSY_TIMEOUT_MS = 30_000
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: the first schema.
+    """
+    CREATE TABLE members (
+        member_id       TEXT PRIMARY KEY,
+        external_userid TEXT,
+        name            TEXT,
+        nickname        TEXT,
+        phone           TEXT,
+        phone_display   TEXT,
+        gender          TEXT,
+        birthday        TEXT,
+        birthday_md     TEXT,
+        joined_at       TEXT,
+        channel         TEXT,
+        owner           TEXT,
+        store           TEXT,
+        region          TEXT,
+        tags            TEXT,
+        points          INTEGER,
+        level           TEXT,
+        growth          INTEGER,
+        total_spent_fen INTEGER,
+        order_count     INTEGER,
+        last_order_at   TEXT,
+        source          TEXT NOT NULL DEFAULT 'members',
+        extra           TEXT
+    );
+    CREATE INDEX members_phone ON members(phone);
+    CREATE INDEX members_external ON members(external_userid);
+
+    CREATE TABLE orders (
+        order_id   TEXT PRIMARY KEY,
+        member_id  TEXT NOT NULL,
+        paid_at    TEXT,
+        amount_fen INTEGER NOT NULL DEFAULT 0,
+        status     TEXT,
+        counted    INTEGER NOT NULL DEFAULT 1,
+        store      TEXT,
+        channel    TEXT,
+        extra      TEXT
+    );
+    CREATE INDEX orders_member ON orders(member_id, paid_at, amount_fen, counted);
+
+    CREATE TABLE groups (
+        group_id   TEXT PRIMARY KEY,
+        name       TEXT,
+        type       TEXT,
+        owner      TEXT,
+        size       INTEGER,
+        capacity   INTEGER,
+        created_at TEXT,
+        region     TEXT,
+        tags       TEXT,
+        extra      TEXT
+    );
+
+    CREATE TABLE group_members (
+        group_id  TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        joined_at TEXT,
+        left_at   TEXT,
+        extra     TEXT,
+        PRIMARY KEY (group_id, member_id)
+    );
+    CREATE INDEX group_members_member ON group_members(member_id);
+
+    CREATE TABLE activity (
+        date      TEXT NOT NULL,
+        group_id  TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        messages  INTEGER NOT NULL DEFAULT 0,
+        images    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (date, group_id, member_id)
+    );
+    CREATE INDEX activity_member ON activity(member_id, date);
+    CREATE INDEX activity_group ON activity(group_id, date);
+
+    CREATE TABLE imports (
+        import_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind        TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        encoding    TEXT,
+        started_at  TEXT NOT NULL,
+        seconds     REAL,
+        counts      TEXT,
+        status      TEXT NOT NULL
+    );
+
+    CREATE TABLE rejects (
+        import_id INTEGER NOT NULL,
+        record    INTEGER NOT NULL,
+        line      INTEGER NOT NULL,
+        reason    TEXT NOT NULL,
+        raw       TEXT
+    );
+
+    CREATE TABLE tasks (
+        task_id    TEXT PRIMARY KEY,
+        date       TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        stage      TEXT NOT NULL,
+        trigger    TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        content_type TEXT,
+        member_id  TEXT,
+        group_id   TEXT,
+        owner      TEXT,
+        due_at     TEXT NOT NULL,
+        event_date TEXT,
+        message    TEXT,
+        reason     TEXT,
+        priority   INTEGER,
+        status     TEXT NOT NULL DEFAULT 'open',
+        note       TEXT,
+        created_at TEXT NOT NULL,
+        closed_at  TEXT
+    );
+    CREATE INDEX tasks_date ON tasks(date);
+    CREATE INDEX tasks_member ON tasks(member_id, date);
+    CREATE INDEX tasks_rule ON tasks(rule, member_id, group_id, event_date);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """Open the workspace database in WAL mode, upgrading an older schema in place."""
+    if not create and not path.exists():
+        raise PrivdomError(
+            f"no workspace database at {path}",
+            hint="run `privdom init` first, or point --db / PRIVDOM_DB at an existing privdom.db",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise PrivdomError(
+            f"{path} is not a privdom database ({exc})",
+            hint="point --db at the privdom.db that `privdom init` created",
+        ) from None
+    conn.row_factory = sqlite3.Row
+    migrate(conn, path)
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise PrivdomError(
+            f"{path or 'the database'} has schema version {version}, newer than this privdom ({SCHEMA_VERSION})",
+            hint="upgrade privdom: pip install -U privdom",
+        )
+    if version == SCHEMA_VERSION:
+        return
+    with transaction(conn):
+        for step in range(version, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[step]):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our open transaction; split so a migration is all-or-nothing.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; anything raised (Ctrl-C included) rolls back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

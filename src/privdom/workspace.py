@@ -1,0 +1,37 @@
+"""Creating a workspace: the database and a copy of the default playbooks."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from privdom import store
+from privdom.playbook import default_sops_dir
+
+
+@dataclass
+class InitResult:
+    db: Path
+    sops: Path
+    copied: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def init_workspace(db: Path, sops: Path, *, force: bool = False) -> InitResult:
+    """Create or upgrade the database, and copy shipped playbooks that are not there yet.
+
+    An existing playbook file may hold the operator's edits, so it is only replaced with `force`.
+    """
+    conn = store.connect(db, create=True)
+    conn.close()
+    result = InitResult(db=db, sops=sops)
+    sops.mkdir(parents=True, exist_ok=True)
+    for source in sorted(default_sops_dir().glob("*.yaml")):
+        target = sops / source.name
+        if target.exists() and not force:
+            result.kept.append(source.name)
+            continue
+        shutil.copyfile(source, target)
+        result.copied.append(source.name)
+    return result
