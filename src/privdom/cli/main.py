@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -41,28 +40,37 @@ def write_crash_log() -> Path:
 class PrivdomGroup(TyperGroup):
     """Turns a user's mistake into exit 1 with `error:`/`hint:`, and a bug into exit 3 with a log."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except PrivdomError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            typer.echo(f"error: {exc.message}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                typer.echo(f"hint: {exc.hint}", err=True)
             ctx.exit(exc.code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit):
-            raise
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written", err=True)
+            typer.echo("interrupted: nothing was written", err=True)
             ctx.exit(130)
         except BrokenPipeError:
             # `privdom members | head` closes the pipe early; that is not a failure.
             sys.stderr.close()
             ctx.exit(0)
         except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
+            if _is_command_line_exception(exc):
+                raise
             log = write_crash_log()
-            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-            click.echo(f"the traceback is in {log}; please report it", err=True)
+            typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            typer.echo(f"the traceback is in {log}; please report it", err=True)
             ctx.exit(3)
+
+
+def _is_command_line_exception(exc: Exception) -> bool:
+    """Usage errors and exits raised by the command-line framework itself (exit 2, or their own code).
+
+    Typer ships its own copy of click in recent releases, so match on the defining package rather
+    than on one package's classes.
+    """
+    return any(cls.__module__.split(".")[0] in {"typer", "click"} for cls in type(exc).__mro__[:-2])
 
 
 app = typer.Typer(

@@ -1,0 +1,87 @@
+"""init, the workspace paths, and the exit-code contract of the error boundary."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from privdom.store import SCHEMA_VERSION
+
+
+def test_init_creates_a_wal_database_and_the_default_playbook(cli, tmp_path: Path) -> None:
+    res = cli("init", "shop")
+    assert res.exit_code == 0, res.stderr
+    db = tmp_path / "shop" / "privdom.db"
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"members", "orders", "groups", "group_members", "activity", "imports", "rejects", "tasks"} <= tables
+    assert list((tmp_path / "shop" / "sops").glob("*.yaml"))
+
+
+def test_init_twice_keeps_an_edited_playbook_unless_forced(cli, tmp_path: Path) -> None:
+    assert cli("init").exit_code == 0
+    playbook = sorted((tmp_path / "sops").glob("*.yaml"))[0]
+    playbook.write_text("# my edits\n" + playbook.read_text(encoding="utf-8"), encoding="utf-8")
+
+    res = cli("init")
+    assert res.exit_code == 0
+    assert playbook.read_text(encoding="utf-8").startswith("# my edits")
+    assert "kept" in res.stderr
+
+    assert cli("init", "--force").exit_code == 0
+    assert not playbook.read_text(encoding="utf-8").startswith("# my edits")
+
+
+def test_db_and_sops_come_from_the_environment(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIVDOM_DB", str(tmp_path / "elsewhere" / "x.db"))
+    monkeypatch.setenv("PRIVDOM_SOPS", str(tmp_path / "elsewhere" / "playbooks"))
+    assert cli("init").exit_code == 0
+    assert (tmp_path / "elsewhere" / "x.db").exists()
+    assert list((tmp_path / "elsewhere" / "playbooks").glob("*.yaml"))
+    assert not (tmp_path / "privdom.db").exists()
+
+
+def test_an_old_workspace_is_upgraded_in_place(tmp_path: Path) -> None:
+    from privdom import store
+
+    db = tmp_path / "old.db"
+    sqlite3.connect(db).execute("CREATE TABLE keepme (x)").connection.commit()
+    conn = store.connect(db)
+    assert store.schema_version(conn) == SCHEMA_VERSION
+    assert conn.execute("SELECT count(*) FROM keepme").fetchone()[0] == 0
+
+
+def test_a_missing_database_is_a_user_error(cli) -> None:
+    from privdom.cli.context import Workspace
+
+    ws = Workspace(db=Path("nowhere/privdom.db"), sops=Path("sops"))
+    with pytest.raises(Exception) as info:
+        ws.connect()
+    assert str(info.value) == "no workspace database at nowhere/privdom.db"
+
+
+def test_a_bug_exits_3_and_writes_the_traceback_to_a_log(cli, tmp_path: Path, monkeypatch) -> None:
+    import privdom.cli.workspace_cmd as workspace_cmd
+
+    def broken(*args: object, **kwargs: object) -> None:
+        phone = "1381234" + "5678"  # a local holding member data must never reach the log
+        raise RuntimeError("boom " + phone[:0])
+
+    monkeypatch.setattr(workspace_cmd, "init_workspace", broken)
+    res = cli("init")
+    assert res.exit_code == 3
+    assert res.stderr.splitlines()[0] == "internal error: RuntimeError: boom "
+    (log,) = (tmp_path / "logs").glob("privdom-crash-*.log")
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" in text and "RuntimeError: boom" in text
+    assert "13812345678" not in text
+    assert str(log) in res.stderr
+
+
+def test_a_malformed_command_line_exits_2(cli) -> None:
+    assert cli("init", "--no-such-option").exit_code == 2
+    assert cli("no-such-command").exit_code == 2
