@@ -166,7 +166,7 @@ def _check_rule(rule: Rule, path: KeyPath, playbook: Playbook, add: Any, known: 
         for key in _MEMBER_FILTERS:
             if getattr(audience, key) not in (None, []):
                 target = "groups" if "group" in names else "Moments"
-                add((*path, "audience", key), f"this rule targets {target}, not members: {key} does not apply")
+                add((*path, "audience", key), f"the rule targets {target}, not members: {key} does not apply")
     for i, tier_id in enumerate(audience.tiers):
         if tier_id not in known["tier"]:
             add((*path, "audience", "tiers", i), f"unknown tier {tier_id!r}{_one_of(tier_id, known['tier'])}")
