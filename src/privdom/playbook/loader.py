@@ -130,13 +130,17 @@ def check_playbook(sops: Path) -> tuple[Playbook | None, list[Issue]]:
     sources, issues = read_sources(sops)
     if issues:
         return None, issues
+    order = {name: n for n, name in enumerate(sources.files)}
+
+    def in_file_order(found: list[Issue]) -> list[Issue]:
+        return sorted(found, key=lambda i: (order.get(i.file, -1), i.line or 0))
+
     try:
         playbook = Playbook.model_validate(sources.data)
     except ValidationError as exc:
-        return None, [sources.issue(path, message) for path, message in describe(exc, sources.data)]
-    issues = check_meaning(playbook, sources)
-    order = {name: n for n, name in enumerate(sources.files)}
-    return playbook, sorted(issues, key=lambda i: (order.get(i.file, -1), i.line or 0))
+        found = [sources.issue(path, message) for path, message in describe(exc, sources.data)]
+        return None, in_file_order(found)
+    return playbook, in_file_order(check_meaning(playbook, sources))
 
 
 def validate_playbook(sops: Path) -> list[Issue]:
