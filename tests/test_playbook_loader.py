@@ -100,3 +100,34 @@ def test_sop_list_table(cli: Callable[..., Any], workspace: Path) -> None:
     res = cli("sop", "list")
     assert res.exit_code == 0
     assert "newcomer-welcome" in res.stdout and "引流 pull_in" in res.stdout
+
+
+def _validate(tmp_path: Path, text: str | bytes) -> list[str]:
+    from privdom.playbook import validate_playbook
+
+    path = tmp_path / "p.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return [str(issue).replace(str(tmp_path), "DIR") for issue in validate_playbook(path)]
+
+
+def test_yaml_quirks(tmp_path: Path) -> None:
+    assert _validate(tmp_path, "- just\n- a list\n") == [
+        "DIR/p.yaml:1: expected a mapping of playbook keys at the top level, got list"
+    ]
+    assert _validate(tmp_path, "brand: 茶\n".encode("gb18030")) == [
+        "DIR/p.yaml: is not UTF-8 text (invalid start byte)"
+    ]
+    assert _validate(tmp_path, "tiers: {levels: [], levels: []}\n") == [
+        "DIR/p.yaml:1 tiers.levels: duplicate key 'levels' (first written at line 1)"
+    ]
+    # YAML merge keys work, and the merged keys are checked like any other
+    with_anchor = BASE.replace("  repurchase: {label", "  base: &base {label").replace(
+        "valid_days: 3}\n", "valid_days: 3}\n  repurchase: {<<: *base, valid_dayz: 2}\n"
+    )
+    assert _validate(tmp_path, with_anchor) == [
+        "DIR/p.yaml:13 coupons.repurchase.valid_dayz: unknown key 'valid_dayz' (did you mean valid_days?); "
+        "expected one of label, value_yuan, threshold_yuan, valid_days"
+    ]
