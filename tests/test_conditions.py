@@ -14,6 +14,7 @@ from privdom.playbook.conditions import (
     METRICS,
     check_condition,
     compile_condition,
+    describe_condition,
     evaluate,
     format_path,
 )
@@ -169,3 +170,13 @@ def test_known_values_of_text_metrics() -> None:
     assert [(i.path, i.message) for i in issues] == [
         (("tier", "in", 1), "unknown tier 'platinum'; expected one of gold, regular, silver")
     ]
+
+
+def test_conditions_in_words() -> None:
+    cond = {"all": [{"orders_365": {"gte": 4}}, {"koc": True}], "not": {"tier": {"in": ["gold", "silver"]}},
+            "spend_total": {"between": [100, 299.5]}, "last_order_date": {"is_null": False}}
+    assert describe_condition(cond) == (
+        "(orders_365 >= 4 and koc = true) and not (tier in [gold, silver]) "
+        "and spend_total between 100 and 299.5 and last_order_date is known"
+    )
+    assert describe_condition(None) == "everyone"

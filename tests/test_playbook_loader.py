@@ -26,7 +26,7 @@ def test_default_playbook_is_valid_and_covers_everything(cli: Callable[..., Any]
     assert len({r["id"] for r in rules}) == len(rules)
     winback = next(r for r in rules if r["id"] == "winback-high-frequency")
     assert winback["when"] == "on the day of entering segment decline at 10:30"
-    assert winback["audience"] == "where {'orders_365': {'gte': 4}}"
+    assert winback["audience"] == "orders_365 >= 4"
 
 
 def test_default_playbook_encodes_the_methodology() -> None:

@@ -327,3 +327,43 @@ def _leaf_eval(metric: str, op: str, operand: Any, actual: Any) -> bool:
         "lte": actual <= param,
     }[op]
     return result
+
+
+# ---------------------------------------------------------------- words
+
+_WORDS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def describe_condition(cond: Mapping[str, Any] | None) -> str:
+    """A condition as an operator reads it, e.g. `orders_365 >= 4 and koc = true` (money in yuan)."""
+    if cond is None:
+        return "everyone"
+    return _words(cond) or "everyone"
+
+
+def _words(cond: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for key, value in cond.items():
+        if key in ("all", "any"):
+            inner = [_words(c) for c in value]
+            joined = f" {'and' if key == 'all' else 'or'} ".join(inner)
+            parts.append(f"({joined})" if len(inner) > 1 else joined)
+        elif key == "not":
+            parts.append(f"not ({_words(value)})")
+        else:
+            spec = value if isinstance(value, Mapping) else {"eq": value}
+            parts.extend(_leaf_words(str(key), str(op), operand) for op, operand in spec.items())
+    return " and ".join(p for p in parts if p)
+
+
+def _leaf_words(metric: str, op: str, operand: Any) -> str:
+    def show(v: Any) -> str:
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    if op == "is_null":
+        return f"{metric} is {'unknown' if operand else 'known'}"
+    if op in ("in", "not_in"):
+        return f"{metric} {'in' if op == 'in' else 'not in'} [{', '.join(show(v) for v in operand)}]"
+    if op == "between":
+        return f"{metric} between {show(operand[0])} and {show(operand[1])}"
+    return f"{metric} {_WORDS.get(op, op)} {show(operand)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from privdom.playbook.conditions import describe_condition
 from privdom.playbook.models import Audience, Playbook, Rule, Stage
 
 
@@ -62,7 +63,7 @@ def audience_sentence(audience: Audience) -> str:
     if audience.koc is not None:
         parts.append("KOC" if audience.koc else "not KOC")
     if audience.where:
-        parts.append(f"where {audience.where}")
+        parts.append(describe_condition(audience.where))
     return "; ".join(parts) or "everyone"
 
 
