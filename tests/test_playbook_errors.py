@@ -184,6 +184,13 @@ CASES: list[tuple[str, list[tuple[str, str]], dict[str, str], list[str]]] = [
          "the rule targets groups, not members: koc does not apply"],
     ),
     (
+        "private message in the quiet hours",
+        [("        offset: 7\n", "        offset: 7\n        at: '22:30'\n")],
+        {},
+        ["error: sops/playbook.yaml:31 stages.conversion[0].when.at: 22:30 is inside the quiet hours (22:00-08:00); "
+         "a private_message would never be sent"],
+    ),
+    (
         "missing required section",
         [("lifecycle:\n", "lifecycles:\n")],
         {},

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from privdom.playbook.conditions import Path as KeyPath
 from privdom.playbook.conditions import check_condition
 from privdom.playbook.models import GROUP_TRIGGERS, Node, Playbook, Rule
+from privdom.playbook.templates import MEMBER_ACTIONS, context_names
 from privdom.playbook.templates import check_template as template_problem
-from privdom.playbook.templates import context_names
 from privdom.playbook.yamlfile import Issue
 
 if TYPE_CHECKING:
@@ -150,6 +150,10 @@ def _check_rule(rule: Rule, path: KeyPath, playbook: Playbook, add: Any, known: 
     if trigger == "node" and getattr(when, "node", None) not in node_ids:
         node = str(getattr(when, "node", ""))
         add((*path, "when", "node"), f"unknown marketing node {node!r}{_one_of(node, node_ids)}")
+    quiet = playbook.limits.quiet_hours
+    if rule.action in MEMBER_ACTIONS and _in_quiet_hours(when.at, quiet.start, quiet.end):
+        add((*path, "when", "at"), f"{when.at} is inside the quiet hours ({quiet.start}-{quiet.end}); "
+                                   f"a {rule.action} would never be sent")
     from_date, to_date = getattr(when, "from_date", None), getattr(when, "to_date", None)
     if from_date and to_date and from_date > to_date:
         add((*path, "when", "to"), f"the range ends ({to_date}) before it starts ({from_date})")
@@ -183,3 +187,10 @@ def _check_rule(rule: Rule, path: KeyPath, playbook: Playbook, add: Any, known: 
     wrong = template_problem(rule.template, names)
     if wrong is not None:
         add((*path, "template"), f"{wrong}; this rule's template can use {', '.join(sorted(names))}")
+
+
+def _in_quiet_hours(at: str, start: str, end: str) -> bool:
+    """HH:MM text compares in clock order; quiet hours usually wrap midnight (22:00-08:00)."""
+    if start <= end:
+        return start <= at < end
+    return at >= start or at < end
