@@ -8,6 +8,7 @@ day) come from the playbook's `calendar.nodes`.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from lunar_python import Lunar
@@ -31,6 +32,7 @@ class MarketingNode(BaseModel):
     source: Source
 
 
+@lru_cache(maxsize=4096)  # the planner asks for the same few festivals day after day
 def lunar_to_solar(lunar_year: int, month: int, day: int) -> date | None:
     """The solar date of a lunar month-day, or None when that lunar month is short (no 30th)."""
     try:
