@@ -51,3 +51,18 @@ def test_context_names_follow_the_rule() -> None:
         "brand", "date", "node"}
     names = context_names(_rule(when={"trigger": "joined_group"}))
     assert names == {"brand", "date", "member", "tier", "group"}
+
+
+def test_context_helpers_match_the_sample() -> None:
+    from datetime import date
+
+    from privdom.playbook.models import Coupon
+    from privdom.playbook.templates import coupon_context
+
+    coupon = Coupon(label="复购券", value_yuan=5, threshold_yuan=30, valid_days=3)
+    got = coupon_context(coupon, date(2026, 11, 23))
+    assert got == SAMPLE_CONTEXT["coupon"]
+    assert set(got) == set(SAMPLE_CONTEXT["coupon"])
+    half = Coupon(label="x", value_yuan=12.5, valid_days=1)
+    assert coupon_context(half, date(2026, 1, 1))["value_yuan"] == "12.5"
+    assert coupon_context(half, date(2026, 1, 1))["expires_on"] == "2026-01-01"

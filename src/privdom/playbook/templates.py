@@ -11,13 +11,18 @@ The planner passes exactly these names; `SAMPLE_CONTEXT` shows every field of ea
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from privdom.errors import PrivdomError
-from privdom.playbook.models import GROUP_TRIGGERS, MEMBER_TRIGGERS, Rule
+from privdom.playbook.models import GROUP_TRIGGERS, MEMBER_TRIGGERS, Coupon, Level, Rule
+
+if TYPE_CHECKING:
+    from privdom.calendar import MarketingNode
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -54,7 +59,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "value_yuan": "5",
         "threshold_yuan": "30",
         "valid_days": 3,
-        "expires_on": "2026-11-26",
+        "expires_on": "2026-11-25",
     },
     "tier": {"id": "silver", "zh": "银卡会员", "en": "Silver", "member_day_discount_yuan": 8},
     "node": {"id": "double11", "zh": "双11", "en": "Singles' Day", "date": "2026-11-11", "days_left": 3},
@@ -99,3 +104,30 @@ def _render(template: str, context: dict[str, Any]) -> tuple[str | None, str]:
         line = getattr(exc, "lineno", None)
         where = f" (template line {line})" if line and "\n" in template.strip() else ""
         return f"{exc.message or type(exc).__name__}{where}", ""
+
+
+def yuan_text(value: float | int) -> str:
+    """5.0 -> '5', 12.5 -> '12.5': how a price reads in a message."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+def coupon_context(coupon: Coupon, issued_on: date) -> dict[str, Any]:
+    """The `coupon` fields for a coupon issued on `issued_on` (valid that day and valid_days - 1 more)."""
+    return {
+        "label": coupon.label,
+        "value_yuan": yuan_text(coupon.value_yuan),
+        "threshold_yuan": yuan_text(coupon.threshold_yuan),
+        "valid_days": coupon.valid_days,
+        "expires_on": (issued_on + timedelta(days=coupon.valid_days - 1)).isoformat(),
+    }
+
+
+def tier_context(level: Level) -> dict[str, Any]:
+    return {"id": level.id, "zh": level.zh, "en": level.en,
+            "member_day_discount_yuan": level.member_day_discount_yuan}
+
+
+def node_context(node: MarketingNode, today: date) -> dict[str, Any]:
+    return {"id": node.id, "zh": node.zh, "en": node.en, "date": node.date.isoformat(),
+            "days_left": (node.date - today).days}
