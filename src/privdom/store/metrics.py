@@ -161,22 +161,25 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
     conn.execute(_ACTIVITY_AGG, named)
     conn.execute(_BASE, named)
 
-    # Positional parameters from here on: compiled conditions bring their own.
-    params: list[Any] = [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
+    # Positional parameters from here on (compiled conditions bring their own), listed in the
+    # order their placeholders appear in the statement text.
     metric = _tier_metric_sql(q).replace(":gpy", str(int(q.growth_per_yuan)))
-    tier = _tier_case(q.levels, "tier_metric", params, "id")
-    threshold = _tier_case(q.levels, "tier_metric", params, "threshold")
+    tier_params: list[Any] = []
+    tier = _tier_case(q.levels, "tier_metric", tier_params, "id")
+    threshold = _tier_case(q.levels, "tier_metric", tier_params, "threshold")
     whens = []
+    life_params: list[Any] = []
     for seg in q.segments:
         if seg.sql is None:
             whens.append("ELSE ?")
-            params.append(seg.id)
+            life_params.append(seg.id)
             break
         whens.append(f"WHEN ({seg.sql}) THEN ?")
-        params.extend(seg.params)
-        params.append(seg.id)
+        life_params.extend(seg.params)
+        life_params.append(seg.id)
     lifecycle = ("CASE " + " ".join(whens) + " END") if whens else "NULL"
-    params.extend([q.as_of, q.as_of])
+    params: list[Any] = [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
+    params += life_params + tier_params + [q.as_of, q.as_of]
     conn.execute(
         f"""
         CREATE TEMP TABLE member_metrics AS
