@@ -5,8 +5,7 @@ Pure functions over the playbook; the SQL itself is in `privdom.store.metrics`.
 
 from __future__ import annotations
 
-from typing import Any
-
+from privdom.playbook.conditions import compile_condition
 from privdom.playbook.models import Condition, Playbook, Segment
 from privdom.store.metrics import SegmentSql, TierLevel
 
@@ -20,38 +19,6 @@ RFM_CLASSES: dict[str, tuple[str, str]] = {
     "general_retain": ("一般保持", "General retain"),
     "general_winback": ("一般挽留", "General win-back"),
 }
-
-# Playbook conditions write money in yuan; member_metrics holds fen.
-MONEY_METRICS = frozenset({"spend_total", "spend_365"})
-_OPS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-
-
-def compile_condition(cond: Condition, alias: str) -> tuple[str, list[Any]]:
-    """Condition -> (SQL fragment, params) over member_metrics columns of `alias`."""
-    try:
-        from privdom.playbook import conditions  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # the playbook package's compiler is not available yet
-        return _compile_local(cond, alias)
-    sql, params = conditions.compile_condition(cond, alias)
-    return str(sql), list(params)
-
-
-def _compile_local(cond: Condition, alias: str) -> tuple[str, list[Any]]:
-    parts: list[str] = []
-    params: list[Any] = []
-    for key, spec in cond.items():
-        if key in ("all", "any"):
-            subs = [_compile_local(c, alias) for c in spec]
-            joiner = " AND " if key == "all" else " OR "
-            parts.append("(" + joiner.join(s for s, _ in subs) + ")")
-            for _, p in subs:
-                params.extend(p)
-            continue
-        for op, value in spec.items():
-            parts.append(f"{alias}.{key} {_OPS[op]} ?")
-            params.append(round(value * 100) if key in MONEY_METRICS else value)
-    return " AND ".join(parts) or "1", params
-
 
 def tier_levels(playbook: Playbook) -> list[TierLevel]:
     """Level thresholds in the tier metric's units (growth points, or fen for spend metrics)."""
