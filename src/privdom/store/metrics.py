@@ -48,21 +48,29 @@ class MetricsQuery:
     koc_min_images: int
 
 
+# One window pass over the counted orders up to as_of (already in (member_id, paid_at) order in the
+# index), grouped per member: totals, distinct order days (a day counts when it differs from the
+# previous order's), and the per-order dates the planner needs: the date the running tier metric
+# first reached each level ({crossings}) and the n-th order dates ({nths}).
 _ORDER_AGG = """
 CREATE TEMP TABLE _mm_orders AS
 SELECT member_id,
-       COUNT(*) AS rows_any,
-       SUM(ok) AS orders_total,
-       SUM(CASE WHEN ok = 1 THEN amount_fen ELSE 0 END) AS spend_total,
-       COUNT(DISTINCT CASE WHEN ok = 1 THEN substr(paid_at, 1, 10) END) AS purchase_days,
-       MIN(CASE WHEN ok = 1 THEN substr(paid_at, 1, 10) END) AS first_order_date,
-       MAX(CASE WHEN ok = 1 THEN substr(paid_at, 1, 10) END) AS last_order_date,
-       SUM(CASE WHEN ok = 1 AND paid_at >= :start_365 THEN 1 ELSE 0 END) AS orders_365,
-       SUM(CASE WHEN ok = 1 AND paid_at >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
-       SUM(CASE WHEN ok = 1 AND paid_at >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
-FROM (SELECT member_id, paid_at, amount_fen,
-             (counted = 1 AND paid_at IS NOT NULL AND paid_at < :next_day) AS ok
-      FROM orders)
+       COUNT(*) AS orders_total,
+       SUM(amount_fen) AS spend_total,
+       SUM(d IS NOT prev_d) AS purchase_days,
+       MIN(d) AS first_order_date,
+       MAX(d) AS last_order_date,
+       SUM(d >= :start_365) AS orders_365,
+       SUM(CASE WHEN d >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
+       SUM(CASE WHEN d >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
+       {crossings}{nths}
+FROM (SELECT member_id, amount_fen, substr(paid_at, 1, 10) AS d,
+             LAG(substr(paid_at, 1, 10)) OVER w AS prev_d,
+             ROW_NUMBER() OVER w AS rn,
+             SUM(CASE WHEN paid_at >= :window_start THEN amount_fen ELSE 0 END) OVER w AS run
+      FROM orders
+      WHERE counted = 1 AND paid_at IS NOT NULL AND paid_at < :next_day
+      WINDOW w AS (PARTITION BY member_id ORDER BY paid_at ROWS UNBOUNDED PRECEDING))
 GROUP BY member_id
 """
 
@@ -74,46 +82,52 @@ WHERE date >= :start_30 AND date <= :as_of
 GROUP BY member_id
 """
 
-# Members with order rows are measured from their orders; members with none fall back to the
-# imported aggregates (basis 'imported'), deriving only what a total can tell.
+# Members with order rows are measured from their orders ('orders'; rows that do not count yet
+# give zeros); members with none fall back to the imported aggregates ('imported'), deriving only
+# what a total can tell.
 _BASE = """
 CREATE TEMP TABLE _mm_base AS
 SELECT m.member_id, m.name, m.nickname, m.phone, m.phone_display, m.owner, m.store, m.region,
-       COALESCE(m.tags, '[]') AS tags, m.birthday, m.birthday_md,
-       substr(m.joined_at, 1, 10) AS joined_date,
-       m.points,
+       COALESCE(m.tags, '[]') AS tags, m.birthday, m.birthday_md, m.joined_date, m.points,
        COALESCE(a.messages_30, 0) AS messages_30,
        COALESCE(a.images_30, 0) AS images_30,
-       CASE WHEN o.rows_any > 0 THEN 'orders' WHEN imp.ok THEN 'imported' ELSE 'none' END AS basis,
-       CASE WHEN o.rows_any > 0 THEN o.orders_total WHEN imp.ok THEN imp.n ELSE 0 END AS orders_total,
-       CASE WHEN o.rows_any > 0 THEN o.purchase_days WHEN imp.ok AND imp.n = 1 THEN 1
-            WHEN imp.ok THEN NULL ELSE 0 END AS purchase_days,
-       CASE WHEN o.rows_any > 0 THEN o.spend_total WHEN imp.ok THEN imp.spend ELSE 0 END AS spend_total,
-       CASE WHEN o.rows_any > 0 THEN o.first_order_date WHEN imp.ok AND imp.n = 1 THEN imp.last
-            END AS first_order_date,
-       CASE WHEN o.rows_any > 0 THEN o.last_order_date WHEN imp.ok THEN imp.last END AS last_order_date,
-       CASE WHEN o.rows_any > 0 THEN o.orders_365
-            WHEN imp.ok AND imp.last < :start_365 THEN 0
-            WHEN imp.ok AND imp.n = 1 AND imp.last IS NOT NULL THEN 1
-            WHEN imp.ok THEN NULL ELSE 0 END AS orders_365,
-       CASE WHEN o.rows_any > 0 THEN o.spend_365
-            WHEN imp.ok AND imp.last < :start_365 THEN 0
-            WHEN imp.ok AND imp.n = 1 AND imp.last IS NOT NULL THEN imp.spend
-            WHEN imp.ok THEN NULL ELSE 0 END AS spend_365,
-       CASE WHEN o.rows_any > 0 THEN o.spend_window WHEN imp.ok THEN imp.spend ELSE 0 END AS spend_window,
-       CASE WHEN o.rows_any > 0 THEN o.spend_total * :gpy / 100
-            WHEN imp.ok THEN COALESCE(m.growth, imp.spend * :gpy / 100) ELSE 0 END AS growth
-FROM members m
+       m.basis,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.orders_total, 0) WHEN 'imported' THEN m.imp_n
+            ELSE 0 END AS orders_total,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.purchase_days, 0)
+            WHEN 'imported' THEN CASE WHEN m.imp_n = 1 THEN 1 END ELSE 0 END AS purchase_days,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_total, 0) WHEN 'imported' THEN m.imp_spend
+            ELSE 0 END AS spend_total,
+       CASE m.basis WHEN 'orders' THEN o.first_order_date
+            WHEN 'imported' THEN CASE WHEN m.imp_n = 1 THEN m.imp_last END END AS first_order_date,
+       CASE m.basis WHEN 'orders' THEN o.last_order_date WHEN 'imported' THEN m.imp_last
+            END AS last_order_date,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.orders_365, 0)
+            WHEN 'imported' THEN CASE WHEN m.imp_last < :start_365 THEN 0
+                                      WHEN m.imp_n = 1 AND m.imp_last IS NOT NULL THEN 1 END
+            ELSE 0 END AS orders_365,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_365, 0)
+            WHEN 'imported' THEN CASE WHEN m.imp_last < :start_365 THEN 0
+                                      WHEN m.imp_n = 1 AND m.imp_last IS NOT NULL THEN m.imp_spend END
+            ELSE 0 END AS spend_365,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_window, 0) WHEN 'imported' THEN m.imp_spend
+            ELSE 0 END AS spend_window,
+       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_total, 0) * :gpy / 100
+            WHEN 'imported' THEN COALESCE(m.imp_growth, m.imp_spend * :gpy / 100) ELSE 0 END AS growth
+       {carried}
+FROM (SELECT mb.*, substr(joined_at, 1, 10) AS joined_date,
+             CASE WHEN EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
+                  WHEN (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
+                       AND (last_order_at IS NULL OR substr(last_order_at, 1, 10) <= :as_of)
+                  THEN 'imported' ELSE 'none' END AS basis,
+             MAX(COALESCE(order_count, 0), CASE WHEN total_spent_fen > 0 THEN 1 ELSE 0 END) AS imp_n,
+             COALESCE(total_spent_fen, 0) AS imp_spend,
+             substr(last_order_at, 1, 10) AS imp_last,
+             growth AS imp_growth
+      FROM members mb
+      WHERE joined_at IS NULL OR joined_at = '' OR substr(joined_at, 1, 10) <= :as_of) m
 LEFT JOIN _mm_orders o ON o.member_id = m.member_id
 LEFT JOIN _mm_activity a ON a.member_id = m.member_id
-JOIN (SELECT member_id,
-             MAX(COALESCE(order_count, 0), CASE WHEN total_spent_fen > 0 THEN 1 ELSE 0 END) AS n,
-             COALESCE(total_spent_fen, 0) AS spend,
-             substr(last_order_at, 1, 10) AS last,
-             (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
-               AND (last_order_at IS NULL OR substr(last_order_at, 1, 10) <= :as_of) AS ok
-      FROM members) imp ON imp.member_id = m.member_id
-WHERE m.joined_at IS NULL OR m.joined_at = '' OR substr(m.joined_at, 1, 10) <= :as_of
 """
 
 _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, region, tags, birthday,
@@ -123,75 +137,113 @@ _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, reg
     koc_rank, basis, tier_metric, tier_threshold"""
 
 METRIC_COLUMNS = [c.strip() for c in _COLUMNS.split(",")]
+_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_rfm")
 
 
-def _tier_metric_sql(q: MetricsQuery) -> str:
+def _tier_metric_sql(q: MetricsQuery, value: str = "") -> str:
+    """The tier metric over member columns, or (value given) over a running spend in fen."""
     windowed = q.window_start is not None or q.tier_metric == "spend_365"
-    spend = "spend_window" if windowed else "spend_total"
+    gpy = int(q.growth_per_yuan)
+    if value:
+        return f"{value} * {gpy} / 100" if q.tier_metric == "growth" else value
     if q.tier_metric == "growth":
         if not windowed:
             return "growth"
-        return "CASE WHEN basis = 'orders' THEN spend_window * :gpy / 100 ELSE growth END"
-    return f"COALESCE({spend}, 0)"
+        return f"CASE WHEN basis = 'orders' THEN spend_window * {gpy} / 100 ELSE growth END"
+    return "COALESCE(spend_window, 0)" if windowed else "spend_total"
 
 
-def _tier_case(levels: Sequence[TierLevel], value: str, params: list[Any], what: str) -> str:
-    if not levels:
+def _case(pairs: Sequence[tuple[str, str]], params: list[Any], values: Sequence[Any]) -> str:
+    """CASE WHEN <cond_i> THEN ? ... END, binding values[i]; conditions carry no parameters."""
+    if not pairs:
         return "NULL"
     parts = []
-    for level in sorted(levels, key=lambda lv: lv.threshold, reverse=True):
-        params.append(level.threshold)
-        params.append(level.id if what == "id" else level.threshold)
-        parts.append(f"WHEN {value} >= ? THEN ?")
+    for (cond, then), value in zip(pairs, values, strict=True):
+        parts.append(f"WHEN {cond} THEN {then}")
+        if value is not None:
+            params.append(value)
     return "CASE " + " ".join(parts) + " END"
 
 
 def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
+    levels = sorted(q.levels, key=lambda lv: lv.threshold)
+    nths = sorted({s.since[1] for s in q.segments if s.since and s.since[0] == "nth" and s.since[1] >= 2})
     named = {
         "as_of": q.as_of,
         "next_day": q.next_day,
         "start_365": q.start_365,
         "start_30": q.start_30,
-        "window_start": q.window_start or ("0000-00-00" if q.tier_metric != "spend_365" else q.start_365),
-        "gpy": q.growth_per_yuan,
+        "window_start": q.window_start or "0000-00-00",
+        "gpy": int(q.growth_per_yuan),
     }
-    for table in ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_seq"):
-        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    conn.execute(_ORDER_AGG, named)
-    conn.execute(_ACTIVITY_AGG, named)
-    conn.execute(_BASE, named)
+    # Level thresholds and n are ints from the validated playbook, so they can be SQL literals.
+    run = _tier_metric_sql(q, "run")
+    crossings = "".join(
+        f", MIN(CASE WHEN {run} >= {int(lv.threshold)} THEN d END) AS cross_{i}"
+        for i, lv in enumerate(levels)
+    )
+    nth_cols = "".join(f", MAX(CASE WHEN rn = {int(n)} THEN d END) AS nth_{int(n)}" for n in nths)
+    carried = "".join(f", o.cross_{i}" for i in range(len(levels)))
+    carried += "".join(f", o.nth_{int(n)}" for n in nths)
 
-    # Positional parameters from here on (compiled conditions bring their own), listed in the
+    for table in _TEMP_TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    conn.execute(_ORDER_AGG.format(crossings=crossings, nths=nth_cols), named)
+    conn.execute("CREATE INDEX temp._mm_orders_id ON _mm_orders(member_id)")
+    conn.execute(_ACTIVITY_AGG, named)
+    conn.execute("CREATE INDEX temp._mm_activity_id ON _mm_activity(member_id)")
+    conn.execute(_BASE.format(carried=carried), named)
+
+    # Positional parameters from here on (compiled conditions bring their own), appended in the
     # order their placeholders appear in the statement text.
-    metric = _tier_metric_sql(q).replace(":gpy", str(int(q.growth_per_yuan)))
-    tier_params: list[Any] = []
-    tier = _tier_case(q.levels, "tier_metric", tier_params, "id")
-    threshold = _tier_case(q.levels, "tier_metric", tier_params, "threshold")
-    whens = []
-    life_params: list[Any] = []
+    params: list[Any] = []
+    base = levels[0].threshold if levels else 0
+    explained = f"tier = ? AND basis = 'orders' AND tier_threshold > {int(base)}"
+    tier_since = _case(
+        [(explained, f"cross_{i}") for i in range(len(levels))], params, [lv.id for lv in levels]
+    )
+    since_pairs: list[tuple[str, str]] = []
+    since_values: list[Any] = []
+    for seg in q.segments:
+        if seg.since is None:
+            continue
+        kind, n = seg.since
+        if kind == "recency":
+            then = f"date(last_order_date, '+{int(n)} days')"
+        else:
+            then = {0: "joined_date", 1: "first_order_date"}.get(n, f"nth_{int(n)}")
+        since_pairs.append(("lifecycle = ?", then))
+        since_values.append(seg.id)
+    segment_since = _case(since_pairs, params, since_values)
+    params += [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
+    whens: list[tuple[str, str]] = []
     for seg in q.segments:
         if seg.sql is None:
-            whens.append("ELSE ?")
-            life_params.append(seg.id)
+            whens.append(("1", "?"))
+            params.append(seg.id)
             break
-        whens.append(f"WHEN ({seg.sql}) THEN ?")
-        life_params.extend(seg.params)
-        life_params.append(seg.id)
-    lifecycle = ("CASE " + " ".join(whens) + " END") if whens else "NULL"
-    params: list[Any] = [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
-    params += life_params + tier_params + [q.as_of, q.as_of]
+        whens.append((f"({seg.sql})", "?"))
+        params.extend(seg.params)
+        params.append(seg.id)
+    lifecycle = _case(whens, [], [None] * len(whens))
+    tier = _case([("tier_metric >= ?", "?")] * len(levels), [], [None] * len(levels))
+    threshold = tier
+    for lv in reversed(levels):
+        params += [lv.threshold, lv.id]
+    for lv in reversed(levels):
+        params += [lv.threshold, lv.threshold]
+    params += [q.as_of, q.as_of]
+    columns = ", ".join(c for c in METRIC_COLUMNS if c not in ("tier_since", "segment_since", "koc"))
     conn.execute(
         f"""
         CREATE TEMP TABLE member_metrics AS
-        SELECT l.*, NULL AS tier_since, NULL AS segment_since, NULL AS rfm_r, NULL AS rfm_f,
-               NULL AS rfm_m, NULL AS rfm_class,
-               CASE WHEN l.orders_total >= ? AND (l.messages_30 >= ? OR l.images_30 >= ?)
-                    THEN 1 ELSE 0 END AS koc,
-               NULL AS koc_rank
+        SELECT {columns.replace("koc_rank", "NULL AS koc_rank")},
+               {tier_since} AS tier_since, {segment_since} AS segment_since,
+               CASE WHEN orders_total >= ? AND (messages_30 >= ? OR images_30 >= ?) THEN 1 ELSE 0 END AS koc
         FROM (SELECT c.*, {lifecycle} AS lifecycle
               FROM (SELECT t.*, {tier} AS tier, {threshold} AS tier_threshold
-                    FROM (SELECT d.*, {metric} AS tier_metric
-                          FROM (SELECT b.*,
+                    FROM (SELECT d.*, {_tier_metric_sql(q)} AS tier_metric
+                          FROM (SELECT b.*, NULL AS rfm_r, NULL AS rfm_f, NULL AS rfm_m, NULL AS rfm_class,
                                   CAST(julianday(?) - julianday(last_order_date) AS INTEGER) AS recency_days,
                                   CAST(julianday(?) - julianday(first_order_date) AS INTEGER) AS tenure_days
                                 FROM _mm_base b) d) t) c) l
@@ -199,6 +251,7 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         params,
     )
     conn.execute("CREATE INDEX temp.member_metrics_id ON member_metrics(member_id)")
+    _rfm(conn, q.rfm_scores)
     conn.execute(
         """UPDATE member_metrics SET koc_rank = r.rank
            FROM (SELECT member_id,
@@ -206,103 +259,37 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
                  FROM member_metrics WHERE koc = 1) r
            WHERE r.member_id = member_metrics.member_id"""
     )
-    n = q.rfm_scores
-    conn.execute(
-        """
-        UPDATE member_metrics SET
-            rfm_r = 1 + (p.r_rank - 1) * :n / p.n,
-            rfm_f = 1 + (p.f_rank - 1) * :n / p.n,
-            rfm_m = 1 + (p.m_rank - 1) * :n / p.n,
-            rfm_class = CASE WHEN p.m_high THEN 'important_' ELSE 'general_' END
-                || CASE WHEN p.r_high AND p.f_high THEN 'value' WHEN p.r_high THEN 'development'
-                        WHEN p.f_high THEN 'retain' ELSE 'winback' END
-        FROM (SELECT member_id,
-                     RANK() OVER (ORDER BY recency_days DESC) AS r_rank,
-                     RANK() OVER (ORDER BY orders_total) AS f_rank,
-                     RANK() OVER (ORDER BY spend_total) AS m_rank,
-                     COUNT(*) OVER () AS n,
-                     recency_days < AVG(recency_days) OVER () AS r_high,
-                     orders_total > AVG(orders_total) OVER () AS f_high,
-                     spend_total > AVG(spend_total) OVER () AS m_high
-              FROM member_metrics WHERE orders_total > 0 AND recency_days IS NOT NULL) p
-        WHERE p.member_id = member_metrics.member_id
-        """,
-        {"n": n},
-    )
-    _tier_since(conn, q, named)
-    _segment_since(conn, q, named)
-    for table in ("_mm_orders", "_mm_activity", "_mm_base"):
+    for table in _TEMP_TABLES[1:]:
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-def _tier_since(conn: sqlite3.Connection, q: MetricsQuery, named: dict[str, Any]) -> None:
-    """The date the running total (inside the tier window) first reached the current tier's threshold."""
-    base = min((lv.threshold for lv in q.levels), default=0)
-    value = "run * :gpy / 100" if q.tier_metric == "growth" else "run"
+def _rfm(conn: sqlite3.Connection, scores: int) -> None:
+    """Scores by rank with ties kept together; classes by the population means (SPEC §4)."""
     conn.execute(
-        f"""
-        UPDATE member_metrics SET tier_since = x.d
-        FROM (SELECT s.member_id, MIN(s.d) AS d
-              FROM (SELECT o.member_id, substr(o.paid_at, 1, 10) AS d,
-                           SUM(o.amount_fen) OVER (PARTITION BY o.member_id ORDER BY o.paid_at
-                                                   ROWS UNBOUNDED PRECEDING) AS run
-                    FROM orders o
-                    WHERE o.counted = 1 AND o.paid_at >= :window_start AND o.paid_at < :next_day
-                      AND o.member_id IN (SELECT member_id FROM member_metrics
-                                          WHERE basis = 'orders' AND tier_threshold > :base)) s
-              JOIN member_metrics mm ON mm.member_id = s.member_id
-              WHERE {value} >= mm.tier_threshold
-              GROUP BY s.member_id) x
-        WHERE x.member_id = member_metrics.member_id
-        """,
-        {**named, "base": base},
+        "CREATE TEMP TABLE _mm_rfm (member_id TEXT PRIMARY KEY, r INT, f INT, m INT, cls TEXT) WITHOUT ROWID"
     )
-
-
-def _segment_since(conn: sqlite3.Connection, q: MetricsQuery, named: dict[str, Any]) -> None:
-    nths = sorted({s.since[1] for s in q.segments if s.since and s.since[0] == "nth" and s.since[1] >= 2})
-    cases: list[str] = []
-    params: dict[str, Any] = {}
-    for i, seg in enumerate(q.segments):
-        if seg.since is None:
-            continue
-        kind, n = seg.since
-        params[f"seg{i}"] = seg.id
-        if kind == "recency":
-            cases.append(f"WHEN :seg{i} THEN date(last_order_date, '+{int(n)} days')")
-        elif n == 0:
-            cases.append(f"WHEN :seg{i} THEN joined_date")
-        elif n == 1:
-            cases.append(f"WHEN :seg{i} THEN first_order_date")
-        else:
-            cases.append(
-                f"WHEN :seg{i} THEN (SELECT d FROM temp._mm_nth x"
-                f" WHERE x.member_id = member_metrics.member_id AND x.n = {int(n)})"
-            )
-    if not cases:
-        return
-    conn.execute("DROP TABLE IF EXISTS temp._mm_nth")
-    if nths:
-        placeholders = ",".join(str(int(n)) for n in nths)
-        conn.execute(
-            f"""
-            CREATE TEMP TABLE _mm_nth AS
-            SELECT member_id, n, d FROM (
-                SELECT o.member_id, substr(o.paid_at, 1, 10) AS d,
-                       ROW_NUMBER() OVER (PARTITION BY o.member_id ORDER BY o.paid_at) AS n
-                FROM orders o
-                WHERE o.counted = 1 AND o.paid_at < :next_day
-                  AND o.member_id IN (SELECT member_id FROM member_metrics WHERE orders_total >= {min(nths)}
-                                      AND basis = 'orders'))
-            WHERE n IN ({placeholders})
-            """,
-            named,
-        )
-        conn.execute("CREATE INDEX temp._mm_nth_id ON _mm_nth(member_id, n)")
-    else:
-        conn.execute("CREATE TEMP TABLE _mm_nth (member_id TEXT, n INTEGER, d TEXT)")
-    conn.execute(f"UPDATE member_metrics SET segment_since = CASE lifecycle {' '.join(cases)} END", params)
-    conn.execute("DROP TABLE temp._mm_nth")
+    conn.execute(
+        """
+        INSERT INTO _mm_rfm
+        SELECT member_id,
+               1 + (RANK() OVER (ORDER BY recency_days DESC) - 1) * :n / s.n,
+               1 + (RANK() OVER (ORDER BY orders_total) - 1) * :n / s.n,
+               1 + (RANK() OVER (ORDER BY spend_total) - 1) * :n / s.n,
+               CASE WHEN spend_total > s.m THEN 'important_' ELSE 'general_' END
+                 || CASE WHEN recency_days < s.r AND orders_total > s.f THEN 'value'
+                         WHEN recency_days < s.r THEN 'development'
+                         WHEN orders_total > s.f THEN 'retain' ELSE 'winback' END
+        FROM member_metrics,
+             (SELECT COUNT(*) AS n, AVG(recency_days) AS r, AVG(orders_total) AS f, AVG(spend_total) AS m
+              FROM member_metrics WHERE orders_total > 0 AND recency_days IS NOT NULL) s
+        WHERE orders_total > 0 AND recency_days IS NOT NULL
+        """,
+        {"n": scores},
+    )
+    conn.execute(
+        """UPDATE member_metrics SET rfm_r = x.r, rfm_f = x.f, rfm_m = x.m, rfm_class = x.cls
+           FROM _mm_rfm x WHERE x.member_id = member_metrics.member_id"""
+    )
 
 
 def nth_order_dates(conn: sqlite3.Connection, n: int, next_day: str) -> dict[str, str]:
