@@ -41,10 +41,13 @@ among members with orders and a known last order date (recency: more recent scor
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from privdom.errors import PrivdomError
 from privdom.playbook.models import Playbook
-from privdom.segments import segment_specs, tier_levels
+from privdom.segments import RFM_CLASSES, segment_specs, tier_levels
 from privdom.store import metrics as store
 
 
@@ -76,3 +79,137 @@ def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> No
 def nth_order_dates(conn: sqlite3.Connection, n: int, as_of: date) -> dict[str, str]:
     """member_id -> local date (YYYY-MM-DD) of the member's n-th counted order on or before as_of."""
     return store.nth_order_dates(conn, n, (as_of + timedelta(days=1)).isoformat())
+
+
+# ---------------------------------------------------------------- one member, with why
+
+
+@dataclass
+class MemberProfile:
+    as_of: date
+    metrics: dict[str, Any]  # the member's member_metrics row (money in fen)
+    tier: dict[str, Any]
+    lifecycle: dict[str, Any]
+    rfm: dict[str, Any] | None
+    groups: list[dict[str, Any]]
+    upcoming_tasks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def upcoming_tasks(
+    conn: sqlite3.Connection, playbook: Playbook, member_id: str, as_of: date
+) -> list[dict[str, Any]]:
+    """The member's tasks due from `as_of` on. A slot for the planner to fill; empty until then."""
+    return []
+
+
+def member_profile(
+    conn: sqlite3.Connection, playbook: Playbook, member_id: str, as_of: date
+) -> MemberProfile:
+    """Materializes metrics as of `as_of` and explains the member's tier, segment and RFM class."""
+    if not store.member_exists(conn, member_id):
+        raise PrivdomError(
+            f"no member with id {member_id!r}",
+            hint="IDs are matched exactly (leading zeros count); list them with `privdom members`",
+        )
+    materialize(conn, playbook, as_of)
+    row = store.member_row(conn, member_id)
+    if row is None:
+        raise PrivdomError(
+            f"member {member_id!r} had not joined by {as_of.isoformat()}",
+            hint="pick a later --date, or leave it out for today",
+        )
+    m = dict(row)
+    return MemberProfile(
+        as_of=as_of,
+        metrics=m,
+        tier=_tier_why(playbook, m),
+        lifecycle=_segment_why(playbook, m),
+        rfm=_rfm_why(conn, m),
+        groups=[dict(g) for g in store.member_groups(conn, member_id)],
+        upcoming_tasks=upcoming_tasks(conn, playbook, member_id, as_of),
+    )
+
+
+def _tier_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:
+    tiers = playbook.tiers
+    scale = 1 if tiers.metric == "growth" else 100  # spend thresholds are yuan, the metric is fen
+    levels = sorted(tiers.levels, key=lambda lv: lv.min)
+    current = next((lv for lv in levels if lv.id == m["tier"]), None)
+    upper = [lv for lv in levels if lv.min * scale > (m["tier_metric"] or 0)]
+    nxt = upper[0] if upper else None
+    distance = nxt.min * scale - (m["tier_metric"] or 0) if nxt else None
+    return {
+        "id": m["tier"],
+        "zh": current.zh if current else None,
+        "en": current.en if current else None,
+        "metric": tiers.metric,
+        "window_days": tiers.downgrade_window_days,
+        "value": m["tier_metric"],
+        "threshold": current.min if current else None,
+        "since": m["tier_since"],
+        "next": None
+        if nxt is None
+        else {
+            "id": nxt.id,
+            "zh": nxt.zh,
+            "en": nxt.en,
+            "min": nxt.min,
+            "distance": distance,
+            # growth comes from spend, so say how much more spend reaches the next tier
+            "spend_fen_needed": -(-distance * 100 // tiers.growth_per_yuan)
+            if tiers.metric == "growth" and distance is not None
+            else distance,
+        },
+    }
+
+
+def _segment_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:
+    seg = next((s for s in playbook.lifecycle if s.id == m["lifecycle"]), None)
+    return {
+        "id": m["lifecycle"],
+        "zh": seg.zh if seg else None,
+        "en": seg.en if seg else None,
+        "condition": seg.when if seg else None,  # None: the "otherwise" segment
+        "earlier_segments_not_matched": [
+            {"id": s.id, "condition": s.when} for s in playbook.lifecycle[: playbook.lifecycle.index(seg)]
+        ]
+        if seg
+        else [],
+        "since": m["segment_since"],
+        "advice": seg.advice if seg else "",
+    }
+
+
+def _rfm_why(conn: sqlite3.Connection, m: dict[str, Any]) -> dict[str, Any] | None:
+    if m["rfm_class"] is None:
+        return None
+    means = store.rfm_means(conn)
+    zh, en = RFM_CLASSES[m["rfm_class"]]
+    return {
+        "class": m["rfm_class"],
+        "zh": zh,
+        "en": en,
+        "r": m["rfm_r"],
+        "f": m["rfm_f"],
+        "m": m["rfm_m"],
+        "recency_days": m["recency_days"],
+        "orders_total": m["orders_total"],
+        "spend_fen": m["spend_total"],
+        "mean_recency_days": round(means["recency_days"], 1),
+        "mean_orders_total": round(means["orders_total"], 2),
+        "mean_spend_fen": round(means["spend_total"]),
+        "members_with_orders": means["n"],
+    }
+
+
+def member_rows(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    as_of: date,
+    filters: dict[str, str],
+    columns: list[str],
+    limit: int | None = None,
+) -> sqlite3.Cursor:
+    """Materialize, then a cursor over the members matching `filters` (keys: store.MEMBER_FILTERS)."""
+    materialize(conn, playbook, as_of)
+    return store.select_members(conn, filters, limit, columns)

@@ -5,8 +5,15 @@ Pure functions over the playbook; the SQL itself is in `privdom.store.metrics`.
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from privdom.errors import PrivdomError
 from privdom.playbook.conditions import compile_condition
 from privdom.playbook.models import Condition, Playbook, Segment
+from privdom.store import metrics as store
 from privdom.store.metrics import SegmentSql, TierLevel
 
 RFM_CLASSES: dict[str, tuple[str, str]] = {
@@ -72,3 +79,101 @@ def segment_specs(playbook: Playbook, alias: str = "c") -> list[SegmentSql]:
         sql, params = compile_condition(seg.when, alias)
         specs.append(SegmentSql(seg.id, sql, tuple(params), since))
     return specs
+
+
+# ---------------------------------------------------------------- distributions
+
+NO_ORDERS = ("无订单", "No orders")
+
+
+@dataclass(frozen=True)
+class ClassShare:
+    id: str | None
+    zh: str
+    en: str
+    members: int
+    share: float
+    spend_fen: int
+    spend_share: float
+    min: int | None = None  # tiers: the threshold used (what-if value when given)
+    members_now: int | None = None  # tiers with --what-if: the count under the playbook's thresholds
+
+
+@dataclass(frozen=True)
+class Distribution:
+    date: date
+    model: str
+    members: int
+    spend_fen: int
+    classes: list[ClassShare]
+    top20_members: int
+    top20_spend_share: float  # the 80/20 line: share of spend from the top 20% of members
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _distribution(
+    conn: sqlite3.Connection,
+    as_of: date,
+    model: str,
+    labels: list[tuple[str | None, str, str]],
+    counts: dict[str | None, tuple[int, int]],
+    extra: dict[str | None, dict[str, Any]] | None = None,
+) -> Distribution:
+    members = sum(c for c, _ in counts.values())
+    spend = sum(s for _, s in counts.values())
+    classes = []
+    for key, zh, en in labels:
+        n, fen = counts.get(key, (0, 0))
+        classes.append(ClassShare(key, zh, en, n, _ratio(n, members), fen, _ratio(fen, spend),
+                                  **(extra or {}).get(key, {})))
+    top, top_spend, _ = store.top_share(conn, 0.2)
+    return Distribution(as_of, model, members, spend, classes, top, _ratio(top_spend, spend))
+
+
+def parse_what_if(playbook: Playbook, values: list[str]) -> dict[str, int]:
+    """`silver=2500` -> {'silver': 2500}, checked against the playbook's levels."""
+    ids = [level.id for level in playbook.tiers.levels]
+    out: dict[str, int] = {}
+    for value in values:
+        level, _, number = value.partition("=")
+        if level not in ids:
+            raise PrivdomError(f"--what-if {value!r}: no tier {level!r}", hint=f"tiers are: {', '.join(ids)}")
+        if not number.strip().isdigit():
+            raise PrivdomError(f"--what-if {value!r}: {number!r} is not a whole number",
+                               hint="write the new threshold as TIER=NUMBER, e.g. silver=2500")
+        out[level] = int(number)
+    return out
+
+
+def tier_distribution(
+    conn: sqlite3.Connection, playbook: Playbook, as_of: date, what_if: dict[str, int] | None = None
+) -> Distribution:
+    """Members and spend per tier as of `as_of` (member_metrics must be materialized for it)."""
+    now = store.distribution(conn, "tier")
+    levels = playbook.tiers.levels
+    labels: list[tuple[str | None, str, str]] = [(lv.id, lv.zh, lv.en) for lv in levels]
+    if not what_if:
+        extra: dict[str | None, dict[str, Any]] = {lv.id: {"min": lv.min} for lv in levels}
+        return _distribution(conn, as_of, "tiers", labels, now, extra)
+    scale = 1 if playbook.tiers.metric == "growth" else 100
+    mins = {lv.id: what_if.get(lv.id, lv.min) for lv in levels}
+    counts = store.tier_distribution(conn, [TierLevel(k, v * scale) for k, v in mins.items()])
+    extra = {lv.id: {"min": mins[lv.id], "members_now": now.get(lv.id, (0, 0))[0]} for lv in levels}
+    return _distribution(conn, as_of, "tiers", labels, counts, extra)
+
+
+def segment_distribution(
+    conn: sqlite3.Connection, playbook: Playbook, as_of: date, model: str
+) -> Distribution:
+    if model == "rfm":
+        labels: list[tuple[str | None, str, str]] = [(k, zh, en) for k, (zh, en) in RFM_CLASSES.items()]
+        labels.append((None, *NO_ORDERS))
+        return _distribution(conn, as_of, "rfm", labels, store.distribution(conn, "rfm_class"))
+    counts = store.distribution(conn, "lifecycle")
+    labels = [(s.id, s.zh, s.en) for s in playbook.lifecycle]
+    if None in counts:
+        labels.append((None, "未分类", "Unmatched"))
+    return _distribution(conn, as_of, "lifecycle", labels, counts)

@@ -304,3 +304,95 @@ def nth_order_dates(conn: sqlite3.Connection, n: int, next_day: str) -> dict[str
         (next_day, n),
     )
     return {str(r[0]): str(r[1]) for r in rows}
+
+
+# ---------------------------------------------------------------- reading member_metrics
+
+MEMBER_FILTERS = {"tier": "tier = ?", "lifecycle": "lifecycle = ?", "rfm_class": "rfm_class = ?",
+                  "owner": "owner = ?", "tag": "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)"}
+
+
+def select_members(
+    conn: sqlite3.Connection, filters: dict[str, str], limit: int | None, columns: Sequence[str]
+) -> sqlite3.Cursor:
+    """A cursor over member_metrics rows (read it row by row: it may be a million members)."""
+    unknown = [c for c in columns if c not in METRIC_COLUMNS]
+    assert not unknown, unknown  # column names come from code, never from the user
+    where = [MEMBER_FILTERS[key] for key in filters]
+    sql = f"SELECT {', '.join(columns)} FROM member_metrics"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY spend_total DESC, member_id"
+    params: list[Any] = list(filters.values())
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return conn.execute(sql, params)
+
+
+def member_row(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM member_metrics WHERE member_id = ?", (member_id,)
+    ).fetchone()
+    return row
+
+
+def member_exists(conn: sqlite3.Connection, member_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone() is not None
+
+
+def member_groups(conn: sqlite3.Connection, member_id: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        """SELECT g.group_id, g.name, g.type, g.owner, gm.joined_at, gm.left_at
+           FROM group_members gm LEFT JOIN groups g ON g.group_id = gm.group_id
+           WHERE gm.member_id = ? ORDER BY gm.left_at IS NOT NULL, gm.joined_at, gm.group_id""",
+        (member_id,),
+    ).fetchall()
+
+
+def rfm_means(conn: sqlite3.Connection) -> sqlite3.Row:
+    row: sqlite3.Row = conn.execute(
+        """SELECT COUNT(*) AS n, AVG(recency_days) AS recency_days, AVG(orders_total) AS orders_total,
+                  AVG(spend_total) AS spend_total
+           FROM member_metrics WHERE orders_total > 0 AND recency_days IS NOT NULL"""
+    ).fetchone()
+    return row
+
+
+def distribution(conn: sqlite3.Connection, column: str) -> dict[str | None, tuple[int, int]]:
+    """value -> (members, spend fen) over one class column of member_metrics."""
+    assert column in ("tier", "lifecycle", "rfm_class"), column
+    rows = conn.execute(
+        f"SELECT {column}, COUNT(*), COALESCE(SUM(spend_total), 0) FROM member_metrics GROUP BY 1"
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+def tier_distribution(
+    conn: sqlite3.Connection, levels: Sequence[TierLevel]
+) -> dict[str | None, tuple[int, int]]:
+    """Like distribution('tier') but with other thresholds applied to the same tier metric (what-if)."""
+    params: list[Any] = []
+    whens = []
+    for level in sorted(levels, key=lambda lv: lv.threshold, reverse=True):
+        whens.append("WHEN tier_metric >= ? THEN ?")
+        params += [level.threshold, level.id]
+    case = "CASE " + " ".join(whens) + " END" if whens else "NULL"
+    rows = conn.execute(
+        f"SELECT {case}, COUNT(*), COALESCE(SUM(spend_total), 0) FROM member_metrics GROUP BY 1", params
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+def top_share(conn: sqlite3.Connection, fraction: float) -> tuple[int, int, int]:
+    """(members in the top `fraction` by spend, their spend, all spend), for the 80/20 line."""
+    total_members, total_spend = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(spend_total), 0) FROM member_metrics"
+    ).fetchone()
+    top = int(total_members * fraction + 0.5)
+    spend = conn.execute(
+        "SELECT COALESCE(SUM(spend_total), 0) FROM (SELECT spend_total FROM member_metrics"
+        " ORDER BY spend_total DESC LIMIT ?)",
+        (top,),
+    ).fetchone()[0]
+    return top, int(spend), int(total_spend)
