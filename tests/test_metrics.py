@@ -25,7 +25,7 @@ def build_rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
     activity: list[tuple[Any, ...]] = []
     start = date(2024, 1, 1)
     for i in range(80):
-        mid = f"{i:05d}"  # leading zeros must survive
+        mid = f"{i + 100:05d}"  # leading zeros must survive
         joined = None if i % 17 == 0 else f"{start + timedelta(days=rnd.randrange(900))} 09:00:00"
         members.append(
             (
@@ -250,7 +250,7 @@ def test_the_dataset_covers_the_edge_cases(loaded: Any) -> None:
         "growth",
         "churned",
     }
-    assert one("SELECT member_id FROM member_metrics WHERE member_id = '00001'").fetchone() is not None
+    assert one("SELECT member_id FROM member_metrics WHERE member_id = '00100'").fetchone() is not None
 
 
 def test_materialize_replaces_the_table(loaded: Any) -> None:
