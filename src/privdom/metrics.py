@@ -51,8 +51,12 @@ from privdom.segments import RFM_CLASSES, segment_specs, tier_levels
 from privdom.store import metrics as store
 
 
-def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> None:
-    """Create or replace TEMP table member_metrics as of `as_of` (see the module docstring)."""
+def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True) -> None:
+    """Create or replace TEMP table member_metrics as of `as_of` (see the module docstring).
+
+    ranks=False leaves rfm_r/f/m, rfm_class and koc_rank NULL (koc itself is set): the tier and
+    lifecycle views do not need the population-wide rankings, which cost the most.
+    """
     window = playbook.tiers.downgrade_window_days
     if window is None and playbook.tiers.metric == "spend_365":
         window = 365
@@ -72,6 +76,7 @@ def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> No
             koc_min_orders=playbook.koc.min_orders,
             koc_min_messages=playbook.koc.min_messages_30,
             koc_min_images=playbook.koc.min_images_30,
+            ranks=ranks,
         ),
     )
 

@@ -102,7 +102,7 @@ def tiers(
     as_of = ws.date_or_today(date)
     changes = _what_if(playbook, what_if)
     conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of)
+    metrics.materialize(conn, playbook, as_of, ranks=False)
     render.distribution(segments.tier_distribution(conn, playbook, as_of, changes), fmt.value)
 
 
@@ -119,7 +119,7 @@ def segments_cmd(
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
     conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of)
+    metrics.materialize(conn, playbook, as_of, ranks=model == SegmentModel.rfm)
     render.distribution(segments.segment_distribution(conn, playbook, as_of, model.value), fmt.value)
 
 

@@ -46,6 +46,7 @@ class MetricsQuery:
     koc_min_orders: int
     koc_min_messages: int
     koc_min_images: int
+    ranks: bool = True  # False skips RFM scores/classes and KOC ranks (left NULL) for a faster table
 
 
 # One window pass over the counted orders up to as_of (already in (member_id, paid_at) order in the
@@ -116,7 +117,8 @@ SELECT m.member_id, m.name, m.nickname, m.phone, m.phone_display, m.owner, m.sto
             WHEN 'imported' THEN COALESCE(m.imp_growth, m.imp_spend * :gpy / 100) ELSE 0 END AS growth
        {carried}
 FROM (SELECT mb.*, substr(joined_at, 1, 10) AS joined_date,
-             CASE WHEN EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
+             CASE WHEN EXISTS (SELECT 1 FROM _mm_orders x WHERE x.member_id = mb.member_id)
+                    OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
                   WHEN (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
                        AND (last_order_at IS NULL OR substr(last_order_at, 1, 10) <= :as_of)
                   THEN 'imported' ELSE 'none' END AS basis,
@@ -137,7 +139,7 @@ _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, reg
     koc_rank, basis, tier_metric, tier_threshold"""
 
 METRIC_COLUMNS = [c.strip() for c in _COLUMNS.split(",")]
-_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_rfm")
+_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_rfm", "_mm_pop")
 
 
 def _tier_metric_sql(q: MetricsQuery, value: str = "") -> str:
@@ -251,7 +253,14 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         params,
     )
     conn.execute("CREATE INDEX temp.member_metrics_id ON member_metrics(member_id)")
-    _rfm(conn, q.rfm_scores)
+    if q.ranks:
+        _rfm(conn, q.rfm_scores)
+        _koc_rank(conn)
+    for table in _TEMP_TABLES[1:]:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _koc_rank(conn: sqlite3.Connection) -> None:
     conn.execute(
         """UPDATE member_metrics SET koc_rank = r.rank
            FROM (SELECT member_id,
@@ -259,14 +268,17 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
                  FROM member_metrics WHERE koc = 1) r
            WHERE r.member_id = member_metrics.member_id"""
     )
-    for table in _TEMP_TABLES[1:]:
-        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _rfm(conn: sqlite3.Connection, scores: int) -> None:
     """Scores by rank with ties kept together; classes by the population means (SPEC §4)."""
     conn.execute(
         "CREATE TEMP TABLE _mm_rfm (member_id TEXT PRIMARY KEY, r INT, f INT, m INT, cls TEXT) WITHOUT ROWID"
+    )
+    # A narrow copy first: each ranking sorts only these four columns, not the whole member row.
+    conn.execute(
+        """CREATE TEMP TABLE _mm_pop AS SELECT member_id, recency_days, orders_total, spend_total
+           FROM member_metrics WHERE orders_total > 0 AND recency_days IS NOT NULL"""
     )
     conn.execute(
         """
@@ -279,10 +291,9 @@ def _rfm(conn: sqlite3.Connection, scores: int) -> None:
                  || CASE WHEN recency_days < s.r AND orders_total > s.f THEN 'value'
                          WHEN recency_days < s.r THEN 'development'
                          WHEN orders_total > s.f THEN 'retain' ELSE 'winback' END
-        FROM member_metrics,
+        FROM _mm_pop,
              (SELECT COUNT(*) AS n, AVG(recency_days) AS r, AVG(orders_total) AS f, AVG(spend_total) AS m
-              FROM member_metrics WHERE orders_total > 0 AND recency_days IS NOT NULL) s
-        WHERE orders_total > 0 AND recency_days IS NOT NULL
+              FROM _mm_pop) s
         """,
         {"n": scores},
     )
