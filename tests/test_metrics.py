@@ -273,3 +273,24 @@ def test_nth_order_dates(loaded: Any) -> None:
         if len(days) >= 2:
             want[mid] = days[1][:10]
     assert got == want
+
+
+def test_windowed_spend_tiers_and_skipped_ranks(loaded: Any) -> None:
+    conn, pb, rows = loaded
+    tiers = pb.tiers.model_copy(update={"metric": "spend_total", "downgrade_window_days": 90})
+    windowed = pb.model_copy(update={"tiers": tiers})
+    metrics.materialize(conn, windowed, D1, ranks=False)
+    got = {r["member_id"]: dict(r) for r in conn.execute("SELECT * FROM member_metrics")}
+    want = reference(rows, pb, D1)
+    for mid, r in want.items():
+        if r["basis"] != "orders":
+            continue
+        spend = sum(
+            o[3]
+            for o in rows["orders"]
+            if o[1] == mid and o[4] == 1 and 0 <= (D1 - date.fromisoformat(o[2][:10])).days < 90
+        )
+        level = max((lv for lv in tiers.levels if spend >= lv.min * 100), key=lambda lv: lv.min)
+        assert (got[mid]["tier"], got[mid]["tier_metric"]) == (level.id, spend), mid
+        assert got[mid]["rfm_class"] is None and got[mid]["koc_rank"] is None
+        assert got[mid]["lifecycle"] == r["lifecycle"]
