@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from privdom import metrics, store
+from privdom.errors import PrivdomError
 from privdom.playbook import Playbook, load_playbook
 from privdom.playbook.conditions import evaluate
+from privdom.playbook.models import Segment
 
 D1 = date(2026, 6, 30)
 D2 = date(2025, 12, 31)  # a past date: later orders exist and must not count
@@ -294,3 +296,21 @@ def test_windowed_spend_tiers_and_skipped_ranks(loaded: Any) -> None:
         assert (got[mid]["tier"], got[mid]["tier_metric"]) == (level.id, spend), mid
         assert got[mid]["rfm_class"] is None and got[mid]["koc_rank"] is None
         assert got[mid]["lifecycle"] == r["lifecycle"]
+
+
+def test_lifecycle_over_koc_and_tier_and_not_over_rfm(loaded: Any) -> None:
+    conn, pb, rows = loaded
+    segments = [
+        Segment(id="koc", zh="达人", en="KOC", when={"koc": {"eq": True}}),
+        Segment(id="gold", zh="金卡", en="Gold", when={"tier": {"in": ["gold"]}}),
+        Segment(id="rest", zh="其他", en="Rest"),
+    ]
+    metrics.materialize(conn, pb.model_copy(update={"lifecycle": segments}), D1)
+    want = reference(rows, pb, D1)
+    got = dict(conn.execute("SELECT member_id, lifecycle FROM member_metrics").fetchall())
+    for mid, r in want.items():
+        assert got[mid] == ("koc" if r["koc"] else "gold" if r["tier"] == "gold" else "rest"), mid
+    bad = [Segment(id="vip", zh="贵宾", en="VIP", when={"any": [{"rfm_class": {"eq": "important_value"}}]})]
+    with pytest.raises(PrivdomError) as err:
+        metrics.materialize(conn, pb.model_copy(update={"lifecycle": bad}), D1)
+    assert err.value.message == "lifecycle[0] (vip).when uses rfm_class, decided only after the lifecycle"

@@ -69,9 +69,30 @@ def _orders_k(cond: Condition | None) -> int | None:
     return None
 
 
+# Computed after the lifecycle (population rankings), so a lifecycle condition cannot use them.
+NOT_IN_LIFECYCLE = ("lifecycle", "rfm_r", "rfm_f", "rfm_m", "rfm_class")
+
+
+def _metrics_used(cond: Any) -> set[str]:
+    if isinstance(cond, dict):
+        used = set()
+        for key, value in cond.items():
+            used |= _metrics_used(value) if key in ("all", "any", "not") else {str(key)}
+        return used
+    if isinstance(cond, list):
+        return set().union(*(_metrics_used(c) for c in cond)) if cond else set()
+    return set()
+
+
 def segment_specs(playbook: Playbook, alias: str = "c") -> list[SegmentSql]:
     specs: list[SegmentSql] = []
     for i, seg in enumerate(playbook.lifecycle):
+        late = sorted(_metrics_used(seg.when) & set(NOT_IN_LIFECYCLE))
+        if late:
+            raise PrivdomError(
+                f"lifecycle[{i}] ({seg.id}).when uses {', '.join(late)}, decided only after the lifecycle",
+                hint="write lifecycle conditions over order, spend, activity, tier or koc metrics",
+            )
         since = segment_since_rule(seg, list(playbook.lifecycle[:i]))
         if seg.when is None:
             specs.append(SegmentSql(seg.id, None, (), since))

@@ -217,7 +217,6 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         since_pairs.append(("lifecycle = ?", then))
         since_values.append(seg.id)
     segment_since = _case(since_pairs, params, since_values)
-    params += [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
     whens: list[tuple[str, str]] = []
     for seg in q.segments:
         if seg.sql is None:
@@ -234,20 +233,21 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         params += [lv.threshold, lv.id]
     for lv in reversed(levels):
         params += [lv.threshold, lv.threshold]
-    params += [q.as_of, q.as_of]
-    columns = ", ".join(c for c in METRIC_COLUMNS if c not in ("tier_since", "segment_since", "koc"))
+    params += [q.as_of, q.as_of, q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
+    columns = ", ".join(c for c in METRIC_COLUMNS if c not in ("tier_since", "segment_since"))
     conn.execute(
         f"""
         CREATE TEMP TABLE member_metrics AS
         SELECT {columns.replace("koc_rank", "NULL AS koc_rank")},
-               {tier_since} AS tier_since, {segment_since} AS segment_since,
-               CASE WHEN orders_total >= ? AND (messages_30 >= ? OR images_30 >= ?) THEN 1 ELSE 0 END AS koc
+               {tier_since} AS tier_since, {segment_since} AS segment_since
         FROM (SELECT c.*, {lifecycle} AS lifecycle
               FROM (SELECT t.*, {tier} AS tier, {threshold} AS tier_threshold
                     FROM (SELECT d.*, {_tier_metric_sql(q)} AS tier_metric
                           FROM (SELECT b.*, NULL AS rfm_r, NULL AS rfm_f, NULL AS rfm_m, NULL AS rfm_class,
                                   CAST(julianday(?) - julianday(last_order_date) AS INTEGER) AS recency_days,
-                                  CAST(julianday(?) - julianday(first_order_date) AS INTEGER) AS tenure_days
+                                  CAST(julianday(?) - julianday(first_order_date) AS INTEGER) AS tenure_days,
+                                  CASE WHEN orders_total >= ? AND (messages_30 >= ? OR images_30 >= ?)
+                                       THEN 1 ELSE 0 END AS koc
                                 FROM _mm_base b) d) t) c) l
         """,
         params,
