@@ -181,3 +181,19 @@ def test_segments(cli: Cli, workspace: Path, data: Any, model: str, key: str) ->
     assert all(c["zh"] and c["en"] for c in dist["classes"])
     assert cli("segments", "--date", D2.isoformat(), "--model", model).exit_code == 0
     assert cli("segments", "--date", D2.isoformat(), "--model", model, "-f", "csv").exit_code == 0
+
+
+def test_member_not_joined_yet(cli: Cli, data: Any) -> None:
+    res = cli("member", "00042", "--date", "2023-12-31")
+    assert res.exit_code == 1
+    assert res.stderr.splitlines() == [
+        "error: member '00042' had not joined by 2023-12-31",
+        "hint: pick a later --date, or leave it out for today",
+    ]
+
+
+def test_members_table_is_capped_and_says_so(cli: Cli, data: Any) -> None:
+    res = cli("members", "--date", D1.isoformat())
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr.strip() == "showing the 50 highest-spending members; --limit N or --format csv for more"
+    assert "member_id" in res.stdout

@@ -62,6 +62,7 @@ def members(
     filters = {k: v for k, v in wanted.items() if v is not None}
     if fmt == Format.table and limit is None:
         limit = 50  # a terminal table of a million rows helps no one; json/csv stream everything
+        typer.echo("showing the 50 highest-spending members; --limit N or --format csv for more", err=True)
     rows = metrics.member_rows(ws.connect(), playbook, as_of, filters, render.QUERY_COLUMNS, limit)
     render.members(rows, fmt.value, show_pii)
 
