@@ -116,7 +116,7 @@ SELECT m.member_id, m.name, m.nickname, m.phone, m.phone_display, m.owner, m.sto
        CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_total, 0) * :gpy / 100
             WHEN 'imported' THEN COALESCE(m.imp_growth, m.imp_spend * :gpy / 100) ELSE 0 END AS growth
        {carried}
-FROM (SELECT mb.*, substr(joined_at, 1, 10) AS joined_date,
+FROM (SELECT mb.*, NULLIF(substr(joined_at, 1, 10), '') AS joined_date,
              CASE WHEN EXISTS (SELECT 1 FROM _mm_orders x WHERE x.member_id = mb.member_id)
                     OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
                   WHEN (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
