@@ -234,7 +234,8 @@ def fill(ws: Path) -> None:
             [(o, m, t, y * 100) for o, m, t, y in ORDERS],
         )
         conn.executemany(
-            "INSERT INTO groups (group_id, name, type, owner, size, capacity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO groups (group_id, name, type, owner, size, capacity, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             GROUPS,
         )
         conn.execute(
@@ -317,7 +318,8 @@ def test_feb_29_birthdays_fall_on_feb_28_in_common_years(cli: Cli, workspace: Pa
     conn = sqlite3.connect(workspace / "privdom.db")
     with conn:
         conn.execute(
-            "INSERT INTO members (member_id, name, owner, birthday) VALUES ('leap', '闰日', '小茶', '2000-02-29')"
+            "INSERT INTO members (member_id, name, owner, birthday) "
+            "VALUES ('leap', '闰日', '小茶', '2000-02-29')"
         )
     conn.close()
     assert [t["member_id"] for t in plan_json(cli, "--date", "2027-02-28")["tasks"]] == ["leap"]
@@ -384,7 +386,8 @@ def test_member_cap_defers_the_lower_priority_touch(cli: Cli, workspace: Path) -
             "INSERT INTO members (member_id, name, owner, birthday) VALUES ('m1', '甲', '小茶', '1990-11-25')"
         )
         conn.execute(
-            "INSERT INTO orders (order_id, member_id, paid_at, amount_fen) VALUES ('o', 'm1', '2026-11-18 10:00', 2000)"
+            "INSERT INTO orders (order_id, member_id, paid_at, amount_fen) "
+            "VALUES ('o', 'm1', '2026-11-18 10:00', 2000)"
         )
     conn.close()
     data = plan_json(cli, "--date", D)
@@ -403,7 +406,8 @@ def test_member_cap_counts_the_week_saved_before(cli: Cli, workspace: Path) -> N
             "INSERT INTO members (member_id, name, owner, birthday) VALUES ('m1', '甲', '小茶', '1990-11-25')"
         )
         conn.execute(
-            "INSERT INTO tasks (task_id, date, rule, stage, trigger, action, member_id, owner, due_at, created_at) "
+            "INSERT INTO tasks (task_id, date, rule, stage, trigger, action, member_id, owner, due_at, "
+            "created_at) "
             "VALUES ('old', '2026-11-19', 'x', 'conversion', 'joined', 'call', 'm1', '小茶', "
             "'2026-11-19T10:00:00+08:00', '2026-11-19')"
         )
@@ -424,7 +428,8 @@ def test_owner_capacity_overflow(cli: Cli, workspace: Path) -> None:
             [(f"n{i}", f"新{i}", "2026-11-22 09:00:00") for i in range(3)],
         )
         conn.execute(
-            "INSERT INTO members (member_id, name, owner, birthday) VALUES ('b', '寿星', '小茶', '1990-11-25')"
+            "INSERT INTO members (member_id, name, owner, birthday) "
+            "VALUES ('b', '寿星', '小茶', '1990-11-25')"
         )
     conn.close()
     data = plan_json(cli, "--date", D)
