@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime
 from hashlib import sha1
 from typing import Any
@@ -68,7 +69,7 @@ class Candidate:
     facts: dict[str, Any] = field(default_factory=dict)  # node, last message, size: for the reason
     cause: str | None = None
 
-    @property
+    @cached_property  # sorted and looked up many times per candidate; sha1 is not free at 100k
     def id(self) -> str:
         target = self.member_id if self.member_id is not None else self.group_id or f"owner:{self.owner}"
         return task_id(self.rule.id, target, self.event_date)
