@@ -1,9 +1,88 @@
-"""Not built yet."""
+"""`privdom sop validate|list|show`: check and read the playbook."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+import yaml
+from rich.table import Table
+
+from privdom import render
+from privdom.cli.context import workspace
+from privdom.cli.options import Format, FormatOpt
+from privdom.playbook.describe import rule_rows
+from privdom.playbook.loader import check_playbook, load_playbook
+
+sop_app = typer.Typer(help="Check and read the playbook (sops/*.yaml).", no_args_is_help=True)
+
+_STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
+
+
+class ShowFormat(StrEnum):
+    yaml = "yaml"
+    json = "json"
+
+
+@sop_app.command()
+def validate(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="Playbook folder or file [default: --sops].")] = None,
+) -> None:
+    """Check everything (schema, conditions, templates, references); exit 1 listing every problem."""
+    sops = path or workspace(ctx).sops
+    playbook, issues = check_playbook(sops)
+    if issues or playbook is None:
+        for issue in issues:
+            typer.echo(f"error: {issue}", err=True)
+        count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
+        typer.echo(f"hint: {count}; fix each at the line shown, then validate again", err=True)
+        raise typer.Exit(1)
+    stages = {stage: len(getattr(playbook.stages, stage)) for stage in _STAGE_ZH}
+    typer.echo(
+        f"ok: {sops} is valid: {sum(stages.values())} rules ("
+        + ", ".join(f"{stage} {n}" for stage, n in stages.items())
+        + f"), {len(playbook.tiers.levels)} tiers, {len(playbook.lifecycle)} segments, "
+        f"{len(playbook.coupons)} coupons, {len(playbook.calendar.nodes)} calendar nodes",
+        err=True,
+    )
+
+
+@sop_app.command("list")
+def list_rules(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
+    """The rules by stage, each with its trigger and audience in a sentence."""
+    rows = rule_rows(workspace(ctx).playbook())
+    if format is Format.json:
+        render.print_json(rows)
+        return
+    if format is Format.csv:
+        header = list(rows[0]) if rows else ["stage", "id"]
+        render.write_csv(header, ([row[k] for k in header] for row in rows))
+        return
+    table = Table("阶段 stage", "规则 rule", "触发 when", "对象 audience", "动作 action", "优先级")
+    for row in rows:
+        table.add_row(
+            f"{_STAGE_ZH[row['stage']]} {row['stage']}", f"{row['title_zh']}\n{row['id']}", row["when"],
+            row["audience"], f"{row['action']}\n{row['content_type']}", str(row["priority"]),
+        )
+    render.console().print(table)
+
+
+@sop_app.command()
+def show(
+    ctx: typer.Context,
+    format: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = ShowFormat.yaml,
+) -> None:
+    """The merged playbook with every default filled in, as the planner sees it."""
+    ws = workspace(ctx)
+    data = load_playbook(ws.sops).model_dump(mode="json", by_alias=True)
+    if format is ShowFormat.json:
+        render.print_json(data)
+    else:
+        typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), nl=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.add_typer(sop_app, name="sop")

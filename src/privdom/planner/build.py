@@ -1,0 +1,250 @@
+"""build_plan: every rule for one day -> candidates -> limits -> rendered tasks."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Template, TemplateError
+
+from privdom import metrics
+from privdom.planner.limits import apply_limits
+from privdom.planner.models import PRIVATE_TOUCHES, Candidate, DeferredTask, Plan, Task
+from privdom.planner.reasons import reason
+from privdom.planner.triggers import rule_candidates
+from privdom.playbook.models import Playbook
+from privdom.playbook.templates import _ENV as TEMPLATES
+from privdom.playbook.templates import context_names, coupon_context, node_context, render, tier_context
+from privdom.render import yuan
+from privdom.store import plan_queries as q
+from privdom.store import tasks as store
+
+
+def candidates(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    day: date,
+    *,
+    group_only: bool = False,
+    group_id: str | None = None,
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    for stage, rule in playbook.stages.rules():
+        out += rule_candidates(conn, playbook, stage, rule, day, group_only=group_only, group_id=group_id)
+    return out
+
+
+def build_plan(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    day: date,
+    *,
+    owner: str | None = None,
+    stage: str | None = None,
+    action: str | None = None,
+) -> Plan:
+    """The day's tasks; limits are applied over the whole day before the filters narrow the view."""
+    metrics.materialize(conn, playbook, day)
+    cands = candidates(conn, playbook, day)
+    saved = store.saved_ids(conn, [c.id for c in cands])
+    existing = [c for c in cands if c.id in saved and saved[c.id]["date"] == day.isoformat()]
+    fresh = [c for c in cands if c.id not in saved]  # issued on an earlier day: never twice
+    limits = playbook.limits
+    kept, deferred = apply_limits(
+        fresh,
+        quiet=limits.quiet_hours,
+        touches_cap=limits.private_touches_per_7_days,
+        owner_capacity=limits.owner_daily_capacity,
+        touches_saved=store.private_touches(
+            conn, PRIVATE_TOUCHES, (day - timedelta(days=6)).isoformat(), day.isoformat()
+        ),
+        owner_saved=store.owner_load(conn, day.isoformat()),
+    )
+
+    def wanted(c: Candidate) -> bool:
+        return (
+            (owner is None or c.owner == owner)
+            and (stage is None or c.stage == stage)
+            and (action is None or c.rule.action == action)
+        )
+
+    kept = [c for c in existing + kept if wanted(c)]
+    deferred = [c for c in deferred if wanted(c)]
+    renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
+    tasks = sorted((renderer.task(c, saved.get(c.id)) for c in kept), key=lambda t: (t.owner, t.due_at, t.id))
+    later = [
+        DeferredTask(**renderer.task(c, None, message=False).model_dump(), cause=c.cause or "")
+        for c in deferred
+    ]
+    later.sort(key=lambda t: (t.owner, t.due_at, t.id))
+    return Plan(
+        date=day.isoformat(),
+        timezone=playbook.timezone,
+        tasks=tasks,
+        deferred=later,
+        summary=summarize(tasks, later),
+    )
+
+
+def summarize(tasks: list[Task], deferred: list[DeferredTask]) -> dict[str, dict[str, int]]:
+    return {
+        "by_stage": dict(sorted(Counter(t.stage for t in tasks).items())),
+        "by_action": dict(sorted(Counter(t.action for t in tasks).items())),
+        "by_owner": dict(sorted(Counter(t.owner for t in tasks).items())),
+        "deferred_by_cause": dict(sorted(Counter(t.cause for t in deferred).items())),
+    }
+
+
+def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> int:
+    """Record the plan's new tasks (one transaction); returns how many were new."""
+    rows = [
+        (
+            t.id,
+            t.date,
+            t.rule,
+            t.stage,
+            t.trigger,
+            t.action,
+            t.content_type,
+            t.member_id,
+            t.group_id,
+            t.owner,
+            t.due_at,
+            t.event_date,
+            t.message,
+            t.reason,
+            t.priority,
+            saved_at.isoformat(timespec="seconds"),
+        )
+        for t in plan.tasks
+        if not t.existing
+    ]
+    return store.insert_tasks(conn, rows)
+
+
+def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> list[dict[str, Any]]:
+    """Saved tasks for one member dated `as_of` or later (the `member` profile shows them)."""
+    rows = store.list_tasks(
+        conn, day=None, status=None, owner=None, member_id=member_id, from_day=as_of.isoformat()
+    )
+    return [{k: r[k] for k in r.keys()} for r in rows]
+
+
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> Template:
+    return TEMPLATES.from_string(template)
+
+
+def render_message(template: str, context: dict[str, Any]) -> str:
+    """Compile each rule's template once per process: compiling per task costs ~2.5 ms, which is
+    seconds for a morning with thousands of tasks. A failure goes through `render` for its message."""
+    try:
+        return _compiled(template).render(context).strip()
+    except TemplateError:
+        return render(template, context)
+
+
+class _Renderer:
+    """Renders messages for the tasks that go out, fetching only their members and groups."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, playbook: Playbook, day: date, cands: list[Candidate]
+    ) -> None:
+        self.playbook = playbook
+        self.day = day
+        self.members = q.member_rows(conn, sorted({c.member_id for c in cands if c.member_id}))
+        self.groups = q.group_rows(conn, sorted({c.group_id for c in cands if c.group_id}))
+        self.levels = sorted(playbook.tiers.levels, key=lambda lv: lv.min)
+
+    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True) -> Task:
+        rule = c.rule
+        member = self.members.get(c.member_id) if c.member_id else None
+        group = self.groups.get(c.group_id) if c.group_id else None
+        target = c.group_id or c.member_id or c.owner
+        if group is not None and group["name"]:
+            target = str(group["name"])
+        elif member is not None:
+            target = str(
+                member["name"]
+                or member["nickname"]
+                or member["phone_display"]
+                or member["phone"]
+                or c.member_id
+            )
+        return Task(
+            id=c.id,
+            date=self.day.isoformat(),
+            due_at=c.due.isoformat(),
+            stage=c.stage,
+            rule=rule.id,
+            rule_title={"zh": rule.title.zh, "en": rule.title.en},
+            trigger=rule.when.trigger,
+            action=rule.action,
+            content_type=rule.content_type,
+            member_id=c.member_id,
+            group_id=c.group_id,
+            owner=c.owner,
+            target=target,
+            message=render_message(rule.template, self.context(c, member, group)) if message else "",
+            reason=reason(c, self.day, self.playbook, group),
+            priority=rule.priority,
+            event_date=c.event_date,
+            existing=saved is not None,
+            status=str(saved["status"]) if saved is not None else None,
+        )
+
+    def context(self, c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> dict[str, Any]:
+        names = context_names(c.rule)
+        ctx: dict[str, Any] = {"brand": self.playbook.brand, "date": self.day.isoformat()}
+        level = None
+        if member is not None:
+            level = next((lv for lv in self.levels if lv.id == member["tier"]), None)
+            ctx["member"] = self.member_context(member)
+        if level is not None:
+            ctx["tier"] = tier_context(level)
+        if group is not None:
+            ctx["group"] = {
+                "group_id": group["group_id"],
+                "name": group["name"],
+                "type": group["type"],
+                "size": group["size"],
+                "capacity": group["capacity"],
+            }
+        if c.rule.coupon is not None and c.rule.coupon in self.playbook.coupons:
+            ctx["coupon"] = coupon_context(self.playbook.coupons[c.rule.coupon], self.day)
+        if "node" in c.facts:
+            ctx["node"] = node_context(c.facts["node"], self.day)
+        return {k: v for k, v in ctx.items() if k in names}
+
+    def member_context(self, m: sqlite3.Row) -> dict[str, Any]:
+        tiers = self.playbook.tiers
+        current = next((lv for lv in self.levels if lv.id == m["tier"]), None)
+        nxt = next((lv for lv in self.levels if current is not None and lv.min > current.min), None)
+        gap = None
+        if nxt is not None:
+            value = m[tiers.metric] or 0
+            # growth thresholds are growth points; spend thresholds are yuan against fen metrics
+            gap = (
+                (nxt.min - value) * 100 // tiers.growth_per_yuan
+                if tiers.metric == "growth"
+                else nxt.min * 100 - value
+            )
+        return {
+            "member_id": m["member_id"],
+            "name": m["name"] or m["nickname"] or "",
+            "nickname": m["nickname"] or m["name"] or "",
+            "tier": m["tier"],
+            "tier_zh": current.zh if current else "",
+            "lifecycle": m["lifecycle"],
+            "points": m["points"] or 0,
+            "owner": m["owner"],
+            "store": m["store"],
+            "orders_total": m["orders_total"],
+            "spend_total_yuan": yuan(m["spend_total"] or 0),
+            "last_order_date": m["last_order_date"],
+            "next_tier": nxt.id if nxt else None,
+            "next_tier_gap_yuan": yuan(max(gap, 0)) if gap is not None else None,
+        }

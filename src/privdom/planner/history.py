@@ -1,0 +1,34 @@
+"""The task history behind `privdom tasks` and `privdom done`."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+from typing import Any
+
+from privdom.errors import PrivdomError
+from privdom.store import tasks as store
+
+
+def list_tasks(
+    conn: sqlite3.Connection, *, day: date | None, status: str | None, owner: str | None
+) -> list[dict[str, Any]]:
+    rows = store.list_tasks(conn, day=day.isoformat() if day else None, status=status, owner=owner)
+    return [{k: r[k] for k in r.keys()} for r in rows]
+
+
+def close(
+    conn: sqlite3.Connection, ids: list[str], *, skip: bool, note: str | None, closed_at: datetime
+) -> int:
+    """Mark tasks done (or skipped); any unknown id fails the whole call before anything changes."""
+    unique = list(dict.fromkeys(ids))
+    missing = store.missing_ids(conn, unique)
+    if missing:
+        raise PrivdomError(
+            f"no saved task with id {', '.join(missing)}",
+            hint="ids come from `privdom plan --save` or `privdom tasks`; nothing was changed",
+        )
+    store.close_tasks(
+        conn, unique, "skipped" if skip else "done", note, closed_at.isoformat(timespec="seconds")
+    )
+    return len(unique)

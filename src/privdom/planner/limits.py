@@ -1,0 +1,63 @@
+"""Quiet hours, the per-member 7-day cap and per-owner daily capacity, applied by priority."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from privdom.planner.models import PRIVATE_TOUCHES, Candidate
+from privdom.playbook.models import QuietHours, parse_hhmm
+
+
+def quiet_hours_move(due: datetime, quiet: QuietHours) -> datetime | None:
+    """Where a private touch due at `due` goes: itself outside quiet hours, the quiet-hours end the
+    same day when that is later, or None when it cannot go out that day (deferred)."""
+    start, end, at = parse_hhmm(quiet.start), parse_hhmm(quiet.end), due.timetz().replace(tzinfo=None)
+    inside = (start <= at < end) if start < end else (at >= start or at < end)
+    if not inside:
+        return due
+    moved = due.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    return moved if moved > due else None
+
+
+def sort_key(c: Candidate) -> tuple[int, datetime, str]:
+    return (-c.rule.priority, c.due, c.id)
+
+
+def apply_limits(
+    candidates: Iterable[Candidate],
+    *,
+    quiet: QuietHours,
+    touches_cap: int,
+    owner_capacity: int,
+    touches_saved: dict[str, int],
+    owner_saved: dict[str, int],
+) -> tuple[list[Candidate], list[Candidate]]:
+    """(kept, deferred) in priority order; a deferred candidate carries its `cause`."""
+    kept: list[Candidate] = []
+    deferred: list[Candidate] = []
+    touches = Counter(touches_saved)
+    load = Counter(owner_saved)
+    for c in sorted(candidates, key=sort_key):
+        private = c.rule.action in PRIVATE_TOUCHES
+        if private:
+            moved = quiet_hours_move(c.due, quiet)
+            if moved is None:
+                c.cause = "quiet_hours"
+                deferred.append(c)
+                continue
+            c.due = moved
+        if private and c.member_id is not None and touches[c.member_id] >= touches_cap:
+            c.cause = "member_cap"
+        elif c.member_id is not None and load[c.owner] >= owner_capacity:
+            c.cause = "owner_capacity"
+        if c.cause:
+            deferred.append(c)
+            continue
+        if private and c.member_id is not None:
+            touches[c.member_id] += 1
+        if c.member_id is not None:
+            load[c.owner] += 1
+        kept.append(c)
+    return kept, deferred

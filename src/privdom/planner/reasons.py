@@ -1,0 +1,75 @@
+"""Why a task is on the plan, in one Chinese sentence an operator can repeat to a colleague."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+
+from privdom.planner.models import Candidate
+from privdom.playbook.models import WEEKDAYS, Playbook
+
+_WEEKDAY_ZH = dict(zip(WEEKDAYS, "一二三四五六日", strict=True))
+REPURCHASE_WINDOW_DAYS = 14  # the golden 2-week window after a first purchase
+
+
+def _after(days: int, what: str) -> str:
+    return f"{what}当天" if days == 0 else f"{what}后第{days}天"
+
+
+def reason(c: Candidate, day: date, playbook: Playbook, group: sqlite3.Row | None) -> str:
+    when = c.rule.when
+    t = when.trigger
+    offset = int(getattr(when, "offset", 0))
+    ev = c.event_date
+    if t == "daily":
+        days = getattr(when, "weekdays", [])
+        rhythm = "每周" + "、".join(_WEEKDAY_ZH[d] for d in days) if days else "每天"
+        text = f"{rhythm} {when.at} 固定节奏：{c.rule.title.zh}"
+    elif t == "node":
+        node = c.facts["node"]
+        left = (node.date - day).days
+        text = (
+            f"{node.zh}当天（{ev}）"
+            if left == 0
+            else (
+                f"{node.zh}前{left}天（{node.zh} {ev}）"
+                if left > 0
+                else f"{node.zh}后第{-left}天（{node.zh} {ev}）"
+            )
+        )
+    elif t == "joined":
+        text = f"{_after(offset, '加好友/入会')}（入会 {ev}）"
+    elif t == "joined_group":
+        text = f"{_after(offset, '入群')}（入群 {ev}）"
+    elif t == "first_order":
+        text = f"{_after(offset, '首单')}（首单 {ev}）"
+        if offset <= REPURCHASE_WINDOW_DAYS:
+            text += "，复购窗口内"
+    elif t == "nth_order":
+        nth = "第" + str(getattr(when, "n", 2)) + "单"
+        text = f"{_after(offset, nth)}（{ev}）"
+    elif t == "birthday":
+        text = f"{_after(offset, '生日')}（生日 {ev[5:]}）"
+    elif t == "tier_up":
+        text = f"{_after(offset, '会员升级')}（升级 {ev}）"
+    elif t == "entered_segment":
+        seg = next((s.zh for s in playbook.lifecycle if s.id == getattr(when, "segment", "")), "")
+        text = f"{_after(offset, '进入' + seg)}（{ev}）"
+    elif t == "inactive_days":
+        text = f"已{getattr(when, 'days', 0)}天未下单（最后下单 {ev}）"
+    elif t == "group_created":
+        text = f"{_after(offset, '新群创建')}（建群 {ev}）"
+    elif t == "group_silent":
+        last = c.facts.get("last_message")
+        since = f"最后发言 {last}" if last else "建群后无人发言"
+        text = f"群已连续{c.facts.get('days')}天无人发言（{since}）"
+    else:  # group_near_capacity
+        size = group["size"] if group is not None else c.facts.get("size")
+        cap = group["capacity"] if group is not None else c.facts.get("capacity")
+        text = f"群人数 {size}/{cap}，接近上限，准备新群"
+    due_day = date.fromisoformat(ev) + timedelta(
+        days=offset if t not in ("inactive_days", "group_silent") else int(getattr(when, "days", 0))
+    )
+    if t in ("daily", "node", "group_near_capacity") or due_day >= day:
+        return text
+    return f"{text}；补发（原定 {due_day.isoformat()}）"

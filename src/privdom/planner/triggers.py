@@ -1,0 +1,200 @@
+"""Rule x day -> candidates: which members or groups a rule fires for, with the event date.
+
+Everything about members is one SQL query per rule over member_metrics (see store.plan_queries);
+Python only walks the rows that fire.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from privdom.calendar import nodes_due
+from privdom.planner.models import MEMBER_ACTIONS, Candidate
+from privdom.playbook.models import (
+    WEEKDAYS,
+    DailyTrigger,
+    EnteredSegmentTrigger,
+    GroupCreatedTrigger,
+    GroupNearCapacityTrigger,
+    GroupSilentTrigger,
+    InactiveDaysTrigger,
+    MemberEventTrigger,
+    NodeTrigger,
+    NthOrderTrigger,
+    Playbook,
+    Rule,
+    Stage,
+    parse_hhmm,
+)
+from privdom.store import plan_queries as q
+
+
+def due_at(day: date, at: str, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, parse_hhmm(at), tzinfo=zone)
+
+
+def window(day: date, offset: int, catch_up: int) -> q.Window:
+    """Event dates that make a rule with `offset` due today, or due earlier but still catchable."""
+    hi = day - timedelta(days=offset)
+    return q.Window((hi - timedelta(days=catch_up)).isoformat(), hi.isoformat())
+
+
+def birthday_days(day: date, offset: int, catch_up: int) -> list[tuple[str, str]]:
+    """(birthday MM-DD, event date) pairs for the window; 02-29 birthdays fall on 02-28 in common years."""
+    out: list[tuple[str, str]] = []
+    for back in range(catch_up + 1):
+        event = day - timedelta(days=offset + back)
+        out.append((event.strftime("%m-%d"), event.isoformat()))
+        leap = event.year % 4 == 0 and (event.year % 100 != 0 or event.year % 400 == 0)
+        if event.month == 2 and event.day == 28 and not leap:
+            out.append(("02-29", event.isoformat()))
+    return out
+
+
+def calendar_fires(
+    trigger: DailyTrigger | NodeTrigger, playbook: Playbook, day: date
+) -> list[tuple[date, dict[str, Any]]]:
+    """The event dates a daily or node trigger fires for on `day` (no catch-up: a missed post is stale)."""
+    if isinstance(trigger, DailyTrigger):
+        if trigger.weekdays and WEEKDAYS[day.weekday()] not in trigger.weekdays:
+            return []
+        if (trigger.from_date and day < trigger.from_date) or (trigger.to_date and day > trigger.to_date):
+            return []
+        return [(day, {})]
+    return [(node.date, {"node": node}) for node in nodes_due(playbook, trigger.node, day, trigger.offset)]
+
+
+def rule_candidates(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    stage: Stage,
+    rule: Rule,
+    day: date,
+    *,
+    group_only: bool = False,
+    group_id: str | None = None,
+) -> list[Candidate]:
+    zone = ZoneInfo(playbook.timezone)
+    when = rule.when
+    default_owner = playbook.limits.default_owner
+    due = due_at(day, when.at, zone)
+    types = rule.audience.group_types
+    owner = rule.audience.owner
+
+    def group_cands(rows: list[sqlite3.Row], facts: dict[str, Any] | None = None) -> list[Candidate]:
+        return [
+            Candidate(
+                stage,
+                rule,
+                None,
+                str(r["group_id"]),
+                str(r["owner"]),
+                str(r["event_date"]),
+                due,
+                {**(facts or {}), **{k: r[k] for k in r.keys() if k in ("size", "capacity", "last_message")}},
+            )
+            for r in rows
+        ]
+
+    if isinstance(when, DailyTrigger | NodeTrigger):
+        out: list[Candidate] = []
+        for event, facts in calendar_fires(when, playbook, day):
+            if rule.action == "group_post" or types:
+                rows = q.groups_of_types(conn, types, owner, default_owner, day.isoformat(), group_id)
+                out += [
+                    Candidate(
+                        stage, rule, None, str(r["group_id"]), str(r["owner"]), event.isoformat(), due, facts
+                    )
+                    for r in rows
+                ]
+            elif group_only:
+                continue
+            elif rule.action == "moment_post":
+                out += [
+                    Candidate(stage, rule, None, None, o, event.isoformat(), due, facts)
+                    for o in q.owners(conn, default_owner, owner)
+                ]
+            elif rule.action in MEMBER_ACTIONS:
+                aud = q.audience_filter(rule.audience, default_owner)
+                out += [
+                    Candidate(
+                        stage, rule, str(r["member_id"]), None, str(r["owner"]), event.isoformat(), due, facts
+                    )
+                    for r in q.audience_members(conn, aud, default_owner, event.isoformat())
+                ]
+        return out
+
+    if isinstance(when, GroupCreatedTrigger | GroupSilentTrigger | GroupNearCapacityTrigger):
+        if isinstance(when, GroupCreatedTrigger):
+            w = window(day, when.offset, rule.catch_up_days)
+            return group_cands(q.groups_created(conn, types, owner, default_owner, w, day.isoformat()))
+        if isinstance(when, GroupSilentTrigger):
+            w = window(day, 0, rule.catch_up_days)
+            rows = q.groups_silent(conn, types, owner, default_owner, when.days, w, day.isoformat())
+            return group_cands(rows, {"days": when.days})
+        rows = q.groups_near_capacity(conn, types, owner, default_owner, when.ratio, rule.id, day.isoformat())
+        return group_cands(rows)
+
+    if group_only:
+        return []
+    aud = q.audience_filter(rule.audience, default_owner)
+    if isinstance(when, NthOrderTrigger):
+        rows = q.nth_order_events(
+            conn, when.n, window(day, when.offset, rule.catch_up_days), aud, default_owner
+        )
+    elif isinstance(when, InactiveDaysTrigger):
+        rows = q.member_events(
+            conn, "inactive_days", window(day, when.days, rule.catch_up_days), aud, default_owner
+        )
+    elif isinstance(when, EnteredSegmentTrigger):
+        rows = q.member_events(
+            conn,
+            "entered_segment",
+            window(day, when.offset, rule.catch_up_days),
+            aud,
+            default_owner,
+            extra=["m.lifecycle = ?"],
+            extra_params=[when.segment],
+        )
+    elif isinstance(when, MemberEventTrigger) and when.trigger == "birthday":
+        rows = q.birthday_events(
+            conn, birthday_days(day, when.offset, rule.catch_up_days), aud, default_owner
+        )
+    elif isinstance(when, MemberEventTrigger) and when.trigger == "joined_group":
+        rows = q.joined_group_events(conn, window(day, when.offset, rule.catch_up_days), aud, default_owner)
+    elif isinstance(when, MemberEventTrigger) and when.trigger == "tier_up":
+        lowest = min(playbook.tiers.levels, key=lambda lv: lv.min).id
+        extra, params = ["m.tier <> ?"], [lowest]  # reaching the entry level is joining, not a tier-up
+        if when.tier:
+            extra.append("m.tier = ?")
+            params.append(when.tier)
+        rows = q.member_events(
+            conn,
+            "tier_up",
+            window(day, when.offset, rule.catch_up_days),
+            aud,
+            default_owner,
+            extra=extra,
+            extra_params=params,
+        )
+    else:
+        assert isinstance(when, MemberEventTrigger)
+        rows = q.member_events(
+            conn, when.trigger, window(day, when.offset, rule.catch_up_days), aud, default_owner
+        )
+    return [
+        Candidate(
+            stage,
+            rule,
+            str(r["member_id"]),
+            None if r["group_id"] is None else str(r["group_id"]),
+            str(r["owner"]),
+            str(r["event_date"]),
+            due,
+            {},
+        )
+        for r in rows
+    ]

@@ -1,0 +1,127 @@
+"""YAML with line numbers: every key and list item remembers where it was written.
+
+Errors in a playbook should read like a compiler's (`sops/retention.yaml:14 stages.retention[2]...`),
+so parsing keeps the node tree's marks instead of throwing them away as `yaml.safe_load` does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from privdom.playbook.conditions import Path as KeyPath
+from privdom.playbook.conditions import format_path
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so `at: 12:00` is the text '12:00', not 720."""
+
+
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _NUMBERS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a playbook, located as precisely as the source allows."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class YamlProblem(Exception):
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(str(issue))
+        self.issue = issue
+
+
+def read_yaml(path: Path, shown: str) -> tuple[Any, dict[KeyPath, int]]:
+    """The data in `path` and the line of every key path in it. Raises YamlProblem (named `shown`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlProblem(Issue(shown, None, "", f"is not UTF-8 text ({exc.reason})")) from None
+    loader = _Loader(text)
+    lines: dict[KeyPath, int] = {(): 1}
+    try:
+        node = loader.get_single_node()
+        data = _build(loader, node, (), lines, shown) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        excerpt = _excerpt(text, mark.line, mark.column) if mark else ""
+        raise YamlProblem(Issue(shown, line, "", f"invalid YAML: {problem}{excerpt}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(Issue(shown, None, "", f"invalid YAML: {exc}")) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _build(loader: _Loader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], shown: str) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
+        out: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                hash(key)
+            except TypeError:
+                raise YamlProblem(Issue(shown, line, format_path(path), "a key must be plain text")) from None
+            if key in out:
+                raise YamlProblem(Issue(shown, line, format_path((*path, key)),
+                                        f"duplicate key {key!r} (first written at line {first_line[key]})"))
+            first_line[key] = line
+            lines[(*path, key)] = line
+            out[key] = _build(loader, value_node, (*path, key), lines, shown)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            items.append(_build(loader, item, (*path, i), lines, shown))
+        return items
+    return loader.construct_object(node, deep=True)
+
+
+def _excerpt(text: str, line: int, column: int) -> str:
+    """The numbered lines around a syntax error, with a caret under the fault."""
+    source = text.splitlines()
+    out = [""]
+    for n in range(max(0, line - 2), min(len(source), line + 2)):
+        out.append(f"  {n + 1:>4} | {source[n]}")
+        if n == line:
+            out.append(f"  {'':>4} | {' ' * column}^")
+    if line >= len(source):
+        out.append(f"  {line + 1:>4} | ")
+        out.append(f"  {'':>4} | {' ' * column}^")
+    return "\n".join(out)

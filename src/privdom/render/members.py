@@ -1,0 +1,186 @@
+"""Output of `members`, `member`, `tiers` and `segments`: money in yuan, phones masked unless asked."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+from rich.table import Table
+
+from privdom.metrics import MemberProfile
+from privdom.render import console, dumps, mask_phone, print_json, write_csv, yuan
+from privdom.segments import Distribution
+
+# The columns `privdom members` prints, in order (a stable interface for scripts).
+MEMBER_COLUMNS = [
+    "member_id", "name", "nickname", "phone", "owner", "store", "region", "tags", "birthday",
+    "birthday_md", "joined_date", "orders_total", "purchase_days", "spend_total", "first_order_date",
+    "last_order_date", "recency_days", "tenure_days", "orders_365", "spend_365", "growth", "points",
+    "messages_30", "images_30", "tier", "tier_since", "lifecycle", "segment_since", "rfm_r", "rfm_f",
+    "rfm_m", "rfm_class", "koc", "koc_rank", "basis",
+]  # fmt: skip
+# What a query must select to fill MEMBER_COLUMNS (phone_display stands in for an unknown phone).
+QUERY_COLUMNS = [*MEMBER_COLUMNS, "phone_display"]
+MONEY = ("spend_total", "spend_365")
+_TABLE_COLUMNS = [
+    "member_id", "name", "phone", "owner", "tier", "lifecycle", "rfm_class", "orders_total",
+    "spend_total", "last_order_date", "recency_days", "koc",
+]  # fmt: skip
+
+
+def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
+    """One query row (QUERY_COLUMNS order) -> the output record."""
+    rec = dict(zip(QUERY_COLUMNS, row, strict=True))
+    display = rec.pop("phone_display")
+    rec["phone"] = (rec["phone"] if show_pii else mask_phone(rec["phone"])) or display
+    for key in MONEY:
+        rec[key] = yuan(rec[key])
+    rec["tags"] = json.loads(rec["tags"]) if rec["tags"] else []
+    rec["koc"] = bool(rec["koc"])
+    return rec
+
+
+def members(rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    records = (member_record(row, show_pii) for row in rows)
+    if fmt == "csv":
+        write_csv(
+            MEMBER_COLUMNS,
+            ([",".join(r["tags"]) if k == "tags" else r[k] for k in MEMBER_COLUMNS] for r in records),
+            out,
+        )
+    elif fmt == "json":
+        # Streamed one record at a time: a million members never sit in memory.
+        out.write("[")
+        separator = "\n"
+        for rec in records:
+            out.write(separator + _indent(dumps(rec)))
+            separator = ",\n"
+        out.write("]\n" if separator == "\n" else "\n]\n")
+    else:
+        table = Table(*_TABLE_COLUMNS, title=None)
+        for rec in records:
+            table.add_row(*["" if rec[k] is None else str(rec[k]) for k in _TABLE_COLUMNS])
+        console().print(table)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def distribution(dist: Distribution, fmt: str) -> None:
+    rows = [
+        {
+            "id": c.id,
+            "zh": c.zh,
+            "en": c.en,
+            **({"min": c.min} if c.min is not None else {}),
+            "members": c.members,
+            **({"members_now": c.members_now} if c.members_now is not None else {}),
+            "share": c.share,
+            "spend": yuan(c.spend_fen),
+            "spend_share": c.spend_share,
+        }
+        for c in dist.classes
+    ]
+    if fmt == "json":
+        print_json(
+            {
+                "date": dist.date,
+                "model": dist.model,
+                "members": dist.members,
+                "spend": yuan(dist.spend_fen),
+                "classes": rows,
+                "top20_members": dist.top20_members,
+                "top20_spend_share": dist.top20_spend_share,
+            }
+        )
+        return
+    if fmt == "csv":
+        header = list(rows[0]) if rows else ["id"]
+        write_csv(header, ([r.get(k) for k in header] for r in rows))
+        return
+    table = Table(*(rows[0] if rows else ["id"]), title=f"{dist.model} · {dist.date.isoformat()}")
+    for r in rows:
+        table.add_row(*[_pct(k, v) for k, v in r.items()])
+    con = console()
+    con.print(table)
+    con.print(
+        f"80/20: the top 20% of members ({dist.top20_members}) bring "
+        f"{dist.top20_spend_share:.1%} of spend · 前20%会员贡献{dist.top20_spend_share:.1%}的消费"
+    )
+
+
+def _pct(key: str, value: Any) -> str:
+    if key in ("share", "spend_share"):
+        return f"{value:.1%}"
+    return "" if value is None else str(value)
+
+
+def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
+    data = profile_data(p, show_pii)
+    if fmt == "json":
+        print_json(data)
+        return
+    con = console()
+    m = data["member"]
+    con.print(
+        f"{m['member_id']} {m['name'] or ''} {m['phone'] or ''} · owner {m['owner'] or '-'}", markup=False
+    )
+    t = data["tier"]
+    line = f"tier 等级: {t['id']} {t['zh'] or ''} — {t['metric']} {t['value']} ≥ {t['threshold']}"
+    if t["since"]:
+        line += f" since {t['since']}"
+    if t["next"]:
+        line += f"; next {t['next']['id']} at {t['next']['min']} ({t['next']['distance']} to go)"
+    con.print(line, markup=False)
+    s = data["lifecycle"]
+    cond = "otherwise" if s["condition"] is None else json.dumps(s["condition"], ensure_ascii=False)
+    since = s["since"] or "?"
+    con.print(f"segment 生命周期: {s['id']} {s['zh'] or ''} — {cond}, since {since}", markup=False)
+    r = data["rfm"]
+    if r:
+        con.print(
+            f"RFM: {r['class']} {r['zh']} — R{r['r']} F{r['f']} M{r['m']}; "
+            f"recency {r['recency_days']} vs mean {r['mean_recency_days']}, "
+            f"orders {r['orders_total']} vs {r['mean_orders_total']}, "
+            f"spend {r['spend']} vs {r['mean_spend']}",
+            markup=False,
+        )
+    else:
+        con.print("RFM: no orders 无订单")
+    table = Table("metric", "value", title=None)
+    for key in MEMBER_COLUMNS:
+        table.add_row(key, "" if m[key] is None else str(m[key]))
+    con.print(table)
+    groups = ", ".join(f"{g['name'] or g['group_id']}" for g in data["groups"]) or "-"
+    con.print(f"groups 社群: {groups}", markup=False)
+    con.print(f"upcoming tasks 待办: {len(data['upcoming_tasks'])}")
+
+
+def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
+    row = [p.metrics.get(c) for c in QUERY_COLUMNS]
+    tier = dict(p.tier)
+    if tier["metric"] != "growth":
+        tier["value"] = yuan(tier["value"])
+    if tier["next"]:
+        nxt = dict(tier["next"])
+        if tier["metric"] != "growth":
+            nxt["distance"] = yuan(nxt["distance"])
+        nxt["spend_needed"] = yuan(nxt.pop("spend_fen_needed"))
+        tier["next"] = nxt
+    rfm = dict(p.rfm) if p.rfm else None
+    if rfm:
+        rfm["spend"] = yuan(rfm.pop("spend_fen"))
+        rfm["mean_spend"] = yuan(rfm.pop("mean_spend_fen"))
+    return {
+        "date": p.as_of,
+        "member": member_record(row, show_pii),
+        "tier": tier,
+        "lifecycle": p.lifecycle,
+        "rfm": rfm,
+        "groups": p.groups,
+        "upcoming_tasks": p.upcoming_tasks,
+    }

@@ -1,0 +1,248 @@
+"""`privdom plan` and `privdom tasks` output: table, json, csv, md (a checklist to paste into a chat)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from rich.table import Table
+
+from privdom.planner import DeferredTask, Plan, Task
+from privdom.render import console, print_json, write_csv
+
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+ACTION_ZH = {
+    "group_post": "群发",
+    "private_message": "私聊",
+    "moment_post": "朋友圈",
+    "call": "电话",
+    "invite_to_group": "邀请入群",
+    "coupon": "发券",
+}
+STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
+CAUSE_ZH = {
+    "member_cap": "会员7天触达已满",
+    "owner_capacity": "负责人当日容量已满",
+    "quiet_hours": "免打扰时段",
+}
+GROUP_TYPE_ZH = {"welfare": "福利群", "service": "服务群", "interest": "兴趣群"}
+
+CSV_COLUMNS = (
+    "id",
+    "date",
+    "due_at",
+    "stage",
+    "rule",
+    "rule_title_zh",
+    "trigger",
+    "action",
+    "content_type",
+    "member_id",
+    "group_id",
+    "owner",
+    "target",
+    "message",
+    "reason",
+    "priority",
+    "event_date",
+    "existing",
+    "cause",
+)
+
+
+def mask_text(text: str) -> str:
+    """Mask every mainland mobile number inside free text (messages, names)."""
+    return _PHONE_IN_TEXT.sub(r"\1****\2", text)
+
+
+def masked(plan: Plan, show_pii: bool) -> Plan:
+    if show_pii:
+        return plan
+    tasks = [
+        t.model_copy(update={"message": mask_text(t.message), "target": mask_text(t.target)})
+        for t in plan.tasks
+    ]
+    later = [
+        t.model_copy(update={"message": mask_text(t.message), "target": mask_text(t.target)})
+        for t in plan.deferred
+    ]
+    return plan.model_copy(update={"tasks": tasks, "deferred": later})
+
+
+def plan(p: Plan, fmt: str, show_pii: bool) -> None:
+    p = masked(p, show_pii)
+    if fmt == "json":
+        print_json(p.model_dump(mode="json"))
+    elif fmt == "csv":
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred]))
+    elif fmt == "md":
+        sys.stdout.write(markdown(p))
+    else:
+        _table(p)
+
+
+def _csv_row(t: Task) -> list[Any]:
+    d = t.model_dump()
+    d["rule_title_zh"] = t.rule_title["zh"]
+    d["cause"] = getattr(t, "cause", "")
+    d["existing"] = int(t.existing)
+    return [d[c] for c in CSV_COLUMNS]
+
+
+def _time(t: Task) -> str:
+    return t.due_at[11:16]
+
+
+def collapsed(tasks: Sequence[Task]) -> list[tuple[Task, int]]:
+    """Group posts of one rule at one time collapse to one line with a count; other tasks stay one each."""
+    out: list[tuple[Task, int]] = []
+    for t in tasks:
+        last = out[-1] if out else None
+        if (
+            last
+            and t.action == "group_post"
+            and last[0].action == "group_post"
+            and last[0].rule == t.rule
+            and last[0].due_at == t.due_at
+            and last[0].owner == t.owner
+        ):
+            out[-1] = (last[0], last[1] + 1)
+        else:
+            out.append((t, 1))
+    return out
+
+
+def _ordered(tasks: Sequence[Task]) -> list[Task]:
+    return sorted(tasks, key=lambda t: (t.owner, t.due_at, t.rule, t.id))
+
+
+def _target(t: Task, count: int) -> str:
+    return f"{count} 个群" if count > 1 else t.target
+
+
+def _table(p: Plan) -> None:
+    out = console()
+    for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
+        table = Table(title=f"{p.date} · {owner}", title_justify="left", show_lines=False)
+        for col in (
+            "时间 time",
+            "阶段 stage",
+            "规则 rule",
+            "动作 action",
+            "对象 target",
+            "内容 message",
+            "原因 reason",
+        ):
+            table.add_column(col, overflow="fold")
+        for t, count in collapsed(list(tasks)):
+            mark = " ✓" if t.status == "done" else (" (已保存)" if t.existing else "")
+            table.add_row(
+                _time(t),
+                STAGE_ZH.get(t.stage, t.stage),
+                t.rule_title["zh"] + mark,
+                ACTION_ZH.get(t.action, t.action),
+                _target(t, count),
+                t.message,
+                t.reason,
+            )
+        out.print(table)
+    s = p.summary
+    out.print(
+        f"合计 total: {len(p.tasks)} 项任务 tasks · "
+        + " · ".join(f"{STAGE_ZH.get(k, k)} {v}" for k, v in s["by_stage"].items())
+    )
+    if p.tasks:
+        out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()))
+    if p.deferred:
+        table = Table(title=f"延后 deferred: {len(p.deferred)}", title_justify="left")
+        for col in ("原因 cause", "负责人 owner", "规则 rule", "对象 target", "时间 time"):
+            table.add_column(col, overflow="fold")
+        for d in p.deferred:
+            table.add_row(CAUSE_ZH.get(d.cause, d.cause), d.owner, d.rule_title["zh"], d.target, _time(d))
+        out.print(table)
+    if not p.tasks and not p.deferred:
+        out.print("今天没有任务 nothing planned for this day", style="dim")
+
+
+def markdown(p: Plan) -> str:
+    lines = [f"# {p.date} 运营计划 plan", ""]
+    for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
+        lines += [f"## {owner}", ""]
+        for t, count in collapsed(list(tasks)):
+            done = "x" if t.status == "done" else " "
+            lines.append(
+                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{t.rule_title['zh']} → "
+                f"{_target(t, count)}：{t.message}（{t.reason}）`{t.id}`"
+            )
+        lines.append("")
+    if p.deferred:
+        lines += [f"## 延后 deferred ({len(p.deferred)})", ""]
+        for d in _ordered(p.deferred):
+            assert isinstance(d, DeferredTask)
+            lines.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{CAUSE_ZH.get(d.cause, d.cause)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+TASK_COLUMNS = (
+    "task_id",
+    "date",
+    "due_at",
+    "status",
+    "owner",
+    "stage",
+    "rule",
+    "action",
+    "member_id",
+    "group_id",
+    "message",
+    "reason",
+    "note",
+    "closed_at",
+)
+
+
+def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
+    if not show_pii:
+        rows = [{k: mask_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    if fmt == "json":
+        print_json(rows)
+    elif fmt == "csv":
+        write_csv(TASK_COLUMNS, ([r[c] for c in TASK_COLUMNS] for r in rows))
+    elif fmt == "md":
+        sys.stdout.write(
+            "".join(
+                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {r['owner']} "
+                f"{r['message']} `{r['task_id']}`\n"
+                for r in rows
+            )
+        )
+    else:
+        table = Table(title_justify="left")
+        for col in (
+            "id",
+            "时间 due",
+            "状态 status",
+            "负责人 owner",
+            "动作 action",
+            "对象 target",
+            "内容 message",
+        ):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(
+                r["task_id"],
+                r["due_at"][:16].replace("T", " "),
+                r["status"],
+                r["owner"],
+                ACTION_ZH.get(r["action"], r["action"]),
+                r["member_id"] or r["group_id"] or "",
+                r["message"],
+            )
+        console().print(table)
+        if not rows:
+            console(stderr=True).print("no tasks match", style="dim")

@@ -1,0 +1,304 @@
+"""SQL for the planner: candidate rows per rule, set-based over member_metrics and groups.
+
+Every query returns only the rows a rule fires for (member or group, event date), never the whole
+population, so a plan over a million members stays a handful of indexed scans. Values from the
+playbook travel as parameters; the only SQL text built here comes from fixed fragments and from
+`compile_condition`, which whitelists metric names and operators.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from privdom.playbook.conditions import compile_condition
+from privdom.playbook.models import Audience
+
+
+@dataclass(frozen=True)
+class Window:
+    """Event dates lo..hi (inclusive, YYYY-MM-DD) a rule fires for on the planned day."""
+
+    lo: str
+    hi: str
+
+
+@dataclass
+class MemberFilter:
+    """The audience of a member rule as SQL over member_metrics aliased `m`."""
+
+    sql: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+
+def audience_filter(audience: Audience, default_owner: str) -> MemberFilter:
+    f = MemberFilter()
+
+    def among(column: str, values: Sequence[str]) -> None:
+        if values:
+            f.sql.append(f"m.{column} IN ({','.join('?' * len(values))})")
+            f.params.extend(values)
+
+    among("tier", audience.tiers)
+    among("lifecycle", audience.segments)
+    among("rfm_class", audience.rfm_classes)
+    if audience.tags:
+        f.sql.append(
+            f"EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value IN ({','.join('?' * len(audience.tags))}))"
+        )
+        f.params.extend(audience.tags)
+    if audience.owner is not None:
+        f.sql.append("COALESCE(m.owner, ?) = ?")
+        f.params.extend([default_owner, audience.owner])
+    if audience.koc is not None:
+        f.sql.append("COALESCE(m.koc, 0) = ?")
+        f.params.append(1 if audience.koc else 0)
+    if audience.where:
+        sql, params = compile_condition(audience.where, alias="m")
+        f.sql.append(f"({sql})")
+        f.params.extend(params)
+    return f
+
+
+# The event date of each member trigger, as an expression over member_metrics `m`.
+EVENT_EXPR = {
+    "joined": "m.joined_date",
+    "first_order": "m.first_order_date",
+    "tier_up": "m.tier_since",
+    "entered_segment": "m.segment_since",
+    "inactive_days": "m.last_order_date",
+}
+
+_MEMBER_COLUMNS = "m.member_id, COALESCE(m.owner, ?) AS owner"
+
+
+def member_events(
+    conn: sqlite3.Connection,
+    trigger: str,
+    window: Window,
+    audience: MemberFilter,
+    default_owner: str,
+    *,
+    extra: Sequence[str] = (),
+    extra_params: Sequence[Any] = (),
+) -> list[sqlite3.Row]:
+    """(member_id, owner, event_date, group_id) for members whose event falls inside `window`."""
+    expr = EVENT_EXPR[trigger]
+    where = [f"{expr} BETWEEN ? AND ?", *extra, *audience.sql]
+    sql = (
+        f"SELECT {_MEMBER_COLUMNS}, {expr} AS event_date, NULL AS group_id FROM member_metrics m WHERE "
+        + " AND ".join(where)
+    )
+    return conn.execute(
+        sql, [default_owner, window.lo, window.hi, *extra_params, *audience.params]
+    ).fetchall()
+
+
+def joined_group_events(
+    conn: sqlite3.Connection, window: Window, audience: MemberFilter, default_owner: str
+) -> list[sqlite3.Row]:
+    """One row per member per join date; the first group (by id) joined that day names the group."""
+    where = ["substr(gm.joined_at, 1, 10) BETWEEN ? AND ?", *audience.sql]
+    sql = (
+        f"SELECT {_MEMBER_COLUMNS}, substr(gm.joined_at, 1, 10) AS event_date, MIN(gm.group_id) AS group_id "
+        "FROM group_members gm JOIN member_metrics m ON m.member_id = gm.member_id WHERE "
+        + " AND ".join(where)
+        + " GROUP BY m.member_id, substr(gm.joined_at, 1, 10)"
+    )
+    return conn.execute(sql, [default_owner, window.lo, window.hi, *audience.params]).fetchall()
+
+
+def nth_order_events(
+    conn: sqlite3.Connection, n: int, window: Window, audience: MemberFilter, default_owner: str
+) -> list[sqlite3.Row]:
+    """Members whose n-th counted order is dated inside `window`.
+
+    Scans only the window's orders and counts each one's earlier orders through the
+    (member_id, paid_at) index, instead of numbering every order of every member.
+    """
+    where = [
+        "o.counted = 1",
+        "o.paid_at >= ?",
+        "o.paid_at < date(?, '+1 day')",
+        "(SELECT COUNT(*) FROM orders p"
+        " WHERE p.member_id = o.member_id AND p.counted = 1 AND p.paid_at < o.paid_at) = ?",
+        *audience.sql,
+    ]
+    sql = (
+        f"SELECT {_MEMBER_COLUMNS}, MIN(substr(o.paid_at, 1, 10)) AS event_date, NULL AS group_id "
+        "FROM orders o JOIN member_metrics m ON m.member_id = o.member_id WHERE "
+        + " AND ".join(where)
+        + " GROUP BY m.member_id"
+    )
+    return conn.execute(sql, [default_owner, window.lo, window.hi, n - 1, *audience.params]).fetchall()
+
+
+def birthday_events(
+    conn: sqlite3.Connection, days: Sequence[tuple[str, str]], audience: MemberFilter, default_owner: str
+) -> list[sqlite3.Row]:
+    """`days` pairs a birthday month-day (MM-DD) with the event date it stands for this year."""
+    if not days:
+        return []
+    values = ",".join("(?, ?)" for _ in days)
+    params: list[Any] = []  # the CTE's VALUES come first in the text, so their parameters do too
+    for md, event in days:
+        params.extend([md, event])
+    params.append(default_owner)
+    where = ["d.md = COALESCE(m.birthday_md, substr(m.birthday, 6, 5))", *audience.sql]
+    sql = (
+        f"WITH d(md, event_date) AS (VALUES {values}) "
+        f"SELECT {_MEMBER_COLUMNS}, d.event_date AS event_date, NULL AS group_id "
+        "FROM member_metrics m JOIN d WHERE " + " AND ".join(where)
+    )
+    return conn.execute(sql, [*params, *audience.params]).fetchall()
+
+
+def audience_members(
+    conn: sqlite3.Connection, audience: MemberFilter, default_owner: str, event_date: str
+) -> list[sqlite3.Row]:
+    """Every member in the audience (calendar rules with a private action, e.g. member day)."""
+    where = " AND ".join(audience.sql) or "1"
+    sql = f"SELECT {_MEMBER_COLUMNS}, ? AS event_date, NULL AS group_id FROM member_metrics m WHERE {where}"
+    return conn.execute(sql, [default_owner, event_date, *audience.params]).fetchall()
+
+
+def owners(conn: sqlite3.Connection, default_owner: str, only: str | None) -> list[str]:
+    """Every staff member who owns a member or a group (a moment post goes out once per owner)."""
+    rows = conn.execute(
+        "SELECT DISTINCT o FROM (SELECT COALESCE(owner, ?) AS o FROM members"
+        " UNION SELECT COALESCE(owner, ?) FROM groups) "
+        "WHERE ? IS NULL OR o = ? ORDER BY o",
+        (default_owner, default_owner, only, only),
+    )
+    return [str(r[0]) for r in rows]
+
+
+# ---------------------------------------------------------------- groups
+
+_GROUP_COLUMNS = "g.group_id, g.name, g.type, COALESCE(g.owner, ?) AS owner, g.size, g.capacity"
+
+
+def _group_where(
+    types: Sequence[str], owner: str | None, default_owner: str, day: str
+) -> tuple[list[str], list[Any]]:
+    sql = ["(g.created_at IS NULL OR substr(g.created_at, 1, 10) <= ?)"]
+    params: list[Any] = [day]
+    if types:
+        sql.append(f"g.type IN ({','.join('?' * len(types))})")
+        params.extend(types)
+    if owner is not None:
+        sql.append("COALESCE(g.owner, ?) = ?")
+        params.extend([default_owner, owner])
+    return sql, params
+
+
+def groups_of_types(
+    conn: sqlite3.Connection,
+    types: Sequence[str],
+    owner: str | None,
+    default_owner: str,
+    day: str,
+    group_id: str | None = None,
+) -> list[sqlite3.Row]:
+    where, params = _group_where(types, owner, default_owner, day)
+    if group_id is not None:
+        where.append("g.group_id = ?")
+        params.append(group_id)
+    sql = (
+        f"SELECT {_GROUP_COLUMNS}, ? AS event_date FROM groups g WHERE "
+        + " AND ".join(where)
+        + " ORDER BY g.group_id"
+    )
+    return conn.execute(sql, [default_owner, day, *params]).fetchall()
+
+
+def groups_created(
+    conn: sqlite3.Connection,
+    types: Sequence[str],
+    owner: str | None,
+    default_owner: str,
+    window: Window,
+    day: str,
+) -> list[sqlite3.Row]:
+    where, params = _group_where(types, owner, default_owner, day)
+    where.append("substr(g.created_at, 1, 10) BETWEEN ? AND ?")
+    sql = (
+        f"SELECT {_GROUP_COLUMNS}, substr(g.created_at, 1, 10) AS event_date FROM groups g WHERE "
+        + " AND ".join(where)
+    )
+    return conn.execute(sql, [default_owner, *params, window.lo, window.hi]).fetchall()
+
+
+_LAST_MESSAGE = (
+    "(SELECT MAX(a.date) FROM activity a WHERE a.group_id = g.group_id AND a.messages > 0 AND a.date <= ?)"
+)
+
+
+def groups_silent(
+    conn: sqlite3.Connection,
+    types: Sequence[str],
+    owner: str | None,
+    default_owner: str,
+    days: int,
+    window: Window,
+    day: str,
+) -> list[sqlite3.Row]:
+    """Groups whose silence reached `days` inside the window: the last message (or the creation,
+    for a group nobody ever spoke in) was `days` days before the event date."""
+    where, params = _group_where(types, owner, default_owner, day)
+    sql = (
+        f"SELECT * FROM (SELECT {_GROUP_COLUMNS}, "
+        f"date(COALESCE({_LAST_MESSAGE}, substr(g.created_at, 1, 10)), ?) AS event_date, "
+        f"{_LAST_MESSAGE} AS last_message "
+        "FROM groups g WHERE " + " AND ".join(where) + ") WHERE event_date BETWEEN ? AND ?"
+    )
+    return conn.execute(
+        sql, [default_owner, day, f"+{int(days)} days", day, *params, window.lo, window.hi]
+    ).fetchall()
+
+
+def groups_near_capacity(
+    conn: sqlite3.Connection,
+    types: Sequence[str],
+    owner: str | None,
+    default_owner: str,
+    ratio: float,
+    rule: str,
+    day: str,
+) -> list[sqlite3.Row]:
+    """Groups at ratio x capacity, unless an earlier reminder for this rule and group is still open."""
+    where, params = _group_where(types, owner, default_owner, day)
+    where += [
+        "g.capacity > 0",
+        "g.size >= ? * g.capacity",
+        "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.rule = ? AND t.group_id = g.group_id"
+        " AND t.status = 'open' AND t.date < ?)",
+    ]
+    sql = f"SELECT {_GROUP_COLUMNS}, ? AS event_date FROM groups g WHERE " + " AND ".join(where)
+    return conn.execute(sql, [default_owner, day, *params, ratio, rule, day]).fetchall()
+
+
+def group_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
+    out: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(
+            f"SELECT * FROM groups WHERE group_id IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            out[str(row["group_id"])] = row
+    return out
+
+
+def member_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
+    """member_metrics rows of the members who get a task (only those: rendering is lazy).
+
+    member_metrics has no index, so the ids go in as one JSON list: a single scan with a hashed
+    IN list, instead of one full scan per chunk of ids.
+    """
+    if not ids:
+        return {}
+    sql = "SELECT * FROM member_metrics WHERE member_id IN (SELECT value FROM json_each(?))"
+    return {str(row["member_id"]): row for row in conn.execute(sql, (json.dumps(list(ids)),))}

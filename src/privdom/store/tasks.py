@@ -1,0 +1,119 @@
+"""SQL for the task history: what saved plans issued, and what the operator did with it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from privdom.store.schema import transaction
+
+TASK_COLUMNS = (
+    "task_id",
+    "date",
+    "rule",
+    "stage",
+    "trigger",
+    "action",
+    "content_type",
+    "member_id",
+    "group_id",
+    "owner",
+    "due_at",
+    "event_date",
+    "message",
+    "reason",
+    "priority",
+    "status",
+    "note",
+    "created_at",
+    "closed_at",
+)
+_INSERT_COLUMNS = TASK_COLUMNS[:15] + ("created_at",)
+
+
+def insert_tasks(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert new tasks in one transaction; an id already saved is left as it is. Returns inserted."""
+    before = conn.total_changes
+    with transaction(conn):
+        conn.executemany(
+            f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
+            "ON CONFLICT(task_id) DO NOTHING",
+            rows,
+        )
+    return conn.total_changes - before
+
+
+def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
+    """task_id -> (task_id, date, status) for the ids already in the history."""
+    out: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        sql = f"SELECT task_id, date, status FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
+        for row in conn.execute(sql, chunk):
+            out[str(row["task_id"])] = row
+    return out
+
+
+def private_touches(
+    conn: sqlite3.Connection, actions: Sequence[str], first: str, last: str, excluding_date: str | None = None
+) -> dict[str, int]:
+    """member_id -> private touches saved (open or done) with dates first..last."""
+    sql = (
+        "SELECT member_id, COUNT(*) FROM tasks WHERE member_id IS NOT NULL AND status IN ('open', 'done') "
+        f"AND action IN ({','.join('?' * len(actions))}) AND date BETWEEN ? AND ? GROUP BY member_id"
+    )
+    return {str(r[0]): int(r[1]) for r in conn.execute(sql, [*actions, first, last])}
+
+
+def owner_load(conn: sqlite3.Connection, day: str) -> dict[str, int]:
+    """owner -> member-level tasks saved for `day` (open or done)."""
+    sql = (
+        "SELECT owner, COUNT(*) FROM tasks WHERE date = ? AND member_id IS NOT NULL "
+        "AND status IN ('open', 'done') GROUP BY owner"
+    )
+    return {str(r[0]): int(r[1]) for r in conn.execute(sql, (day,))}
+
+
+def list_tasks(
+    conn: sqlite3.Connection,
+    *,
+    day: str | None,
+    status: str | None,
+    owner: str | None,
+    member_id: str | None = None,
+    from_day: str | None = None,
+) -> list[sqlite3.Row]:
+    where: list[str] = []
+    params: list[str] = []
+    for column, op, value in (
+        ("date", "=", day),
+        ("status", "=", status),
+        ("owner", "=", owner),
+        ("member_id", "=", member_id),
+        ("date", ">=", from_day),
+    ):
+        if value is not None:
+            where.append(f"{column} {op} ?")
+            params.append(value)
+    sql = (
+        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where) or '1'} "
+        "ORDER BY date, due_at, owner, task_id"
+    )
+    return conn.execute(sql, params).fetchall()
+
+
+def missing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
+    found = saved_ids(conn, ids)
+    return [i for i in ids if i not in found]
+
+
+def close_tasks(
+    conn: sqlite3.Connection, ids: Sequence[str], status: str, note: str | None, closed_at: str
+) -> None:
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE tasks SET status = ?, note = COALESCE(?, note), closed_at = ? WHERE task_id = ?",
+            [(status, note, closed_at, i) for i in ids],
+        )
