@@ -42,8 +42,8 @@ class Source:
     def raw(self, cells: list[str]) -> str:
         """A record as text again, for the rejects list."""
         out = io.StringIO()
-        csv.writer(out, delimiter=self.delimiter or ",", lineterminator="").writerow(cells)
-        return out.getvalue()
+        csv.writer(out, delimiter=self.delimiter or ",", lineterminator="\n").writerow(cells)
+        return out.getvalue()[:-1]
 
 
 class _Counting(io.RawIOBase):
