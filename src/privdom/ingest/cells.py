@@ -142,6 +142,9 @@ def parse_birthday(cell: str, tz: ZoneInfo) -> tuple[str | None, str | None]:
     A month-day without a year (`05-12`, `5月12日`) keeps only the month-day, so birthday perks work.
     """
     text = cell.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and not text.startswith(_UNKNOWN_YEARS):
+        full = parse_date(text, tz)
+        return (full, full[5:]) if full else (None, None)
     match = _MONTH_DAY.match(text)
     if match:
         return None, _month_day(int(match.group(1)), int(match.group(2)))
@@ -173,8 +176,11 @@ _FEN = Decimal(1)
 
 def parse_money(cell: str) -> int | None:
     """`¥1,234.50`, `1234.5元`, `-12` -> integer fen. Never through a float."""
-    if cell.isdigit():
+    if cell.isdigit() and cell.isascii():
         return int(cell) * 100
+    whole, dot, cents = cell.partition(".")
+    if dot and whole.isdigit() and cents.isdigit() and len(cents) <= 2 and cell.isascii():
+        return int(whole) * 100 + int(cents.ljust(2, "0"))
     text = _MONEY_JUNK.sub("", cell)
     if not _NUMBER.match(text):
         return None
@@ -189,7 +195,7 @@ _INT_JUNK = re.compile(r"[,，\s]")
 
 def parse_int(cell: str) -> int | None:
     """`1,234`, `1 234`, `12.0` -> int; `12.5` and text -> None."""
-    if cell.isdigit():
+    if cell.isdigit() and cell.isascii():
         return int(cell)
     text = _INT_JUNK.sub("", cell)
     if not _NUMBER.match(text):

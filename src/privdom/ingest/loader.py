@@ -116,6 +116,8 @@ def import_file(
 def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport) -> None:
     """The one pass over the file: skip, reject or stage every record, in batches."""
     header_key = [normalise(c) for c in src.header]
+    # Cheap first test for a repeated header: its first cell as written, or as normalised.
+    header_first = {src.header[0], src.header[0].strip(), header_key[0]}
     width = len(src.header)
     batch: list[tuple[Any, ...]] = []
     by_reason: dict[str, int] = {}
@@ -137,11 +139,7 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
         if not "".join(row).strip():
             report.blank += 1
             continue
-        if (
-            row[0].strip()
-            and normalise(row[0]) == header_key[0]
-            and [normalise(c) for c in row] == header_key
-        ):
+        if row[0] in header_first and [normalise(c) for c in row] == header_key:
             report.repeated_headers += 1
             continue
         staged = parser(row)
@@ -166,8 +164,9 @@ def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:
         sql.adopt_derived_members(conn)
     elif kind in ("group-members", "activity"):
         sql.resolve_external_ids(conn, kind)
-    report.duplicates = sql.drop_duplicates(conn)
-    report.merged = _merge_repeats(conn, kind)
+    if sql.find_repeated_keys(conn):
+        report.duplicates = sql.drop_duplicates(conn)
+        report.merged = _merge_repeats(conn, kind)
     if kind == "orders":
         sql.resolve_order_members(conn)
         report.members_created = sql.create_order_members(conn)

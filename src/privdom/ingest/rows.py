@@ -46,6 +46,8 @@ _PHONE_REASONS = {
 }
 
 Handler = Callable[[str, list[object]], bool]
+# One encoder, built once: json.dumps() would rebuild it for every cell.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class RowParser:
@@ -145,7 +147,7 @@ class RowParser:
             self._finish_tags(row, vals)
         if self.extra:
             extra = {name: row[i].strip() for i, name in self.extra if row[i].strip()}
-            vals[self.pos["extra"]] = json.dumps(extra, ensure_ascii=False) if extra else None
+            vals[self.pos["extra"]] = _to_json(extra) if extra else None
         staged = self._identify(vals, row)
         if bad and not isinstance(staged, str):
             nulled = self.nulled
@@ -160,7 +162,7 @@ class RowParser:
             for tag in cells.parse_tags(row[index]):
                 if tag not in found:
                     found.append(tag)
-        vals[self.pos["tags"]] = json.dumps(found, ensure_ascii=False) if found else None
+        vals[self.pos["tags"]] = _to_json(found) if found else None
 
     def _identify(self, vals: list[object], row: list[str]) -> tuple[object, ...] | str:
         pos = self.pos

@@ -109,12 +109,21 @@ def stage_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any]
     conn.executemany(f"INSERT INTO import_stage VALUES ({marks})", rows)
 
 
+def find_repeated_keys(conn: sqlite3.Connection) -> int:
+    """Collect identities staged more than once; usually none, and then nothing else needs doing."""
+    conn.execute(
+        "CREATE TEMP TABLE import_dupkeys AS SELECT k FROM import_stage GROUP BY k HAVING count(*) > 1"
+    )
+    return int(conn.execute("SELECT count(*) FROM import_dupkeys").fetchone()[0])
+
+
 def drop_duplicates(conn: sqlite3.Connection) -> int:
     """Exact duplicate records (same identity, same cells): keep the first."""
     cur = conn.execute(
         """DELETE FROM import_stage WHERE rowid IN (
              SELECT rowid FROM (
-               SELECT rowid, row_number() OVER (PARTITION BY k, rowhash ORDER BY seq) AS n FROM import_stage
+               SELECT rowid, row_number() OVER (PARTITION BY k, rowhash ORDER BY seq) AS n
+               FROM import_stage WHERE k IN (SELECT k FROM import_dupkeys)
              ) WHERE n > 1)"""
     )
     return cur.rowcount
@@ -198,8 +207,11 @@ def resolve_external_ids(conn: sqlite3.Connection, kind: str) -> None:
 
 def repeated_keys(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
     """Every staged record whose identity occurs more than once, winners first within a key."""
+    # Exact duplicates are gone now, so some identities may no longer repeat.
     conn.execute(
-        "CREATE TEMP TABLE import_dupkeys AS SELECT k FROM import_stage GROUP BY k HAVING count(*) > 1"
+        """DELETE FROM import_dupkeys
+           WHERE k NOT IN (SELECT k FROM import_stage WHERE k IN (SELECT k FROM import_dupkeys)
+                           GROUP BY k HAVING count(*) > 1)"""
     )
     conn.execute("CREATE TEMP TABLE import_folded AS SELECT * FROM import_stage WHERE 0")
     cur = conn.execute(
