@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - rows of CSV exports read best on one line each
 """Helpers shared by the import tests: write dirty exports and read the database back."""
 
 from __future__ import annotations

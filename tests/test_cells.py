@@ -106,15 +106,23 @@ def test_int(cell: str, expected: int | None) -> None:
 
 def test_words() -> None:
     assert [cells.parse_gender(g) for g in ("男", "F", "female", "未知", "?")] == [
-        "male", "female", "female", None, None
+        "male",
+        "female",
+        "female",
+        None,
+        None,
     ]
     assert cells.parse_tags("VIP，宝妈、茶友|VIP;新客；老客,") == ["VIP", "宝妈", "茶友", "新客", "老客"]
     assert [cells.parse_group_type(t) for t in ("福利群", "服务群", "兴趣群", "interest", "其他")] == [
-        "welfare", "service", "interest", "interest", None
+        "welfare",
+        "service",
+        "interest",
+        "interest",
+        None,
     ]
-    assert [cells.order_counted(s) for s in ("已完成", "已退款", "交易关闭", "已取消", "refunded", "paid")] == [
-        1, 0, 0, 0, 0, 1
-    ]
+    assert [
+        cells.order_counted(s) for s in ("已完成", "已退款", "交易关闭", "已取消", "refunded", "paid")
+    ] == [1, 0, 0, 0, 0, 1]
 
 
 @settings(max_examples=150)
@@ -123,7 +131,9 @@ def test_datetime_round_trips(moment: datetime) -> None:
     moment = moment.replace(microsecond=0)
     stored = moment.isoformat(sep=" ")
     assert cells.parse_datetime(stored, TZ) == stored
-    slashed = f"{moment.year}/{moment.month}/{moment.day} {moment.hour}:{moment.minute:02d}:{moment.second:02d}"
+    slashed = (
+        f"{moment.year}/{moment.month}/{moment.day} {moment.hour}:{moment.minute:02d}:{moment.second:02d}"
+    )
     assert cells.parse_datetime(slashed, TZ) == stored
     chinese = f"{moment.year}年{moment.month}月{moment.day}日"
     assert cells.parse_datetime(chinese, TZ) == stored[:10] + " 00:00:00"
@@ -151,7 +161,7 @@ def test_parsers_never_raise(text: str) -> None:
 
 
 @settings(max_examples=200)
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_money_is_exact(fen: int) -> None:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - rows of CSV exports read best on one line each
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,10 @@ from import_helpers import member, rows, write
 
 @pytest.mark.parametrize("delimiter", [",", "\t", ";", "|"])
 def test_delimiters(cli: Callable[..., Any], workspace: Path, delimiter: str) -> None:
-    write(workspace / "m.txt", [delimiter.join(["会员卡号", "姓名", "城市"]), delimiter.join(["007", "甲", "深圳"])])
+    write(
+        workspace / "m.txt",
+        [delimiter.join(["会员卡号", "姓名", "城市"]), delimiter.join(["007", "甲", "深圳"])],
+    )
     report = cli("import", "members", str(workspace / "m.txt"), "--format", "json").json()
     assert (report["delimiter"], report["inserted"]) == (delimiter, 1)
     assert member(workspace / "privdom.db", "007")["region"] == "深圳"
@@ -28,7 +32,9 @@ def test_utf16_with_bom(cli: Callable[..., Any], workspace: Path) -> None:
 
 def test_forced_encoding(cli: Callable[..., Any], workspace: Path) -> None:
     write(workspace / "m.csv", ["会员卡号,姓名", "001,王"], encoding="gbk")
-    report = cli("import", "members", str(workspace / "m.csv"), "--encoding", "gbk", "--format", "json").json()
+    report = cli(
+        "import", "members", str(workspace / "m.csv"), "--encoding", "gbk", "--format", "json"
+    ).json()
     assert report["encoding"] == "gbk"
     res = cli("import", "members", str(workspace / "m.csv"), "--encoding", "utf-8")
     assert res.exit_code == 1
@@ -48,7 +54,15 @@ def test_quoted_newlines_and_rejects_file(cli: Callable[..., Any], workspace: Pa
             '行"',
         ],
     )
-    res = cli("import", "members", str(workspace / "m.csv"), "--rejects", str(workspace / "rej.csv"), "--format", "json")
+    res = cli(
+        "import",
+        "members",
+        str(workspace / "m.csv"),
+        "--rejects",
+        str(workspace / "rej.csv"),
+        "--format",
+        "json",
+    )
     report = res.json()
     assert (report["inserted"], report["rejected_by_reason"]) == (2, {"field_count": 1, "missing_id": 1})
     assert member(workspace / "privdom.db", "001")["extra"] == {"备注": "第一行\n第二行"}
@@ -74,7 +88,11 @@ def test_xlsx_with_sheet(cli: Callable[..., Any], workspace: Path) -> None:
     assert res.exit_code == 0, res.stderr
     assert (res.json()["encoding"], res.json()["sheet"], res.json()["inserted"]) == ("xlsx", "会员", 1)
     got = member(workspace / "privdom.db", "000123")
-    assert (got["phone"], got["joined_at"], got["total_spent_fen"]) == ("13812345678", "2024-03-05 14:22:00", 1250)
+    assert (got["phone"], got["joined_at"], got["total_spent_fen"]) == (
+        "13812345678",
+        "2024-03-05 14:22:00",
+        1250,
+    )
     res = cli("import", "members", str(workspace / "m.xlsx"), "--sheet", "订单")
     assert res.exit_code == 1
     assert res.stderr.splitlines() == [
@@ -85,7 +103,9 @@ def test_xlsx_with_sheet(cli: Callable[..., Any], workspace: Path) -> None:
 
 def test_map_option(cli: Callable[..., Any], workspace: Path) -> None:
     write(workspace / "m.csv", ["客户编码,姓名,城市", "X1,甲,深圳"])
-    res = cli("import", "members", str(workspace / "m.csv"), "--map", "客户编码=member_id", "--map", "城市=extra")
+    res = cli(
+        "import", "members", str(workspace / "m.csv"), "--map", "客户编码=member_id", "--map", "城市=extra"
+    )
     assert res.exit_code == 0, res.stderr
     got = member(workspace / "privdom.db", "X1")
     assert (got["region"], got["extra"]) == (None, {"城市": "深圳"})

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - rows of CSV exports read best on one line each
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,23 +31,41 @@ def test_brand_members_gb18030(cli: Callable[..., Any], workspace: Path) -> None
     assert res.exit_code == 0, res.stderr
     report = res.json()
     assert {k: report[k] for k in ("encoding", "read", "inserted", "updated", "unchanged", "merged")} == {
-        "encoding": "gb18030", "read": 8, "inserted": 4, "updated": 0, "unchanged": 0, "merged": 0,
+        "encoding": "gb18030",
+        "read": 8,
+        "inserted": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "merged": 0,
     }
     assert (report["duplicates"], report["blank"], report["repeated_headers"]) == (1, 1, 1)
     assert report["rejected"] == 1 and report["rejected_by_reason"] == {"masked_phone": 1}
     assert report["nulled_by_column"] == {
-        "性别": 1, "手机号": 2, "最后消费时间": 2,  # the skipped duplicate counts too
-        "注册时间": 1, "生日": 1, "积分": 1,
+        "性别": 1,
+        "手机号": 2,
+        "最后消费时间": 2,  # the skipped duplicate counts too
+        "注册时间": 1,
+        "生日": 1,
+        "积分": 1,
     }
     assert report["extra_columns"] == ["备注"]
     first = member(workspace / "privdom.db", "000123")
     assert first["phone"] is None and first["phone_display"] == "138****1234"
     assert (first["birthday"], first["birthday_md"]) == (None, "05-12")
     assert first["joined_at"] == "2024-03-05 14:22:00" and first["last_order_at"] == "2024-03-05 00:00:00"
-    assert (first["total_spent_fen"], first["order_count"], first["points"], first["growth"]) == (123450, 5, 200, 3000)
+    assert (first["total_spent_fen"], first["order_count"], first["points"], first["growth"]) == (
+        123450,
+        5,
+        200,
+        3000,
+    )
     assert first["tags"] == ["VIP", "茶友"] and first["extra"] == {"备注": "好客户"}
     second = member(workspace / "privdom.db", "000124")
-    assert (second["phone"], second["birthday"], second["joined_at"]) == ("13812345678", "1990-05-12", "2024-03-05 00:00:00")
+    assert (second["phone"], second["birthday"], second["joined_at"]) == (
+        "13812345678",
+        "1990-05-12",
+        "2024-03-05 00:00:00",
+    )
     assert second["total_spent_fen"] == 123450 and second["last_order_at"] is None
     assert member(workspace / "privdom.db", "000125")["phone"] is None
     imports = rows(workspace / "privdom.db", "SELECT kind, encoding, status FROM imports")
@@ -66,7 +85,9 @@ def test_reimport_same_file_writes_nothing(cli: Callable[..., Any], workspace: P
     assert len(rows(workspace / "privdom.db", "SELECT * FROM imports")) == 1
     res = cli("import", "members", str(path))
     assert "already imported" in res.stderr
-    assert before == (workspace / "privdom.db").read_bytes() or rows(workspace / "privdom.db", "SELECT count(*) n FROM imports") == [{"n": 1}]
+    assert before == (workspace / "privdom.db").read_bytes() or rows(
+        workspace / "privdom.db", "SELECT count(*) n FROM imports"
+    ) == [{"n": 1}]
 
 
 def test_later_import_updates_but_never_blanks(cli: Callable[..., Any], workspace: Path) -> None:
@@ -118,7 +139,10 @@ def test_in_file_merge_latest_activity_wins(cli: Callable[..., Any], workspace: 
     assert (report["inserted"], report["merged"]) == (2, 3)
     a1 = member(workspace / "privdom.db", "A1")
     assert (a1["name"], a1["region"], a1["last_order_at"], a1["joined_at"]) == (
-        "新名", "北京", "2024-06-01 00:00:00", "2022-01-01 00:00:00",
+        "新名",
+        "北京",
+        "2024-06-01 00:00:00",
+        "2022-01-01 00:00:00",
     )
     assert a1["tags"] == ["新客", "老客"] and a1["extra"] == {"备注": "留言"}
     assert member(workspace / "privdom.db", "B2")["name"] == "乙"  # a tie goes to the later row
@@ -139,12 +163,17 @@ YOUZAN = [
 
 def test_wecom_multi_staff_rows_make_one_member(cli: Callable[..., Any], workspace: Path) -> None:
     write(workspace / "wecom.csv", WECOM)
-    report = cli("import", "members", str(workspace / "wecom.csv"), "--source", "wecom", "--format", "json").json()
+    report = cli(
+        "import", "members", str(workspace / "wecom.csv"), "--source", "wecom", "--format", "json"
+    ).json()
     assert (report["inserted"], report["merged"]) == (2, 1)
     assert report["columns"]["标签组1(兴趣)"] == "tags"
     a = member(workspace / "privdom.db", "wmA")
     assert (a["external_userid"], a["owner"], a["joined_at"], a["phone"]) == (
-        "wmA", "小李", "2024-01-05 10:00:00", "13800000001",
+        "wmA",
+        "小李",
+        "2024-01-05 10:00:00",
+        "13800000001",
     )
     assert a["tags"] == ["红茶", "绿茶", "高"]
     assert a["extra"] == {"描述": "常客", "owners": ["小李", "小王"]}
@@ -154,13 +183,23 @@ def test_wecom_then_youzan_is_one_member_per_person(cli: Callable[..., Any], wor
     write(workspace / "wecom.csv", WECOM)
     write(workspace / "youzan.csv", YOUZAN)
     cli("import", "members", str(workspace / "wecom.csv"), "--source", "wecom")
-    report = cli("import", "members", str(workspace / "youzan.csv"), "--source", "youzan", "--format", "json").json()
+    report = cli(
+        "import", "members", str(workspace / "youzan.csv"), "--source", "youzan", "--format", "json"
+    ).json()
     assert (report["inserted"], report["updated"]) == (1, 1)
     db = workspace / "privdom.db"
-    assert [r["member_id"] for r in rows(db, "SELECT member_id FROM members ORDER BY 1")] == ["000001", "000002", "wmB"]
+    assert [r["member_id"] for r in rows(db, "SELECT member_id FROM members ORDER BY 1")] == [
+        "000001",
+        "000002",
+        "wmB",
+    ]
     one = member(db, "000001")
     assert (one["external_userid"], one["name"], one["owner"], one["level"], one["total_spent_fen"]) == (
-        "wmA", "张三丰", "小李", "金卡", 61000,
+        "wmA",
+        "张三丰",
+        "小李",
+        "金卡",
+        61000,
     )
     assert one["tags"] == ["红茶", "绿茶", "高"]
     assert one["extra"] == {"描述": "常客", "owners": ["小李", "小王"], "微信号": "zs_wx"}
@@ -170,10 +209,16 @@ def test_youzan_then_wecom_is_one_member_per_person(cli: Callable[..., Any], wor
     write(workspace / "wecom.csv", WECOM)
     write(workspace / "youzan.csv", YOUZAN)
     cli("import", "members", str(workspace / "youzan.csv"), "--source", "youzan")
-    report = cli("import", "members", str(workspace / "wecom.csv"), "--source", "wecom", "--format", "json").json()
+    report = cli(
+        "import", "members", str(workspace / "wecom.csv"), "--source", "wecom", "--format", "json"
+    ).json()
     assert (report["inserted"], report["updated"], report["merged"]) == (1, 1, 1)
     db = workspace / "privdom.db"
-    assert [r["member_id"] for r in rows(db, "SELECT member_id FROM members ORDER BY 1")] == ["000001", "000002", "wmB"]
+    assert [r["member_id"] for r in rows(db, "SELECT member_id FROM members ORDER BY 1")] == [
+        "000001",
+        "000002",
+        "wmB",
+    ]
     one = member(db, "000001")
     assert (one["external_userid"], one["name"], one["owner"]) == ("wmA", "张三", "小李")
     assert one["extra"] == {"微信号": "zs_wx", "描述": "常客", "owners": ["小李", "小王"]}

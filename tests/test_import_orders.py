@@ -36,19 +36,31 @@ def test_orders_find_members_and_create_minimal_ones(cli: Callable[..., Any], wo
     assert orders["O1"]["member_id"] == "000123" and orders["O1"]["amount_fen"] == 8850
     assert json.loads(orders["O1"]["extra"]) == {"商品": "绿茶"}
     assert (orders["O2"]["member_id"], orders["O2"]["counted"], orders["O2"]["paid_at"]) == (
-        "000123", 0, "2024-03-06 10:00:00",
+        "000123",
+        0,
+        "2024-03-06 10:00:00",
     )
     assert orders["O3"]["member_id"] == "13900000009" and orders["O3"]["counted"] == 1
     minimal = member(db, "13900000009")
-    assert (minimal["source"], minimal["phone"], minimal["joined_at"]) == ("orders", "13900000009", "2024-03-01 09:00:00")
+    assert (minimal["source"], minimal["phone"], minimal["joined_at"]) == (
+        "orders",
+        "13900000009",
+        "2024-03-01 09:00:00",
+    )
     assert member(db, "000555")["joined_at"] == "2024-02-01 08:00:00"
 
     # A later members file fills in the minimal member and makes it a real one.
     write(workspace / "m2.csv", ["会员卡号,手机号,客户名称", "000777,13900000009,新会员"])
     cli("import", "members", str(workspace / "m2.csv"))
     adopted = member(db, "000777")
-    assert (adopted["name"], adopted["source"], adopted["joined_at"]) == ("新会员", "members", "2024-03-01 09:00:00")
-    assert {r["member_id"] for r in rows(db, "SELECT member_id FROM orders WHERE order_id IN ('O3', 'O4')")} == {"000777"}
+    assert (adopted["name"], adopted["source"], adopted["joined_at"]) == (
+        "新会员",
+        "members",
+        "2024-03-01 09:00:00",
+    )
+    assert {
+        r["member_id"] for r in rows(db, "SELECT member_id FROM orders WHERE order_id IN ('O3', 'O4')")
+    } == {"000777"}
 
 
 def test_order_status_update_keeps_amount(cli: Callable[..., Any], workspace: Path) -> None:
@@ -70,7 +82,7 @@ def test_groups_members_activity(cli: Callable[..., Any], workspace: Path) -> No
         workspace / "groups.csv",
         [
             "群ID,群名称,群类型,群主,群人数,群上限,创建时间,城市,标签",
-            "G001,南山福利1群,福利群,小王,\"1,098\",200,2024-01-01,深圳,新品、秒杀",
+            'G001,南山福利1群,福利群,小王,"1,098",200,2024-01-01,深圳,新品、秒杀',
             "G002,茶友会,兴趣群,小李,45,500,2024-02-01,,",
             "G003,售后,客服群,小李,约50,,,,",
         ],
@@ -78,11 +90,20 @@ def test_groups_members_activity(cli: Callable[..., Any], workspace: Path) -> No
     report = cli("import", "groups", str(workspace / "groups.csv"), "--format", "json").json()
     assert report["inserted"] == 3 and report["nulled_by_column"] == {"群类型": 1, "群人数": 1}
     assert rows(db, "SELECT group_id, type, size, capacity, tags FROM groups ORDER BY 1")[0] == {
-        "group_id": "G001", "type": "welfare", "size": 1098, "capacity": 200, "tags": '["新品", "秒杀"]',
+        "group_id": "G001",
+        "type": "welfare",
+        "size": 1098,
+        "capacity": 200,
+        "tags": '["新品", "秒杀"]',
     }
     write(
         workspace / "gm.csv",
-        ["群ID,会员卡号,入群时间,退群时间", "G001,000123,2024-01-02 10:00,", "G002,wmZ,2024-02-02,2024-03-01", ",x,,"],
+        [
+            "群ID,会员卡号,入群时间,退群时间",
+            "G001,000123,2024-01-02 10:00,",
+            "G002,wmZ,2024-02-02,2024-03-01",
+            ",x,,",
+        ],
     )
     report = cli("import", "group-members", str(workspace / "gm.csv"), "--format", "json").json()
     assert (report["inserted"], report["rejected_by_reason"]) == (2, {"missing_id": 1})
@@ -92,7 +113,12 @@ def test_groups_members_activity(cli: Callable[..., Any], workspace: Path) -> No
     ]
     write(
         workspace / "act.csv",
-        ["日期,群ID,会员卡号,发言数,图片数", "2024-03-01,G001,000123,12,3", "2024/3/2,G001,000123,1,", "昨天,G001,000123,1,1"],
+        [
+            "日期,群ID,会员卡号,发言数,图片数",
+            "2024-03-01,G001,000123,12,3",
+            "2024/3/2,G001,000123,1,",
+            "昨天,G001,000123,1,1",
+        ],
     )
     report = cli("import", "activity", str(workspace / "act.csv"), "--format", "json").json()
     assert (report["inserted"], report["rejected_by_reason"]) == (2, {"invalid_date": 1})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,13 +18,13 @@ from privdom.render import console, print_json, write_csv
 Kind = Enum("Kind", {k.replace("-", "_"): k for k in KINDS}, type=str)  # type: ignore[misc]
 
 
-class SourceLayout(str, Enum):
+class SourceLayout(StrEnum):
     generic = "generic"
     wecom = "wecom"
     youzan = "youzan"
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -109,7 +109,8 @@ def _table(report: ImportReport) -> None:
     out = console()
     if report.already_imported:
         typer.echo(
-            f"{report.file} was already imported (import #{report.import_id}); nothing changed / 文件已导入，未做改动",
+            f"{report.file} was already imported (import #{report.import_id}); nothing changed"
+            " / 文件已导入，未做改动",
             err=True,
         )
     title = f"import {report.kind} {report.file}" + (

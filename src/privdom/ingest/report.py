@@ -37,7 +37,9 @@ class ImportReport(BaseModel):
     rejected: int = 0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
     nulled_by_column: dict[str, int] = Field(default_factory=dict)
-    members_created: int = Field(default=0, description="Minimal members created for orders of unknown members.")
+    members_created: int = Field(
+        default=0, description="Minimal members created for orders of unknown members."
+    )
     columns: dict[str, str] = Field(default_factory=dict, description="Source column -> field.")
     extra_columns: list[str] = Field(default_factory=list, description="Source columns kept in `extra`.")
     seconds: float = 0.0

@@ -92,7 +92,8 @@ def stage_columns(kind: str) -> list[str]:
 
 def already_imported(conn: sqlite3.Connection, kind: str, sha256: str) -> int | None:
     row = conn.execute(
-        "SELECT import_id FROM imports WHERE kind = ? AND sha256 = ? AND status = 'ok' ORDER BY import_id LIMIT 1",
+        """SELECT import_id FROM imports WHERE kind = ? AND sha256 = ? AND status = 'ok'
+           ORDER BY import_id LIMIT 1""",
         (kind, sha256),
     ).fetchone()
     return int(row[0]) if row else None
@@ -150,10 +151,12 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
     conn.execute(
         """CREATE TEMP TABLE import_rekey AS
            SELECT old, min(new) AS new FROM (
-             SELECT m.member_id AS old, s.member_id AS new FROM import_stage s JOIN members m ON m.phone = s.phone
+             SELECT m.member_id AS old, s.member_id AS new
+               FROM import_stage s JOIN members m ON m.phone = s.phone
               WHERE s.derived = 0 AND m.member_id IN (m.phone, m.external_userid)
              UNION
-             SELECT m.member_id, s.member_id FROM import_stage s JOIN members m ON m.external_userid = s.external_userid
+             SELECT m.member_id, s.member_id
+               FROM import_stage s JOIN members m ON m.external_userid = s.external_userid
               WHERE s.derived = 0 AND m.member_id IN (m.phone, m.external_userid)
            )
            WHERE old <> new AND NOT EXISTS (SELECT 1 FROM members x WHERE x.member_id = new)
@@ -242,7 +245,10 @@ def _same(kind: str, column: str) -> str:
             " WHERE n.value NOT IN (SELECT value FROM json_each(coalesce(t.tags, '[]')))))"
         )
     if column == "extra":
-        return "(s.extra IS NULL OR json_patch(coalesce(t.extra, '{}'), s.extra) = json(coalesce(t.extra, '{}')))"
+        return (
+            "(s.extra IS NULL"
+            " OR json_patch(coalesce(t.extra, '{}'), s.extra) = json(coalesce(t.extra, '{}')))"
+        )
     if column == "source":
         return "(t.source IS NOT 'orders')"
     return f"(s.{column} IS NULL OR s.{column} IS t.{column})"
@@ -264,7 +270,8 @@ def _merged(column: str) -> str:
     if column == "tags":
         return """CASE WHEN s.tags IS NULL THEN t.tags WHEN t.tags IS NULL THEN s.tags ELSE
                   (SELECT json_group_array(value) FROM (SELECT value FROM json_each(t.tags) UNION ALL
-                   SELECT value FROM json_each(s.tags) WHERE value NOT IN (SELECT value FROM json_each(t.tags))))
+                   SELECT value FROM json_each(s.tags)
+                   WHERE value NOT IN (SELECT value FROM json_each(t.tags))))
                   END"""
     if column == "extra":
         return (
