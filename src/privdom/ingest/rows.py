@@ -61,8 +61,12 @@ class RowParser:
         self.nulled: dict[str, int] = {}
         self.phone_status = ""
         self.handlers: list[tuple[int, str, Handler]] = []
+        # Plain text fields skip the handler call: most columns are text, and this runs per cell.
+        self.texts: list[tuple[int, int]] = []
         for name, index in hmap.fields.items():
-            if name in self.pos or name == "birthday":
+            if name in self.pos and _PARSERS.get(name, "text") == "text":
+                self.texts.append((index, self.pos[name]))
+            elif name in self.pos or name == "birthday":
                 self.handlers.append((index, header[index].strip(), self._handler(name)))
         self.tag_groups = hmap.tag_groups
         self.extra = hmap.extra
@@ -139,6 +143,10 @@ class RowParser:
         vals: list[object] = [None] * len(self.columns)
         self.phone_status = ""
         bad: list[str] = []
+        for index, at in self.texts:
+            cell = row[index].strip()
+            if cell:
+                vals[at] = cell
         for index, column, handle in self.handlers:
             cell = row[index].strip()
             if cell and not handle(cell, vals):
@@ -146,7 +154,7 @@ class RowParser:
         if self.has_tags:
             self._finish_tags(row, vals)
         if self.extra:
-            extra = {name: row[i].strip() for i, name in self.extra if row[i].strip()}
+            extra = {name: cell for i, name in self.extra if (cell := row[i].strip())}
             vals[self.pos["extra"]] = _to_json(extra) if extra else None
         staged = self._identify(vals, row)
         if bad and not isinstance(staged, str):
