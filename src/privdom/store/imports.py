@@ -270,7 +270,9 @@ def count_changes(conn: sqlite3.Connection, kind: str) -> tuple[int, int, int]:
             WHERE EXISTS (SELECT 1 FROM {table} t WHERE {_join(kind)})"""
     )
     same = " AND ".join(_same(kind, c) for c in COLUMNS[kind] if c not in KEY[kind])
-    staged, new = conn.execute("SELECT count(*), coalesce(sum(known IS NULL), 0) FROM import_stage").fetchone()
+    staged, new = conn.execute(
+        "SELECT count(*), coalesce(sum(known IS NULL), 0) FROM import_stage"
+    ).fetchone()
     unchanged = conn.execute(
         f"SELECT count(*) FROM import_stage s JOIN {table} t ON {_join(kind)} WHERE s.known = 1 AND {same}"
     ).fetchone()[0]
