@@ -17,7 +17,7 @@ import pytest
 import privdom
 from import_helpers import write
 
-ROWS = 150_000
+ROWS = 100_000
 
 
 def snapshot(db: Path) -> tuple[Any, ...]:
@@ -75,3 +75,30 @@ def test_killed_import_changes_nothing(cli: Callable[..., Any], workspace: Path,
     # The workspace still works: the same file imports fully afterwards.
     report = cli("import", "members", str(workspace / "small.csv"), "--format", "json").json()
     assert report["already_imported"] is True
+
+
+def test_two_imports_at_once_both_land(cli: Callable[..., Any], workspace: Path) -> None:
+    """WAL plus the busy timeout: a second writer waits for the first instead of failing."""
+    for name in ("a", "b"):
+        with (workspace / f"{name}.csv").open("w", encoding="utf-8") as f:
+            f.write("会员卡号,姓名\n")
+            f.writelines(f"{name}{i:06d},名{i}\n" for i in range(20_000))
+    env = {**os.environ, "PYTHONPATH": str(Path(privdom.__file__).parent.parent)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "privdom", "import", "members", f"{name}.csv", "--format", "json"],
+            cwd=workspace,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("a", "b")
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err.decode() for _out, err in results]
+    conn = sqlite3.connect(workspace / "privdom.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 40_000
+        assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 2
+    finally:
+        conn.close()
