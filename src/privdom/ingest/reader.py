@@ -154,9 +154,13 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
         header.pop()
     first_data = line + 1
 
+    width = len(header)
+
     def records() -> Iterator[tuple[int, list[str]]]:
         for number, values in enumerate(rows, start=first_data):
-            yield number, [_cell_text(v) for v in values]
+            cells = [_cell_text(v) for v in values]
+            # A sheet has no field count: a short row just has empty cells at its end.
+            yield number, cells + [""] * (width - len(cells))
 
     return Source(header, records(), "xlsx", None, ws.title, [book.close])
 
