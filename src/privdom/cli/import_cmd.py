@@ -1,9 +1,145 @@
-"""Not built yet."""
+"""`privdom import KIND FILE`: parse options, call ingest.import_file, render the report."""
 
 from __future__ import annotations
 
+import sys
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from privdom.cli.context import workspace
+from privdom.errors import PrivdomError
+from privdom.ingest import KINDS, ImportReport, import_file
+from privdom.render import console, print_json, write_csv
+
+Kind = Enum("Kind", {k.replace("-", "_"): k for k in KINDS}, type=str)  # type: ignore[misc]
+
+
+class SourceLayout(StrEnum):
+    generic = "generic"
+    wecom = "wecom"
+    youzan = "youzan"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _mappings(values: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for value in values:
+        src, sep, field = value.partition("=")
+        if not sep or not src.strip() or not field.strip():
+            raise PrivdomError(f"--map {value!r} is not SRC=field", hint="e.g. --map '会员编码=member_id'")
+        result[src.strip()] = field.strip()
+    return result
+
+
+def import_command(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="members | orders | groups | group-members | activity")],
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/XLSX export.")],
+    encoding: Annotated[str, typer.Option(help="auto (BOM, UTF-8, then GB18030) or a codec name.")] = "auto",
+    map_: Annotated[list[str] | None, typer.Option("--map", help="SRC=field; repeatable.")] = None,
+    source: Annotated[SourceLayout, typer.Option(help="Known export layout.")] = SourceLayout.generic,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet [default: the first].")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report everything, write nothing.")] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Write rejected records to this CSV.")] = None,
+    format_: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.table,
+) -> None:
+    """Import an export file (成员/订单/群/群成员/活跃) into the workspace, in one transaction."""
+    ws = workspace(ctx)
+    mappings = _mappings(map_ or [])
+    timezone = ws.playbook().timezone
+    conn = ws.connect()
+    try:
+        if sys.stderr.isatty():
+            with Progress(
+                BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console(stderr=True)
+            ) as bar:
+                task = bar.add_task("import", total=file.stat().st_size if file.is_file() else None)
+                report = import_file(
+                    conn,
+                    kind.value,
+                    file,
+                    timezone=timezone,
+                    encoding=encoding,
+                    mappings=mappings,
+                    source=source.value,
+                    sheet=sheet,
+                    dry_run=dry_run,
+                    progress=lambda done, total: bar.update(task, completed=done),
+                )
+        else:
+            report = import_file(
+                conn,
+                kind.value,
+                file,
+                timezone=timezone,
+                encoding=encoding,
+                mappings=mappings,
+                source=source.value,
+                sheet=sheet,
+                dry_run=dry_run,
+            )
+    finally:
+        conn.close()
+    if rejects is not None:
+        with rejects.open("w", encoding="utf-8", newline="") as out:
+            write_csv(
+                ["record", "line", "reason", "raw"],
+                ((r.record, r.line, r.reason, r.raw) for r in report.rejects),
+                out,
+            )
+    if format_ is ReportFormat.json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        _table(report)
+
+
+def _table(report: ImportReport) -> None:
+    from rich.table import Table
+
+    out = console()
+    if report.already_imported:
+        typer.echo(
+            f"{report.file} was already imported (import #{report.import_id}); nothing changed"
+            " / 文件已导入，未做改动",
+            err=True,
+        )
+    title = f"import {report.kind} {report.file}" + (
+        " (dry run: nothing written / 试运行，未写入)" if report.dry_run else ""
+    )
+    table = Table(title=title, show_header=True)
+    table.add_column("项目 / item")
+    table.add_column("数量 / count", justify="right")
+    rows = [
+        ("读取 / read", report.read),
+        ("新增 / inserted", report.inserted),
+        ("更新 / updated", report.updated),
+        ("未变 / unchanged", report.unchanged),
+        ("合并 / merged", report.merged),
+        ("重复跳过 / duplicates skipped", report.duplicates),
+        ("空行 / blank", report.blank),
+        ("重复表头 / repeated headers", report.repeated_headers),
+        ("拒绝 / rejected", report.rejected),
+    ]
+    rows += [(f"  拒绝 / rejected: {reason}", n) for reason, n in report.rejected_by_reason.items()]
+    if report.kind == "orders":
+        rows.append(("新建会员 / members created", report.members_created))
+    rows += [(f"  置空 / nulled: {column}", n) for column, n in report.nulled_by_column.items()]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    table.add_row("编码 / encoding", report.encoding)
+    table.add_row("秒 / seconds", f"{report.seconds:.2f}")
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.command("import")(import_command)

@@ -96,6 +96,7 @@ MIGRATIONS: list[str] = [
         member_id TEXT NOT NULL,
         messages  INTEGER NOT NULL DEFAULT 0,
         images    INTEGER NOT NULL DEFAULT 0,
+        extra     TEXT,
         PRIMARY KEY (date, group_id, member_id)
     );
     CREATE INDEX activity_member ON activity(member_id, date);

@@ -1,0 +1,263 @@
+"""Pure cell parsers: one dirty spreadsheet cell in, one stored value (or None) out.
+
+Every parser checks the cheap common shape first (a plain ISO time, a plain number) and only then
+falls back to the general rules, because they run once per cell on files of millions of rows.
+A parser returns None for garbage; the loader counts that cell as NULLed, it never rejects the row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+# ---------------------------------------------------------------- phones
+
+PHONE_OK = "ok"
+PHONE_MASKED = "masked"
+PHONE_SCIENTIFIC = "scientific"
+PHONE_INVALID = "invalid"
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE_JUNK = re.compile(r"[\s\-()（）]")
+_MASKED = re.compile(r"^1\d{0,3}[*＊xX]{3,8}\d{2,4}$")
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE][+]?\d+$")
+
+
+def parse_phone(cell: str) -> tuple[str | None, str]:
+    """-> (value, status). `ok`: the normalised 11 digits; `masked`: the masked text, display only;
+    `scientific`: Excel's 1.38E+10, whose digits are gone; `invalid`: anything else."""
+    if len(cell) == 11 and cell.isdigit() and _PHONE.match(cell):
+        return cell, PHONE_OK
+    text = _PHONE_JUNK.sub("", cell).lstrip("'")
+    for prefix in ("+86", "0086", "86"):
+        if text.startswith(prefix) and len(text) == 11 + len(prefix):
+            text = text[len(prefix) :]
+            break
+    if _PHONE.match(text):
+        return text, PHONE_OK
+    if _MASKED.match(text):
+        return text.replace("＊", "*"), PHONE_MASKED
+    if _SCIENTIFIC.match(text):
+        return None, PHONE_SCIENTIFIC
+    return None, PHONE_INVALID
+
+
+# ---------------------------------------------------------------- dates and times
+
+_GENERAL = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+    r"(?:[\sT]+(\d{1,2})\s*[:：时点]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})(?:\.\d+)?\s*秒?)?\s*分?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[\sT]?(\d{2})(\d{2})(\d{2})?)?$")
+_SERIAL = re.compile(r"^\d{1,5}(?:\.\d+)?$")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def parse_datetime(cell: str, tz: ZoneInfo) -> str | None:
+    """A time cell -> local `YYYY-MM-DD HH:MM:SS` in `tz`, or None when it is not a real time.
+
+    Aware times (`Z`, `+08:00`, Unix epochs) are converted to `tz`; naive ones are taken as local.
+    """
+    # Fast path: already the storage shape.
+    if len(cell) == 19 and cell[10] == " " and cell[4] == "-":
+        try:
+            datetime.fromisoformat(cell)
+        except ValueError:
+            return None
+        return cell
+    moment = _to_datetime(cell)
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(tz).replace(tzinfo=None)
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def parse_date(cell: str, tz: ZoneInfo) -> str | None:
+    """A date cell -> `YYYY-MM-DD`; a time of day is dropped (after conversion to `tz`)."""
+    if len(cell) == 10 and cell[4] == "-" and cell[7] == "-":
+        try:
+            date.fromisoformat(cell)
+        except ValueError:
+            return None
+        return cell
+    full = parse_datetime(cell, tz)
+    return full[:10] if full else None
+
+
+def _to_datetime(cell: str) -> datetime | None:
+    text = cell.strip()
+    if not text or text.startswith("#"):
+        return None
+    try:
+        if text[:4].isdigit() and len(text) >= 10 and text[4] == "-":
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    match = _GENERAL.match(text)
+    if match:
+        y, mo, d, h, mi, s, zone = match.groups()
+        return _build(y, mo, d, h, mi, s, zone)
+    if text.isdigit() and len(text) in (10, 13):
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, UTC)
+    match = _COMPACT.match(text)
+    if match:
+        y, mo, d, h, mi, s = match.groups()
+        return _build(y, mo, d, h, mi, s, None)
+    if _SERIAL.match(text):
+        serial = float(text)
+        if 1 <= serial < 2958466:
+            return (_EXCEL_EPOCH + timedelta(days=serial)).replace(microsecond=0)
+    return None
+
+
+def _build(
+    y: str, mo: str, d: str, h: str | None, mi: str | None, s: str | None, zone: str | None
+) -> datetime | None:
+    try:
+        moment = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+    except ValueError:
+        return None  # 0000-00-00, 2023-02-30, 25:61 ...
+    if zone:
+        stamp = moment.isoformat() + ("+00:00" if zone == "Z" else zone)
+        try:
+            return datetime.fromisoformat(stamp)
+        except ValueError:
+            return None
+    return moment
+
+
+_MONTH_DAY = re.compile(r"^(?:--)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+# Years some systems write when they do not know the year.
+_UNKNOWN_YEARS = ("0000", "1900", "1904")
+
+
+def parse_birthday(cell: str, tz: ZoneInfo) -> tuple[str | None, str | None]:
+    """-> (birthday `YYYY-MM-DD` or None, month-day `MM-DD` or None).
+
+    A month-day without a year (`05-12`, `5月12日`) keeps only the month-day, so birthday perks work.
+    """
+    text = cell.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and not text.startswith(_UNKNOWN_YEARS):
+        full = parse_date(text, tz)
+        return (full, full[5:]) if full else (None, None)
+    match = _MONTH_DAY.match(text)
+    if match:
+        return None, _month_day(int(match.group(1)), int(match.group(2)))
+    for year in _UNKNOWN_YEARS:
+        if text.startswith(year) and len(text) > 5:
+            rest = _MONTH_DAY.match(text[5:].lstrip("-/.年"))
+            if rest:
+                return None, _month_day(int(rest.group(1)), int(rest.group(2)))
+    full = parse_date(text, tz)
+    if full is None:
+        return None, None
+    return full, full[5:]
+
+
+def _month_day(month: int, day: int) -> str | None:
+    try:
+        date(2000, month, day)  # a leap year, so 02-29 is a valid birthday
+    except ValueError:
+        return None
+    return f"{month:02d}-{day:02d}"
+
+
+# ---------------------------------------------------------------- numbers
+
+_MONEY_JUNK = re.compile(r"[¥￥元,，\s]|RMB|CNY", re.IGNORECASE)
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_FEN = Decimal(1)
+
+
+def parse_money(cell: str) -> int | None:
+    """`¥1,234.50`, `1234.5元`, `-12` -> integer fen. Never through a float."""
+    if cell.isdigit() and cell.isascii():
+        return int(cell) * 100
+    whole, dot, cents = cell.partition(".")
+    if dot and whole.isdigit() and cents.isdigit() and len(cents) <= 2 and cell.isascii():
+        return int(whole) * 100 + int(cents.ljust(2, "0"))
+    text = _MONEY_JUNK.sub("", cell)
+    if not _NUMBER.match(text):
+        return None
+    try:
+        return int((Decimal(text) * 100).quantize(_FEN, rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return None
+
+
+_INT_JUNK = re.compile(r"[,，\s]")
+
+
+def parse_int(cell: str) -> int | None:
+    """`1,234`, `1 234`, `12.0` -> int; `12.5` and text -> None."""
+    if cell.isdigit() and cell.isascii():
+        return int(cell)
+    text = _INT_JUNK.sub("", cell)
+    if not _NUMBER.match(text):
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return int(value) if value == value.to_integral_value() else None
+
+
+# ---------------------------------------------------------------- words
+
+_MALE = {"男", "m", "male", "1", "先生", "男性"}
+_FEMALE = {"女", "f", "female", "2", "女士", "女性"}
+UNKNOWN_WORDS = {"未知", "0", "unknown", "保密", "-", "无", "null", "none", "n/a"}
+
+
+def parse_gender(cell: str) -> str | None:
+    """-> 'male' | 'female' | None. Words meaning 'unknown' are a known blank, not garbage."""
+    text = cell.strip().lower()
+    if text in _MALE:
+        return "male"
+    if text in _FEMALE:
+        return "female"
+    return None
+
+
+_TAG_SPLIT = re.compile(r"[,，、|;；\n]")
+
+
+def parse_tags(cell: str) -> list[str]:
+    """`VIP，宝妈、茶友|VIP` -> ['VIP', '宝妈', '茶友'] (order kept, duplicates dropped)."""
+    seen: dict[str, None] = {}
+    for part in _TAG_SPLIT.split(cell):
+        tag = part.strip()
+        if tag:
+            seen[tag] = None
+    return list(seen)
+
+
+_GROUP_TYPES = {
+    "welfare": "welfare",
+    "福利群": "welfare",
+    "福利": "welfare",
+    "service": "service",
+    "服务群": "service",
+    "服务": "service",
+    "interest": "interest",
+    "兴趣群": "interest",
+    "兴趣": "interest",
+}
+
+
+def parse_group_type(cell: str) -> str | None:
+    return _GROUP_TYPES.get(cell.strip().lower())
+
+
+_NOT_COUNTED = ("退款", "取消", "关闭", "已关闭", "refund", "cancel", "closed", "void", "作废")
+
+
+def order_counted(status: str) -> int:
+    """0 for refunded / cancelled / closed orders: stored, never counted."""
+    text = status.lower()
+    return 0 if any(word in text for word in _NOT_COUNTED) else 1

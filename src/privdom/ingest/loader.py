@@ -1,0 +1,235 @@
+"""`import_file`: one export file -> the workspace database, in one transaction.
+
+decode -> sniff -> header aliases -> cell parsers (rows.py) -> staged in batches -> cleaned and
+upserted by store.imports. A crash or Ctrl-C anywhere rolls the whole file back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from privdom import store
+from privdom.errors import PrivdomError
+from privdom.ingest.headers import KINDS, SOURCES, map_header, normalise
+from privdom.ingest.reader import Progress, Source, open_source
+from privdom.ingest.report import ImportReport, Reject
+from privdom.ingest.rows import RowParser
+from privdom.store import imports as sql
+
+BATCH = 20_000
+
+
+class _DryRun(Exception):
+    """Raised after a dry run has counted everything, so the transaction rolls back."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_file(
+    conn: sqlite3.Connection,
+    kind: str,
+    path: Path,
+    *,
+    timezone: str,
+    encoding: str = "auto",
+    mappings: dict[str, str] | None = None,
+    source: str = "generic",
+    sheet: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one file of KIND. Whole-file problems raise PrivdomError and write nothing."""
+    if kind not in KINDS:
+        raise PrivdomError(f"unknown kind {kind!r}", hint=f"KIND is one of: {', '.join(KINDS)}")
+    if source not in SOURCES:
+        raise PrivdomError(
+            f"--source {source!r} is not a known layout", hint=f"use one of: {', '.join(SOURCES)}"
+        )
+    started = time.perf_counter()
+    started_at = datetime.now().isoformat(sep=" ", timespec="seconds")
+    src = open_source(path, encoding=encoding, sheet=sheet, progress=progress)
+    try:
+        hmap = map_header(kind, src.header, source=source, mappings=mappings, file=str(path))
+        report = ImportReport(
+            kind=kind,
+            file=str(path),
+            sha256=file_sha256(path),
+            encoding=src.encoding,
+            delimiter=src.delimiter,
+            sheet=src.sheet,
+            dry_run=dry_run,
+            columns={src.header[i].strip(): f for f, i in sorted(hmap.fields.items(), key=lambda x: x[1])},
+            extra_columns=[name for _, name in hmap.extra],
+        )
+        report.columns.update({src.header[i].strip(): "tags" for i, _ in hmap.tag_groups})
+        previous = sql.already_imported(conn, kind, report.sha256)
+        if previous is not None:
+            report.already_imported = True
+            report.import_id = previous
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
+        parser = RowParser(kind, src.header, hmap, ZoneInfo(timezone))
+        try:
+            with store.transaction(conn):
+                sql.create_stage(conn, kind)
+                _stage(conn, src, parser, report)
+                _settle(conn, kind, report)
+                report.nulled_by_column = dict(sorted(parser.nulled.items()))
+                report.rejected = len(report.rejects)
+                report.seconds = round(time.perf_counter() - started, 3)
+                if dry_run:
+                    raise _DryRun
+                report.import_id = sql.record_import(
+                    conn,
+                    kind=kind,
+                    file_name=path.name,
+                    sha256=report.sha256,
+                    encoding=report.encoding,
+                    started_at=started_at,
+                    seconds=report.seconds,
+                    counts=report.model_dump(
+                        mode="json", exclude={"columns", "extra_columns", "file", "sha256"}
+                    ),
+                    rejects=((r.record, r.line, r.reason, r.raw) for r in report.rejects),
+                )
+                sql.drop_stage(conn)
+        except _DryRun:
+            pass
+        return report
+    finally:
+        src.close()
+
+
+def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport) -> None:
+    """The one pass over the file: skip, reject or stage every record, in batches."""
+    header_key = [normalise(c) for c in src.header]
+    # Cheap first test for a repeated header: its first cell as written, or as normalised.
+    header_first = {src.header[0], src.header[0].strip(), header_key[0]}
+    width = len(src.header)
+    batch: list[tuple[Any, ...]] = []
+    by_reason: dict[str, int] = {}
+    rejects = report.rejects
+    record = 0
+    kind = report.kind
+    for line, row in src.records:
+        record += 1
+        if len(row) != width:
+            if len(row) > width and not "".join(row[width:]).strip():
+                row = row[:width]
+            elif not "".join(row).strip():
+                report.blank += 1
+                continue
+            else:
+                by_reason["field_count"] = by_reason.get("field_count", 0) + 1
+                rejects.append(Reject(record=record, line=line, reason="field_count", raw=src.raw(row)))
+                continue
+        if not "".join(row).strip():
+            report.blank += 1
+            continue
+        if row[0] in header_first and [normalise(c) for c in row] == header_key:
+            report.repeated_headers += 1
+            continue
+        staged = parser(row)
+        if isinstance(staged, str):
+            by_reason[staged] = by_reason.get(staged, 0) + 1
+            rejects.append(Reject(record=record, line=line, reason=staged, raw=src.raw(row)))
+            continue
+        batch.append((record, line, hash(tuple(row)), *staged))
+        if len(batch) >= BATCH:
+            sql.stage_rows(conn, kind, batch)
+            batch.clear()
+    if batch:
+        sql.stage_rows(conn, kind, batch)
+    report.read = record
+    report.rejected_by_reason = dict(sorted(by_reason.items()))
+
+
+def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:
+    """Set-based clean-up of the staged file, then the upsert."""
+    if kind == "members":
+        sql.resolve_member_keys(conn)
+        sql.adopt_derived_members(conn)
+    elif kind in ("group-members", "activity"):
+        sql.resolve_external_ids(conn, kind)
+    if sql.find_repeated_keys(conn):
+        report.duplicates = sql.drop_duplicates(conn)
+        report.merged = _merge_repeats(conn, kind)
+    if kind == "orders":
+        sql.resolve_order_members(conn)
+        report.members_created = sql.create_order_members(conn)
+    _total, report.inserted, report.unchanged = sql.count_changes(conn, kind)
+    report.updated = _total - report.inserted - report.unchanged
+    sql.upsert(conn, kind)
+
+
+def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
+    """Fold records sharing an identity into one; returns how many records were folded away."""
+    columns = sql.stage_columns(kind)
+    folded: list[tuple[Any, ...]] = []
+    merged = 0
+    group: list[tuple[Any, ...]] = []
+    for row in sql.repeated_keys(conn):
+        if group and row[3] != group[0][3]:
+            folded.append(fold(kind, columns, group))
+            merged += len(group) - 1
+            group = []
+        group.append(row)
+        if len(folded) >= BATCH:
+            sql.store_folded(conn, kind, folded)
+            folded.clear()
+    if group:
+        folded.append(fold(kind, columns, group))
+        merged += len(group) - 1
+    if folded:
+        sql.store_folded(conn, kind, folded)
+    if merged:
+        sql.replace_folded(conn)
+    return merged
+
+
+def fold(kind: str, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """One record from several of the same identity; `rows[0]` (latest activity) wins.
+
+    Nothing is lost: a field the winner lacks comes from the next row that has it, tags are the
+    union, `extra` keeps every key, joined_at is the earliest and last_order_at the latest. WeCom
+    exports repeat a customer once per staff member; every owner is kept in extra.owners.
+    """
+    out = list(rows[0])
+    for i in range(len(out)):
+        if out[i] is None:
+            out[i] = next((r[i] for r in rows if r[i] is not None), None)
+    pos = {name: i for i, name in enumerate(columns)}
+    if "tags" in pos:
+        tags: list[str] = []
+        for r in rows:
+            for tag in json.loads(r[pos["tags"]] or "[]"):
+                if tag not in tags:
+                    tags.append(tag)
+        out[pos["tags"]] = json.dumps(tags, ensure_ascii=False) if tags else None
+    if kind == "members":
+        joined = [r[pos["joined_at"]] for r in rows if r[pos["joined_at"]]]
+        out[pos["joined_at"]] = min(joined) if joined else None
+        last = [r[pos["last_order_at"]] for r in rows if r[pos["last_order_at"]]]
+        out[pos["last_order_at"]] = max(last) if last else None
+    extra: dict[str, Any] = {}
+    for r in reversed(rows):
+        extra.update(json.loads(r[pos["extra"]] or "{}"))
+    if kind == "members":
+        owners = list(dict.fromkeys(r[pos["owner"]] for r in rows if r[pos["owner"]]))
+        if len(owners) > 1:
+            extra["owners"] = owners
+    out[pos["extra"]] = json.dumps(extra, ensure_ascii=False) if extra else None
+    return tuple(out)
