@@ -176,9 +176,9 @@ def _order_days(rng: random.Random, profile: str, today: int, start: int) -> lis
         first = today - (rng.randint(0, 13) if rng.random() < 0.5 else rng.randint(14, 60))
         return [first]
     if profile == "mature":
-        n, last, span = rng.randint(3, 9), today - rng.randint(0, 60), rng.randint(30, 650)
+        n, last, span = rng.randint(2, 8), today - rng.randint(0, 60), rng.randint(30, 650)
     elif profile == "decline":
-        n, last, span = rng.randint(2, 8), today - rng.randint(61, 180), rng.randint(20, 500)
+        n, last, span = rng.randint(2, 7), today - rng.randint(61, 180), rng.randint(20, 500)
     elif profile == "churned":
         n, last, span = rng.randint(1, 6), today - rng.randint(181, HISTORY_DAYS - 5), rng.randint(0, 300)
     elif profile == "silver":
@@ -321,6 +321,9 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
         join_second = max(0, first_second - rng.randint(60, 3600))
     old_pos = bool(order_days) and order_days[0] < today - 365 and rng.random() < 0.04
 
+    shown_phone = _dirty_phone(phone, rng)
+    # An order may name only the phone when the member file holds that phone in a usable form.
+    phone_findable = bool(shown_phone) and "****" not in shown_phone
     spent, count, last_time = 0, 0, ""
     ow = out.w["orders"]
     for k, day in enumerate(order_days):
@@ -348,7 +351,7 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
         if rng.random() <= 0.03:
             pay_text = f"{days.get(day)[1]} {second // 3600:02d}:{second // 60 % 60:02d}"
         order_phone = phone if rng.random() > 0.05 else ""
-        card = member_id if not order_phone or rng.random() > 0.03 else ""
+        card = "" if order_phone and phone_findable and rng.random() < 0.03 else member_id
         order_store = store if rng.random() < 0.85 else f"茶语·{rng.choice(STORES[city])}"
         goods = ";".join(f"{name}x1" for name, _ in items)
         ow.writerow([order_id, card, order_phone, pay_text, amount, status, order_store,
@@ -377,7 +380,7 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
     if last_time:
         last_text = last_time if rng.random() > 0.04 else last_time.replace("-", "/")[:16]
     out.w["members"].writerow([
-        member_id, name, _nickname(rng), _dirty_phone(phone, rng), gender, _birthday(rng, force_bd),
+        member_id, name, _nickname(rng), shown_phone, gender, _birthday(rng, force_bd),
         _dirty_datetime(days, join_day, join_second, rng), rng.choice(CHANNELS), owner, store, city, tags,
         points_text, _level(growth), growth, spent_text, count, last_text, note,
     ])
