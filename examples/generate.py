@@ -20,9 +20,12 @@ import csv
 import random
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MEMBERS_HEADER = [
     "会员卡号", "客户名称", "昵称", "手机号", "性别", "生日", "注册时间", "来源渠道", "添加人", "所属门店",
@@ -82,6 +85,23 @@ PROFILES = [("prospect", 22), ("growth", 12), ("mature", 26), ("decline", 14), (
 HISTORY_DAYS = 730
 
 
+# Weighted draws as flat pools: one random() per draw instead of random.choices' bisect.
+CITY_POOL = tuple(city for city, weight in CITY_WEIGHTS.items() for _ in range(weight))
+ITEMS = (1,) * 6 + (2,) * 3 + (3,)
+HEAVY_ITEMS = (1,) * 3 + (2,) * 4 + (3,) * 3
+GENDERS = ("女",) * 62 + ("男",) * 30 + ("未知",) * 8
+
+
+def _pick(rng: random.Random, seq: Sequence[T]) -> T:
+    """rng.choice without its bit-exact rejection sampling: generation is mostly these calls."""
+    return seq[int(rng.random() * len(seq))]
+
+
+def _int(rng: random.Random, low: int, high: int) -> int:
+    """rng.randint, faster (see _pick)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 class _Days:
     """Formatted date strings per day ordinal: about 760 distinct days, so a dict keeps generation fast."""
 
@@ -108,13 +128,13 @@ def _clock(seconds: int) -> str:
 
 def _order_second(rng: random.Random) -> int:
     """Tea is bought around lunch, the afternoon slump and the evening."""
-    hour = rng.choice((10, 11, 12, 12, 13, 14, 15, 15, 16, 17, 18, 19, 19, 20, 21))
-    return hour * 3600 + rng.randrange(3600)
+    hour = _pick(rng, (10, 11, 12, 12, 13, 14, 15, 15, 16, 17, 18, 19, 19, 20, 21))
+    return hour * 3600 + int(rng.random() * 3600)
 
 
 def _token(rng: random.Random, n: int) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(rng.choice(alphabet) for _ in range(n))
+    return "".join(_pick(rng, alphabet) for _ in range(n))
 
 
 class _Group:
@@ -139,23 +159,23 @@ def _write_groups(rng: random.Random, writer: Any, members: int, today: int, day
         kind = rng.choices(("福利群", "服务群", "兴趣群"), (50, 20, 30))[0]
         capacity = 500 if kind == "福利群" and rng.random() < 0.4 else 200
         if kind == "服务群":
-            size = rng.randint(8, 30)  # service groups stay small on purpose
+            size = _int(rng, 8, 30)  # service groups stay small on purpose
         else:
-            size = rng.randint(capacity // 4, int(capacity * 0.85))
+            size = _int(rng, capacity // 4, int(capacity * 0.85))
         if g % 20 == 7:  # nearly full: the plan should suggest opening a sibling group
-            kind, size = "福利群", rng.randint(int(capacity * 0.9) + 1, capacity)
-        created = today - rng.randint(30, HISTORY_DAYS - 10)
+            kind, size = "福利群", _int(rng, int(capacity * 0.9) + 1, capacity)
+        created = today - _int(rng, 30, HISTORY_DAYS - 10)
         if g % 20 == 12:  # brand-new groups: rules and welcome posts are due
-            created = today - rng.randint(0, 2)
+            created = today - _int(rng, 0, 2)
         silent = g % 10 == 3 and g % 20 != 12
-        store = rng.choice(STORES[city])
+        store = _pick(rng, STORES[city])
         number = g // 7 + 1
         gid = "wr" + _token(rng, 16)
         name = f"茶语·{city}{store}{kind[:-1]}{number}群"
-        tags = [city, rng.choice(GROUP_TAGS[kind])]
+        tags = [city, _pick(rng, GROUP_TAGS[kind])]
         if kind == "福利群":
-            tags.append(rng.choice(("消费299+", "消费800+", "消费3000+")))
-        owner = rng.choice(OWNERS)
+            tags.append(_pick(rng, ("消费299+", "消费800+", "消费3000+")))
+        owner = _pick(rng, OWNERS)
         writer.writerow([gid, name, kind, owner, size, capacity,
                          f"{days.get(created)[0]} {_clock(rng.randrange(9 * 3600, 21 * 3600))}",
                          city, ",".join(tags)])
@@ -165,7 +185,7 @@ def _write_groups(rng: random.Random, writer: Any, members: int, today: int, day
 
 def _phone(i: int, rng: random.Random) -> str:
     # The last nine digits are a bijection of the member number, so phones never collide.
-    return f"1{rng.choice('3456789')}{rng.randrange(10)}{(i * 7919 + 12345) % 10**8:08d}"
+    return f"1{_pick(rng, '3456789')}{int(rng.random() * 10)}{(i * 7919 + 12345) % 10**8:08d}"
 
 
 def _order_days(rng: random.Random, profile: str, today: int, start: int) -> list[int]:
@@ -173,22 +193,22 @@ def _order_days(rng: random.Random, profile: str, today: int, start: int) -> lis
     if profile == "prospect":
         return []
     if profile == "growth":
-        first = today - (rng.randint(0, 13) if rng.random() < 0.5 else rng.randint(14, 60))
+        first = today - (_int(rng, 0, 13) if rng.random() < 0.5 else _int(rng, 14, 60))
         return [first]
     if profile == "mature":
-        n, last, span = rng.randint(2, 8), today - rng.randint(0, 60), rng.randint(30, 650)
+        n, last, span = _int(rng, 3, 8), today - _int(rng, 0, 60), _int(rng, 30, 650)
     elif profile == "decline":
-        n, last, span = rng.randint(2, 7), today - rng.randint(61, 180), rng.randint(20, 500)
+        n, last, span = _int(rng, 2, 7), today - _int(rng, 61, 180), _int(rng, 20, 500)
     elif profile == "churned":
-        n, last, span = rng.randint(1, 6), today - rng.randint(181, HISTORY_DAYS - 5), rng.randint(0, 300)
+        n, last, span = _int(rng, 1, 6), today - _int(rng, 181, HISTORY_DAYS - 5), _int(rng, 0, 300)
     elif profile == "silver":
-        n, last, span = rng.randint(10, 16), today - rng.randint(0, 90), rng.randint(150, 600)
+        n, last, span = _int(rng, 10, 16), today - _int(rng, 0, 90), _int(rng, 150, 600)
     else:  # gold
-        n, last, span = rng.randint(20, 32), today - rng.randint(0, 45), rng.randint(300, 680)
+        n, last, span = _int(rng, 20, 32), today - _int(rng, 0, 45), _int(rng, 300, 680)
     first = max(start, last - span)
     if n == 1:
         return [last]
-    middle = [rng.randint(first, last) for _ in range(n - 2)]
+    middle = [_int(rng, first, last) for _ in range(n - 2)]
     return sorted([first, *middle, last])
 
 
@@ -217,8 +237,8 @@ def _dirty_datetime(days: _Days, day: int, second: int, rng: random.Random) -> s
 def _birthday(rng: random.Random, force_md: tuple[int, int] | None) -> str:
     if force_md is None and rng.random() < 0.3:
         return ""
-    year = rng.randint(1970, 2008)
-    month, day = force_md or (rng.randint(1, 12), rng.randint(1, 28 if rng.random() < 0.1 else 31))
+    year = _int(rng, 1970, 2008)
+    month, day = force_md or (_int(rng, 1, 12), _int(rng, 1, 28 if rng.random() < 0.1 else 31))
     try:
         d = date(year, month, day)
     except ValueError:  # 31 April and the like: fall back to the 30th
@@ -233,13 +253,13 @@ def _birthday(rng: random.Random, force_md: tuple[int, int] | None) -> str:
 
 def _nickname(rng: random.Random) -> str:
     r = rng.random()
-    base = rng.choice(NICKS)
+    base = _pick(rng, NICKS)
     if r < 0.03:
-        return rng.choice(EMOJI) + base
+        return _pick(rng, EMOJI) + base
     if r < 0.05:
-        return base + rng.choice(EMOJI)
+        return base + _pick(rng, EMOJI)
     if r < 0.06:
-        return rng.choice(RARE) + base
+        return _pick(rng, RARE) + base
     if r < 0.1:
         return ""
     return base
@@ -295,8 +315,8 @@ def generate(out_dir: Path, members: int, seed: int = 7, as_of: date = date(2026
 def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_city: dict[str, list[_Group]],
             days: _Days, today: int, start: int, state: dict[str, int]) -> None:
     member_id = f"{10000 + i:08d}"
-    city = rng.choices(list(CITY_WEIGHTS), list(CITY_WEIGHTS.values()))[0]
-    store = f"茶语·{rng.choice(STORES[city])}"
+    city = _pick(rng, CITY_POOL)
+    store = f"茶语·{_pick(rng, STORES[city])}"
     phone = _phone(i, rng)
     # A few fixed members guarantee the small set has newcomers today and tomorrow and birthdays on
     # the plan date, whatever the random draws give.
@@ -311,14 +331,14 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
                 profile = name
                 break
             roll -= weight
-        join_day = rng.randint(start, today)
+        join_day = _int(rng, start, today)
     order_days = _order_days(rng, profile, today, start)
     first_second = _order_second(rng)
     if order_days:
         join_day = max(start, order_days[0] - int(rng.expovariate(1 / 20)))
-    join_second = rng.randrange(8 * 3600, 22 * 3600)
+    join_second = _int(rng, 8 * 3600, 22 * 3600 - 1)
     if order_days and join_day == order_days[0]:
-        join_second = max(0, first_second - rng.randint(60, 3600))
+        join_second = max(0, first_second - _int(rng, 60, 3600))
     old_pos = bool(order_days) and order_days[0] < today - 365 and rng.random() < 0.04
 
     shown_phone = _dirty_phone(phone, rng)
@@ -329,11 +349,11 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
     for k, day in enumerate(order_days):
         second = first_second if k == 0 else _order_second(rng)
         heavy = profile in ("silver", "gold")
-        n_items = rng.choices((1, 2, 3), (3, 4, 3) if heavy else (6, 3, 1))[0]
-        items = [rng.choice(MENU) for _ in range(n_items)]
+        n_items = _pick(rng, HEAVY_ITEMS if heavy else ITEMS)
+        items = [_pick(rng, MENU) for _ in range(n_items)]
         fen = sum(p for _, p in items)
         if rng.random() < 0.2:
-            fen -= rng.choice((300, 500))
+            fen -= _pick(rng, (300, 500))
         fen = min(8000, max(1500, fen))
         if heavy:
             fen = max(fen, 3000)  # heavy buyers order for friends and colleagues too
@@ -352,36 +372,36 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
             pay_text = f"{days.get(day)[1]} {second // 3600:02d}:{second // 60 % 60:02d}"
         order_phone = phone if rng.random() > 0.05 else ""
         card = "" if order_phone and phone_findable and rng.random() < 0.03 else member_id
-        order_store = store if rng.random() < 0.85 else f"茶语·{rng.choice(STORES[city])}"
+        order_store = store if rng.random() < 0.85 else f"茶语·{_pick(rng, STORES[city])}"
         goods = ";".join(f"{name}x1" for name, _ in items)
         ow.writerow([order_id, card, order_phone, pay_text, amount, status, order_store,
-                     rng.choice(ORDER_CHANNELS), goods])
+                     _pick(rng, ORDER_CHANNELS), goods])
 
     # Aggregates: the POS usually agrees with the orders; sometimes it remembers older purchases.
     if count and rng.random() < 0.02:
-        extra = rng.randint(1, 3)
-        count, spent = count + extra, spent + extra * rng.randint(1500, 4000)
+        extra = _int(rng, 1, 3)
+        count, spent = count + extra, spent + extra * _int(rng, 1500, 4000)
     growth = spent // 10
-    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+    name = _pick(rng, SURNAMES) + "".join(_pick(rng, GIVEN) for _ in range(_pick(rng, (1, 2, 2))))
     if rng.random() < 0.12:
         name = ""
-    gender = rng.choices(("女", "男", "未知"), (62, 30, 8))[0]
+    gender = _pick(rng, GENDERS)
     force_bd = (11, 23) if i % 401 == 13 else None
-    tag_list = rng.sample(TAGS, rng.choice((0, 1, 1, 2, 2, 3)))
+    tag_list = rng.sample(TAGS, _pick(rng, (0, 1, 1, 2, 2, 3)))
     tags = ("," if rng.random() < 0.7 else "、").join(tag_list)
-    points = spent // 100 * rng.randint(100, 200) // 100
+    points = spent // 100 * _int(rng, 100, 200) // 100
     points_text = f"{points:,}" if points >= 1000 and rng.random() < 0.3 else str(points)
     spent_text = f"¥{spent // 100:,}.{spent % 100:02d}" if rng.random() < 0.04 else _yuan(spent)
-    owner = rng.choice(OWNERS) if rng.random() > 0.12 else ""
+    owner = _pick(rng, OWNERS) if rng.random() > 0.12 else ""
     r = rng.random()
-    note = ("旧POS系统导入，无订单明细" if old_pos else rng.choice(MULTILINE_NOTES) if r < 0.003
-            else rng.choice(NOTES) if r < 0.08 else "")
+    note = ("旧POS系统导入，无订单明细" if old_pos else _pick(rng, MULTILINE_NOTES) if r < 0.003
+            else _pick(rng, NOTES) if r < 0.08 else "")
     last_text = ""
     if last_time:
         last_text = last_time if rng.random() > 0.04 else last_time.replace("-", "/")[:16]
     out.w["members"].writerow([
         member_id, name, _nickname(rng), shown_phone, gender, _birthday(rng, force_bd),
-        _dirty_datetime(days, join_day, join_second, rng), rng.choice(CHANNELS), owner, store, city, tags,
+        _dirty_datetime(days, join_day, join_second, rng), _pick(rng, CHANNELS), owner, store, city, tags,
         points_text, _level(growth), growth, spent_text, count, last_text, note,
     ])
     if join_day <= today:
@@ -396,17 +416,17 @@ def _join_groups(rng: random.Random, member_id: str, join_day: int, count: int, 
     seen: set[str] = set()
     for _ in range(tries):
         local = by_city.get(city)
-        grp = rng.choice(local if local and rng.random() < 0.85 else groups)
+        grp = _pick(rng, local if local and rng.random() < 0.85 else groups)
         if grp.members >= grp.size or grp.gid in seen:
             continue
         seen.add(grp.gid)
         grp.members += 1
-        in_day = rng.randint(max(join_day, grp.created), today)
+        in_day = _int(rng, max(join_day, grp.created), today)
         left = ""
         if rng.random() < 0.08:
-            left_day = rng.randint(in_day, today)
-            left = f"{days.get(left_day)[0]} {_clock(rng.randrange(8 * 3600, 23 * 3600))}"
-        joined = f"{days.get(in_day)[0]} {_clock(rng.randrange(8 * 3600, 23 * 3600))}"
+            left_day = _int(rng, in_day, today)
+            left = f"{days.get(left_day)[0]} {_clock(_int(rng, 8 * 3600, 23 * 3600 - 1))}"
+        joined = f"{days.get(in_day)[0]} {_clock(_int(rng, 8 * 3600, 23 * 3600 - 1))}"
         out.w["group_members"].writerow([grp.gid, member_id, joined, left])
         if not left:
             _activity(rng, member_id, grp, in_day, count, out, days, today)
@@ -420,7 +440,7 @@ def _activity(rng: random.Random, member_id: str, grp: _Group, in_day: int, coun
     if count >= 3 and not grp.silent and rng.random() < 0.02:  # a KOC: chats and posts photos most days
         for day in range(max(today - 29, in_day), today + 1):
             if rng.random() < 0.75:
-                aw.writerow([days.get(day)[0], grp.gid, member_id, rng.randint(5, 40), rng.randint(1, 10)])
+                aw.writerow([days.get(day)[0], grp.gid, member_id, _int(rng, 5, 40), _int(rng, 1, 10)])
         return
     if rng.random() >= 0.2:
         return  # most members lurk
@@ -428,9 +448,9 @@ def _activity(rng: random.Random, member_id: str, grp: _Group, in_day: int, coun
     if first_day > last_day:
         return
     span = range(first_day, last_day + 1)
-    active = sorted(rng.sample(span, min(rng.randint(1, 8), len(span))))
+    active = sorted(rng.sample(span, min(_int(rng, 1, 8), len(span))))
     for day in active:
-        aw.writerow([days.get(day)[0], grp.gid, member_id, rng.randint(1, 6), rng.randint(0, 2)])
+        aw.writerow([days.get(day)[0], grp.gid, member_id, _int(rng, 1, 6), _int(rng, 0, 2)])
 
 
 def main(argv: list[str] | None = None) -> int:
