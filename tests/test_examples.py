@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -84,3 +85,31 @@ def test_member_ids_keep_leading_zeros_and_orders_point_at_members() -> None:
     with open(BRAND / "orders.csv", encoding="utf-8-sig", newline="") as fh:
         cards = {row["会员卡号"] for row in csv.DictReader(fh)}
     assert cards - {""} <= set(ids)
+
+
+def load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("privdom_bench", ROOT / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_reports_a_failing_step_instead_of_crashing(tmp_path: Path) -> None:
+    bench = load_bench()
+    script = "import sys; print('no such command', file=sys.stderr); sys.exit(2)"
+    failed = bench.measure("broken", [sys.executable, "-c", script])
+    assert failed.status == "failed"
+    assert failed.error == "exit 2: no such command"
+    ok = bench.measure("fine", [sys.executable, "-c", "print('x' * 10)"], rows=10,
+                       stdout_path=tmp_path / "out.txt")
+    assert ok.status == "ok" and ok.rows == 10 and ok.peak_rss_mb and ok.peak_rss_mb > 1
+    assert (tmp_path / "out.txt").read_text() == "x" * 10 + "\n"
+
+
+def test_benchmark_counts_records_not_lines(tmp_path: Path) -> None:
+    bench = load_bench()
+    path = tmp_path / "m.csv"
+    path.write_text('a,b\n1,"two\nlines"\n2,x\n', encoding="gb18030")
+    assert bench.count_records(path, "gb18030") == 2
