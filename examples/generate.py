@@ -361,7 +361,7 @@ def _member(rng: random.Random, i: int, out: _Writers, groups: list[_Group], by_
         status = "已退款" if r < 0.04 else "已取消" if r < 0.06 else "已完成"
         paid = f"{days.get(day)[0]} {_clock(second)}"
         if status == "已完成":
-            spent, count, last_time = spent + fen, count + 1, paid
+            spent, count, last_time = spent + fen, count + 1, max(last_time, paid)
         if old_pos:
             continue
         state["order_seq"] += 1
