@@ -108,9 +108,11 @@ def measure(name: str, argv: list[str], *, env: dict[str, str] | None = None, cw
     stderr = err_file.read().decode("utf-8", "replace").strip()
     err_file.close()
     if proc.returncode != 0:
-        lines = [line for line in stderr.splitlines() if line.strip()]
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        # The error line says what went wrong; click's usage banner around it does not.
+        flagged = [line for line in lines if line.lower().startswith(("error", "internal error", "hint"))]
         step.status = "failed"
-        step.error = (step.error or f"exit {proc.returncode}: " + " | ".join(lines[-3:]))[:300]
+        step.error = (step.error or f"exit {proc.returncode}: " + " | ".join((flagged or lines)[-3:]))[:300]
     elif rows is not None and step.seconds:
         step.rows, step.rows_per_s = rows, round(rows / step.seconds)
     return step
