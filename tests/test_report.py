@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sqlite3
 from collections import Counter
@@ -107,44 +106,8 @@ def member_figures(as_of: date) -> dict[str, dict[str, Any]]:
     return out
 
 
-# --- a stand-in for metrics.materialize while that module is not on this branch -----------------------
-
-
-def _materialize_stand_in(conn: sqlite3.Connection, playbook: Any, as_of: date) -> None:
-    next_day = (as_of + timedelta(days=1)).isoformat()
-    conn.execute("DROP TABLE IF EXISTS temp.member_metrics")
-    conn.execute(
-        """
-        CREATE TEMP TABLE member_metrics AS
-        SELECT m.member_id, m.owner, substr(m.joined_at, 1, 10) AS joined_date,
-               count(o.order_id) AS orders_total, coalesce(sum(o.amount_fen), 0) AS spend_total,
-               substr(min(o.paid_at), 1, 10) AS first_order_date, substr(max(o.paid_at), 1, 10) AS last_order_date,
-               CAST(julianday(:d) - julianday(substr(max(o.paid_at), 1, 10)) AS INTEGER) AS recency_days,
-               coalesce(sum(o.amount_fen), 0) / 100 * 10 AS growth
-        FROM members AS m
-        LEFT JOIN orders AS o ON o.member_id = m.member_id AND o.counted = 1 AND o.paid_at < :next_day
-        WHERE m.joined_at IS NULL OR m.joined_at < :next_day
-        GROUP BY m.member_id
-        """,
-        {"d": as_of.isoformat(), "next_day": next_day},
-    )
-    conn.execute("ALTER TABLE member_metrics ADD COLUMN tier TEXT")
-    conn.execute("ALTER TABLE member_metrics ADD COLUMN lifecycle TEXT")
-    conn.execute(
-        """
-        UPDATE member_metrics SET
-          tier = CASE WHEN growth >= 6000 THEN 'gold' WHEN growth >= 3000 THEN 'silver' ELSE 'regular' END,
-          lifecycle = CASE WHEN orders_total = 0 THEN 'prospect' WHEN recency_days > 180 THEN 'churned'
-                           WHEN recency_days > 60 THEN 'decline' WHEN orders_total = 1 THEN 'growth'
-                           ELSE 'mature' END
-        """
-    )
-
-
 @pytest.fixture
-def brand(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if importlib.util.find_spec("privdom.metrics") is None:
-        monkeypatch.setattr("privdom.report._materialize", _materialize_stand_in)
+def brand(workspace: Path) -> Path:
     conn = sqlite3.connect(workspace / "privdom.db")
     with conn:
         conn.executemany("INSERT INTO members (member_id, name, owner, joined_at) VALUES (?, ?, ?, ?)", MEMBERS)
@@ -319,9 +282,7 @@ def test_json_and_html_can_be_asked_for_together(cli, brand: Path, tmp_path: Pat
     assert (tmp_path / "r.html").exists()
 
 
-def test_an_empty_workspace_reports_zeros(cli, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if importlib.util.find_spec("privdom.metrics") is None:
-        monkeypatch.setattr("privdom.report._materialize", _materialize_stand_in)
+def test_an_empty_workspace_reports_zeros(cli, workspace: Path) -> None:
     data = report_json(cli)
     assert [s["members"] for s in data["funnel"]] == [0, 0, 0]
     assert data["funnel"][1]["rate_from_previous"] is None

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel
 
+from privdom.metrics import materialize
 from privdom.playbook import Playbook
 from privdom.store import report as store
 
@@ -106,10 +107,10 @@ FUNNEL = (
 def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> Report:
     """Everything the report shows, as of the end of `as_of` in the playbook's timezone."""
     start = as_of - timedelta(days=FLOW_DAYS)
-    _materialize(conn, playbook, start)
+    materialize(conn, playbook, start)
     store.keep_segments_as_before(conn)
     try:
-        _materialize(conn, playbook, as_of)
+        materialize(conn, playbook, as_of)
         moves = store.segment_flow(conn)
     finally:
         store.drop_segments_before(conn)
@@ -130,12 +131,6 @@ def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> R
         silent_groups=[g.group_id for g in groups if g.silent],
         owners=_owners(store.members_per_owner(conn), store.open_tasks_per_owner(conn, as_of)),
     )
-
-
-def _materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> None:
-    from privdom.metrics import materialize
-
-    materialize(conn, playbook, as_of)
 
 
 def _rate(part: int, whole: int) -> float | None:
