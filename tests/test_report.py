@@ -310,3 +310,13 @@ def test_a_bad_date_and_an_unwritable_html_path_are_user_errors(cli, brand: Path
 )
 def test_bar_is_proportional_in_eighths_of_a_cell(value: float, maximum: float, expected: str) -> None:
     assert bar(value, maximum) == expected
+
+
+def test_chart_labels_are_shortened_and_bars_scale_to_the_largest_value() -> None:
+    from privdom.render.report import CHART_WIDTH, LABEL_WIDTH, chart
+
+    layout = chart("t", [("短", 10, "10"), ("一个非常非常非常非常长的群名字", 5, "5"), ("零", 0, "0")])
+    assert [b.label for b in layout.bars] == ["短", "一个非常非常非常非常长的群…", "零"]
+    assert layout.bars[0].width == CHART_WIDTH - LABEL_WIDTH - 90
+    assert layout.bars[1].width == round(layout.bars[0].width / 2)
+    assert layout.bars[2].width == 0

@@ -164,6 +164,10 @@ def _owner_table(report: Report) -> Table:
 BAR_HEIGHT = 22
 LABEL_WIDTH = 190
 CHART_WIDTH = 640
+# Longer labels would run off the left edge of the chart; the tables below show names whole.
+LABEL_CHARS = 14
+# A brand runs 100-150 groups: the chart shows the busiest, the table lists every group.
+CHART_GROUPS = 30
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ def chart(title: str, items: list[tuple[str, float, str]]) -> SvgChart:
     top = max((v for _, v, _ in items), default=0)
     bars = [
         SvgBar(
-            label=name,
+            label=name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…",
             value=text,
             y=i * (BAR_HEIGHT + 6),
             width=round(value / top * span) if top > 0 and value > 0 else 0,
@@ -200,6 +204,10 @@ def chart(title: str, items: list[tuple[str, float, str]]) -> SvgChart:
 
 
 def _charts(report: Report) -> dict[str, SvgChart]:
+    busiest = sorted(report.groups, key=lambda g: -g.messages_30)[:CHART_GROUPS]
+    groups_title = "近30天消息 Messages, last 30 days"
+    if len(report.groups) > CHART_GROUPS:
+        groups_title += f" (top {CHART_GROUPS} of {len(report.groups)})"
     return {
         "funnel": chart(
             "转化漏斗 Funnel",
@@ -212,10 +220,7 @@ def _charts(report: Report) -> dict[str, SvgChart]:
             "生命周期 Lifecycle",
             [(label(s), s.members, f"{s.members} · {percent(s.share)}") for s in report.lifecycle],
         ),
-        "groups": chart(
-            "近30天消息 Messages, last 30 days",
-            [(g.name or g.group_id, g.messages_30, str(g.messages_30)) for g in report.groups],
-        ),
+        "groups": chart(groups_title, [(g.name or g.group_id, g.messages_30, str(g.messages_30)) for g in busiest]),
         "owners": chart(
             "负责人会员数 Members per owner",
             [(o.owner or UNASSIGNED, o.members, f"{o.members} · {o.open_tasks} open") for o in report.owners],
