@@ -117,7 +117,11 @@ def insert(db: Path, rows: dict[str, list[tuple[Any, ...]]]) -> None:
             "INSERT INTO orders (order_id, member_id, paid_at, amount_fen, counted) VALUES (?,?,?,?,?)",
             rows["orders"],
         )
-        conn.executemany("INSERT OR IGNORE INTO activity VALUES (?,?,?,?,?)", rows["activity"])
+        conn.executemany(
+            "INSERT OR IGNORE INTO activity (date, group_id, member_id, messages, images)"
+            " VALUES (?,?,?,?,?)",
+            rows["activity"],
+        )
     conn.close()
 
 

@@ -119,7 +119,11 @@ def brand(workspace: Path) -> Path:
             GROUPS,
         )
         conn.executemany("INSERT INTO group_members VALUES (?, ?, ?, ?, NULL)", GROUP_MEMBERS)
-        conn.executemany("INSERT INTO activity VALUES (?, ?, ?, ?, ?)", ACTIVITY)
+        conn.executemany(
+            "INSERT INTO activity (date, group_id, member_id, messages, images)"
+            " VALUES (?, ?, ?, ?, ?)",
+            ACTIVITY,
+        )
         conn.executemany(
             """
             INSERT INTO tasks (task_id, date, owner, status, rule, stage, trigger, action, due_at, created_at)
