@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -40,3 +42,28 @@ def test_wheel_carries_the_example_brand(wheel: zipfile.ZipFile) -> None:
 def test_wheel_declares_the_console_script(wheel: zipfile.ZipFile) -> None:
     (entry_points,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
     assert "privdom = privdom.cli.main:run" in wheel.read(entry_points).decode()
+
+
+def test_wheel_carries_the_report_template(wheel: zipfile.ZipFile) -> None:
+    assert "privdom/render/templates/report.html.j2" in set(wheel.namelist())
+
+
+def test_installed_wheel_runs_the_demo(wheel: zipfile.ZipFile, tmp_path: Path) -> None:
+    """Install the wheel alone (its dependencies come from this environment) and run it away from the checkout."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+        + ["--target", str(target), str(wheel.filename)],
+        check=True,
+        capture_output=True,
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "privdom", "demo", "--format", "json"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "PRIVDOM_LOG_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"imported members +2000 records: 2000 new", run.stderr)
+    assert json.loads(run.stdout)["tasks"], "the installed demo printed an empty plan"

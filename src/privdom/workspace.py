@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from privdom import store
 from privdom.playbook import default_sops_dir
+
+# The example brand's exports, in the order a new workspace takes them: groups and members first,
+# so that orders, memberships and activity find the ids they point at.
+EXAMPLE_FILES = (
+    ("groups", "groups.csv"),
+    ("members", "members.csv"),
+    ("orders", "orders.csv"),
+    ("group-members", "group_members.csv"),
+    ("activity", "activity.csv"),
+)
+# The example brand was exported at the end of 2026-11-22, so its first morning is the 23rd.
+EXAMPLE_MORNING = date(2026, 11, 23)
+
+
+def examples_dir() -> Path:
+    """The bundled example brand: package data in a wheel, top-level `examples/brand` in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "data" / "examples" / "brand"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "examples" / "brand"
 
 
 @dataclass

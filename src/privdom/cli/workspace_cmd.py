@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from privdom.cli.context import workspace
-from privdom.workspace import init_workspace
+from privdom import planner
+from privdom.cli.context import Workspace, parse_date_option, workspace
+from privdom.cli.options import PlanFormat, ShowPiiOpt
+from privdom.ingest import import_file
+from privdom.render import plan as render_plan
+from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, examples_dir, init_workspace
 
 
 def init(
@@ -30,5 +36,50 @@ def init(
         typer.echo(f"  kept  {result.sops / name} (edited copies are never overwritten; --force to replace)", err=True)
 
 
+def demo(
+    ctx: typer.Context,
+    date_: Annotated[
+        str | None,
+        typer.Option("--date", help="The morning to plan, YYYY-MM-DD [default: 2026-11-23, the brand's next morning]."),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Build the workspace here and keep it [default: a temporary folder]."),
+    ] = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.table,
+    show_pii: ShowPiiOpt = False,
+) -> None:
+    """Import the bundled example brand (茶语 TeaTalk) into a fresh workspace and print its morning plan."""
+    day = parse_date_option(date_) if date_ else EXAMPLE_MORNING
+    if directory is None:
+        with tempfile.TemporaryDirectory(prefix="privdom-demo-") as tmp:
+            _demo(Path(tmp), day, fmt, show_pii)
+    else:
+        _demo(directory, day, fmt, show_pii)
+        typer.echo(f"workspace kept in {directory}: cd there and try `privdom members` or `privdom report`", err=True)
+
+
+def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
+    ws = Workspace(db=directory / "privdom.db", sops=directory / "sops")
+    init_workspace(ws.db, ws.sops)
+    playbook = ws.playbook()
+    source = examples_dir()
+    conn = ws.connect()
+    try:
+        for kind, name in EXAMPLE_FILES:
+            report = import_file(conn, kind, source / name, timezone=playbook.timezone)
+            counted = (
+                "already imported"
+                if report.already_imported
+                else f"{report.inserted} new, {report.rejected} rejected"
+            )
+            typer.echo(f"imported {kind:<13} {report.read:>6} records: {counted}", err=True)
+        result = planner.build_plan(conn, playbook, day)
+    finally:
+        conn.close()
+    render_plan.plan(result, fmt.value, show_pii)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
+    app.command()(demo)
