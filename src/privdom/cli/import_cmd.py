@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -58,36 +59,30 @@ def import_command(
     mappings = _mappings(map_ or [])
     timezone = ws.playbook().timezone
     conn = ws.connect()
+    def run(progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
+        return import_file(
+            conn,
+            kind.value,
+            file,
+            timezone=timezone,
+            encoding=encoding,
+            mappings=mappings,
+            source=source.value,
+            sheet=sheet,
+            dry_run=dry_run,
+            progress=progress,
+        )
+
     try:
         if sys.stderr.isatty():
+            # A progress bar only where someone watches; scripts and logs get the report alone.
             with Progress(
                 BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console(stderr=True)
             ) as bar:
                 task = bar.add_task("import", total=file.stat().st_size if file.is_file() else None)
-                report = import_file(
-                    conn,
-                    kind.value,
-                    file,
-                    timezone=timezone,
-                    encoding=encoding,
-                    mappings=mappings,
-                    source=source.value,
-                    sheet=sheet,
-                    dry_run=dry_run,
-                    progress=lambda done, total: bar.update(task, completed=done),
-                )
+                report = run(lambda done, total: bar.update(task, completed=done))
         else:
-            report = import_file(
-                conn,
-                kind.value,
-                file,
-                timezone=timezone,
-                encoding=encoding,
-                mappings=mappings,
-                source=source.value,
-                sheet=sheet,
-                dry_run=dry_run,
-            )
+            report = run()
     finally:
         conn.close()
     if rejects is not None:
