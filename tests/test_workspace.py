@@ -85,3 +85,39 @@ def test_a_bug_exits_3_and_writes_the_traceback_to_a_log(cli, tmp_path: Path, mo
 def test_a_malformed_command_line_exits_2(cli) -> None:
     assert cli("init", "--no-such-option").exit_code == 2
     assert cli("no-such-command").exit_code == 2
+
+
+
+def test_bad_input_gives_one_error_line_and_changes_nothing(cli, tmp_path: Path) -> None:
+    assert cli("demo", "--dir", "ws", "--format", "json").exit_code == 0
+    db = tmp_path / "ws" / "privdom.db"
+    ws = ("--db", str(db), "--sops", str(tmp_path / "ws" / "sops"))
+    retention = tmp_path / "ws" / "sops" / "retention.yaml"
+    good = retention.read_text(encoding="utf-8")
+    before = db.read_bytes()
+
+    missing = cli(*ws, "import", "orders", "nope.csv")
+    broken_import = cli(*ws, "import", "orders", str(tmp_path / "ws" / "privdom.db"))
+    retention.write_text(good + "  - {id: broken\n", encoding="utf-8")
+    broken = cli(*ws, "plan", "--save", "--date", "2026-11-23")
+
+    assert (missing.exit_code, missing.stderr.splitlines()) == (
+        1,
+        ["error: nope.csv: no such file", "hint: check the path of the export"],
+    )
+    assert broken.exit_code == 1
+    assert broken.stderr.startswith(f"error: {retention}:113: invalid YAML")
+    assert broken_import.exit_code == 1 and "is not a text file" in broken_import.stderr
+    for result in (missing, broken, broken_import):
+        assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr
+        assert result.stdout == ""
+    assert db.read_bytes() == before
+    retention.write_text(good, encoding="utf-8")
+
+    # A short row is a structural reject: counted, written to the rejects file, no order stored.
+    (tmp_path / "short.csv").write_text("订单号,会员卡号,实付金额\nT1,00010001\n", encoding="utf-8")
+    short = cli(*ws, "import", "orders", "short.csv", "--rejects", "rejects.csv", "--format", "json")
+    assert short.exit_code == 0 and short.json()["rejected"] == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM orders WHERE order_id = 'T1'").fetchone()[0] == 0
+    assert "T1" in (tmp_path / "rejects.csv").read_text(encoding="utf-8")
