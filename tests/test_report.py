@@ -324,3 +324,22 @@ def test_chart_labels_are_shortened_and_bars_scale_to_the_largest_value() -> Non
     assert layout.bars[0].width == CHART_WIDTH - LABEL_WIDTH - 90
     assert layout.bars[1].width == round(layout.bars[0].width / 2)
     assert layout.bars[2].width == 0
+
+
+def test_silence_threshold_follows_the_playbooks_group_silent_rules() -> None:
+    from privdom.playbook import default_sops_dir, load_playbook
+    from privdom.report import SILENT_AFTER_DAYS, silent_after_days
+
+    playbook = load_playbook(default_sops_dir())
+    assert silent_after_days(playbook) == 3  # pull_in.yaml: silent-group-red-envelope, days: 3
+    stages = playbook.stages
+    rule = next(r for r in stages.pull_in if r.when.trigger == "group_silent")
+    later = rule.model_copy(update={"when": rule.when.model_copy(update={"days": 5})})
+    five = playbook.model_copy(
+        update={"stages": stages.model_copy(update={"pull_in": [later if r is rule else r for r in stages.pull_in]})}
+    )
+    assert silent_after_days(five) == 5
+    none = playbook.model_copy(
+        update={"stages": stages.model_copy(update={"pull_in": [r for r in stages.pull_in if r is not rule]})}
+    )
+    assert silent_after_days(none) == SILENT_AFTER_DAYS

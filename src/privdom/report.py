@@ -14,9 +14,11 @@ from pydantic import BaseModel
 
 from privdom.metrics import materialize
 from privdom.playbook import Playbook
+from privdom.playbook.models import GroupSilentTrigger
 from privdom.store import report as store
 
 FLOW_DAYS = 30
+# When the playbook has no group_silent rule, a group is called silent after this many quiet days.
 SILENT_AFTER_DAYS = 3
 # The key of members who joined inside the flow window: they had no segment 30 days ago.
 NEW_MEMBERS = "new"
@@ -118,7 +120,8 @@ def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> R
     tiers = _shares(store.distribution(conn, "tier"), [(t.id, t.zh, t.en) for t in playbook.tiers.levels])
     segments = [(s.id, s.zh, s.en) for s in playbook.lifecycle]
     lifecycle = _shares(store.distribution(conn, "lifecycle"), segments)
-    groups = [_group_health(row, as_of) for row in store.group_rows(conn, as_of)]
+    silent_after = silent_after_days(playbook)
+    groups = [_group_health(row, as_of, silent_after) for row in store.group_rows(conn, as_of)]
     return Report(
         brand=playbook.brand,
         as_of=as_of,
@@ -211,7 +214,14 @@ def _flow(moves: list[store.Move], segments: list[tuple[str, str, str]], start: 
     return Flow(from_date=start, to_date=end, columns=columns, rows=rows, moved=moved, stayed=stayed, joined=joined)
 
 
-def _group_health(row: store.GroupRow, as_of: date) -> GroupHealth:
+def silent_after_days(playbook: Playbook) -> int:
+    """The report calls a group silent when the playbook's earliest group_silent rule would fire for it,
+    so the report and the plan never disagree about which groups need waking."""
+    days = [rule.when.days for _, rule in playbook.stages.rules() if isinstance(rule.when, GroupSilentTrigger)]
+    return min(days, default=SILENT_AFTER_DAYS)
+
+
+def _group_health(row: store.GroupRow, as_of: date, silent_after: int) -> GroupHealth:
     last = date.fromisoformat(row.last_message_on) if row.last_message_on else None
     since = last or _date_or_none(row.created_on)
     silent_days = (as_of - since).days if since else None
@@ -230,7 +240,7 @@ def _group_health(row: store.GroupRow, as_of: date) -> GroupHealth:
         last_message_date=last,
         silent_days=silent_days,
         # A group with no message on record and no creation date has been silent as far as we know.
-        silent=silent_days is None or silent_days >= SILENT_AFTER_DAYS,
+        silent=silent_days is None or silent_days >= silent_after,
     )
 
 
