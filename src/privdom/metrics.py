@@ -49,36 +49,42 @@ from privdom.errors import PrivdomError
 from privdom.playbook.models import Playbook
 from privdom.segments import RFM_CLASSES, segment_specs, tier_levels
 from privdom.store import metrics as store
+from privdom.store import metrics_cache
 
 
-def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True) -> None:
-    """Create or replace TEMP table member_metrics as of `as_of` (see the module docstring).
+def materialize(
+    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True, cache: bool = True
+) -> None:
+    """Make `member_metrics` (TEMP) hold the metrics as of `as_of` (see the module docstring).
 
-    ranks=False leaves rfm_r/f/m, rfm_class and koc_rank NULL (koc itself is set): the tier and
-    lifecycle views do not need the population-wide rankings, which cost the most.
+    With cache=True (and ranks) it is a view of the workspace's cached snapshot for this data,
+    playbook and date, built first when there is none (`store.metrics_cache`). ranks=False or
+    cache=False compute a TEMP table for this connection only; ranks=False leaves rfm_r/f/m,
+    rfm_class and koc_rank NULL (koc itself is set).
     """
     window = playbook.tiers.downgrade_window_days
     if window is None and playbook.tiers.metric == "spend_365":
         window = 365
-    store.materialize(
-        conn,
-        store.MetricsQuery(
-            as_of=as_of.isoformat(),
-            next_day=(as_of + timedelta(days=1)).isoformat(),
-            start_365=(as_of - timedelta(days=364)).isoformat(),
-            start_30=(as_of - timedelta(days=29)).isoformat(),
-            window_start=(as_of - timedelta(days=window - 1)).isoformat() if window else None,
-            growth_per_yuan=playbook.tiers.growth_per_yuan,
-            tier_metric=playbook.tiers.metric,
-            levels=tier_levels(playbook),
-            segments=segment_specs(playbook),
-            rfm_scores=playbook.rfm.scores,
-            koc_min_orders=playbook.koc.min_orders,
-            koc_min_messages=playbook.koc.min_messages_30,
-            koc_min_images=playbook.koc.min_images_30,
-            ranks=ranks,
-        ),
+    query = store.MetricsQuery(
+        as_of=as_of.isoformat(),
+        next_day=(as_of + timedelta(days=1)).isoformat(),
+        start_365=(as_of - timedelta(days=364)).isoformat(),
+        start_30=(as_of - timedelta(days=29)).isoformat(),
+        window_start=(as_of - timedelta(days=window - 1)).isoformat() if window else None,
+        growth_per_yuan=playbook.tiers.growth_per_yuan,
+        tier_metric=playbook.tiers.metric,
+        levels=tier_levels(playbook),
+        segments=segment_specs(playbook),
+        rfm_scores=playbook.rfm.scores,
+        koc_min_orders=playbook.koc.min_orders,
+        koc_min_messages=playbook.koc.min_messages_30,
+        koc_min_images=playbook.koc.min_images_30,
+        ranks=ranks,
     )
+    if cache and ranks:
+        metrics_cache.materialize(conn, query)
+    else:
+        store.build_temp(conn, query)
 
 
 def nth_order_dates(conn: sqlite3.Connection, n: int, as_of: date) -> dict[str, str]:
