@@ -103,7 +103,7 @@ def tiers(
     as_of = ws.date_or_today(date)
     changes = _what_if(playbook, what_if)
     conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of, ranks=False)
+    metrics.materialize(conn, playbook, as_of)  # the cached snapshot the other commands share
     render.distribution(segments.tier_distribution(conn, playbook, as_of, changes), fmt.value)
 
 
@@ -120,7 +120,7 @@ def segments_cmd(
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
     conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of, ranks=model == SegmentModel.rfm)
+    metrics.materialize(conn, playbook, as_of)
     render.distribution(segments.segment_distribution(conn, playbook, as_of, model.value), fmt.value)
 
 

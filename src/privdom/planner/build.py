@@ -6,7 +6,7 @@ import sqlite3
 from collections import Counter
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 from jinja2 import Template, TemplateError
 
@@ -75,10 +75,7 @@ def build_plan(
     deferred = [c for c in deferred if wanted(c)]
     renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
     tasks = sorted((renderer.task(c, saved.get(c.id)) for c in kept), key=lambda t: (t.owner, t.due_at, t.id))
-    later = [
-        DeferredTask(**renderer.task(c, None, message=False).model_dump(), cause=c.cause or "")
-        for c in deferred
-    ]
+    later = [renderer.task(c, None, message=False, cause=c.cause or "") for c in deferred]
     later.sort(key=lambda t: (t.owner, t.due_at, t.id))
     return Plan(
         date=day.isoformat(),
@@ -159,7 +156,16 @@ class _Renderer:
         self.groups = q.group_rows(conn, sorted({c.group_id for c in cands if c.group_id}))
         self.levels = sorted(playbook.tiers.levels, key=lambda lv: lv.min)
 
-    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True) -> Task:
+    @overload
+    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True) -> Task: ...
+
+    @overload
+    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True, cause: str) -> DeferredTask: ...
+
+    def task(
+        self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True, cause: str | None = None
+    ) -> Task:
+        """The task for `c`; with `cause` it is a DeferredTask (built directly: no second validation)."""
         rule = c.rule
         member = self.members.get(c.member_id) if c.member_id else None
         group = self.groups.get(c.group_id) if c.group_id else None
@@ -174,7 +180,8 @@ class _Renderer:
                 or member["phone"]
                 or c.member_id
             )
-        return Task(
+        fields: dict[str, Any] = {} if cause is None else {"cause": cause}
+        return (Task if cause is None else DeferredTask)(
             id=c.id,
             date=self.day.isoformat(),
             due_at=c.due.isoformat(),
@@ -194,6 +201,7 @@ class _Renderer:
             event_date=c.event_date,
             existing=saved is not None,
             status=str(saved["status"]) if saved is not None else None,
+            **fields,
         )
 
     def context(self, c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> dict[str, Any]:

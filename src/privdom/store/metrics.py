@@ -269,7 +269,7 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
     if q.ranks:
         conn.execute(_RFM_STATS)
         for table, column, order in _RFM_METRICS:
-            conn.execute(f"CREATE TEMP TABLE {table} (v PRIMARY KEY, score INT) WITHOUT ROWID")
+            conn.execute(f"CREATE TEMP TABLE {table} (v INTEGER PRIMARY KEY, score INT) WITHOUT ROWID")
             conn.execute(_RFM_SCORE.format(table=table, column=column, order=order), {"scores": q.rfm_scores})
         conn.execute("CREATE TEMP TABLE _mm_koc (member_id TEXT PRIMARY KEY, rank INT) WITHOUT ROWID")
         conn.execute(
