@@ -155,6 +155,7 @@ class _Renderer:
         self.members = q.member_rows(conn, sorted({c.member_id for c in cands if c.member_id}))
         self.groups = q.group_rows(conn, sorted({c.group_id for c in cands if c.group_id}))
         self.levels = sorted(playbook.tiers.levels, key=lambda lv: lv.min)
+        self.reasons: dict[tuple[int, str], str] = {}
 
     @overload
     def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True) -> Task: ...
@@ -196,13 +197,23 @@ class _Renderer:
             owner=c.owner,
             target=target,
             message=render_message(rule.template, self.context(c, member, group)) if message else "",
-            reason=reason(c, self.day, self.playbook, group),
+            reason=self.reason(c, group),
             priority=rule.priority,
             event_date=c.event_date,
             existing=saved is not None,
             status=str(saved["status"]) if saved is not None else None,
             **fields,
         )
+
+    def reason(self, c: Candidate, group: sqlite3.Row | None) -> str:
+        """`reasons.reason`, once per rule and event date for member events (most of a big plan)."""
+        if c.facts or group is not None:
+            return reason(c, self.day, self.playbook, group)
+        key = (id(c.rule), c.event_date)
+        text = self.reasons.get(key)
+        if text is None:
+            text = self.reasons[key] = reason(c, self.day, self.playbook, group)
+        return text
 
     def context(self, c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> dict[str, Any]:
         names = context_names(c.rule)

@@ -28,6 +28,19 @@ from privdom.store import metrics as sql
 from privdom.store.schema import transaction
 
 KEEP = 2
+# A snapshot is written once and read by every later command, so it carries the indexes they need:
+# lookups by member, `members` in spend order (no sort of a million rows), and the planner's event
+# dates (each member trigger reads only the members whose event falls in its window).
+INDEXES = (
+    ("id", "member_id"),
+    ("spend", "spend_total DESC, member_id"),
+    ("joined", "joined_date"),
+    ("first_order", "first_order_date"),
+    ("last_order", "last_order_date"),
+    ("tier_since", "tier_since"),
+    ("segment_since", "segment_since"),
+    ("birthday", "COALESCE(birthday_md, substr(birthday, 6, 5))"),
+)
 _PREFIX = "metrics_snapshot_"
 
 
@@ -55,7 +68,7 @@ def data_fingerprint(conn: sqlite3.Connection) -> str:
 
 
 def cache_key(conn: sqlite3.Connection, q: sql.MetricsQuery) -> str:
-    text = "\n".join([_BUILD_TEXT, repr(q), data_fingerprint(conn)])
+    text = "\n".join([_BUILD_TEXT, repr(INDEXES), repr(q), data_fingerprint(conn)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -98,8 +111,9 @@ def materialize(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
             table = _PREFIX + key[:24]
             conn.execute(f"DROP TABLE IF EXISTS main.{table}")
             sql.build(conn, q, f"main.{table}")
-            conn.execute(f"CREATE UNIQUE INDEX main.{table}_id ON {table}(member_id)")
-            conn.execute(f"CREATE INDEX main.{table}_spend ON {table}(spend_total DESC, member_id)")
+            for name, columns in INDEXES:
+                unique = "UNIQUE " if name == "id" else ""
+                conn.execute(f"CREATE {unique}INDEX main.{table}_{name} ON {table}({columns})")
             conn.execute(
                 "INSERT INTO metrics_cache (cache_key, table_name, as_of) VALUES (?, ?, ?)", (key, table, q.as_of)
             )
