@@ -41,6 +41,7 @@ among members with orders and a known last order date (recency: more recent scor
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -48,8 +49,8 @@ from typing import Any
 from privdom.errors import PrivdomError
 from privdom.playbook.models import Playbook
 from privdom.segments import RFM_CLASSES, segment_specs, tier_levels
+from privdom.store import members_csv, metrics_cache
 from privdom.store import metrics as store
-from privdom.store import metrics_cache
 
 
 def materialize(
@@ -224,3 +225,27 @@ def member_rows(
     """Materialize, then a cursor over the members matching `filters` (keys: store.MEMBER_FILTERS)."""
     materialize(conn, playbook, as_of)
     return store.select_members(conn, filters, limit, columns)
+
+
+def member_csv_rows(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    as_of: date,
+    filters: dict[str, str],
+    columns: list[str],
+    raw_columns: list[str],
+    show_pii: bool,
+    limit: int | None = None,
+) -> Iterator[tuple[bool, Sequence[Any]]]:
+    """Materialize, then (ready, row) per member: CSV cells of `columns` prepared by SQLite
+    (ready), or, for the rare row it cannot prepare exactly, the raw `raw_columns` values."""
+    materialize(conn, playbook, as_of)
+    cursor = members_csv.select(conn, filters, limit, columns, show_pii)
+    member_id = columns.index("member_id")
+    for row in cursor:
+        if row[-1]:
+            raw = store.member_values(conn, str(row[member_id]), raw_columns)
+            if raw is not None:
+                yield False, raw
+        else:
+            yield True, row[:-1]

@@ -63,6 +63,14 @@ def members(
     if fmt == Format.table and limit is None:
         limit = 50  # a terminal table of a million rows helps no one; json/csv stream everything
         typer.echo("showing the 50 highest-spending members; --limit N or --format csv for more", err=True)
+    if fmt == Format.csv:
+        render.members_csv(
+            metrics.member_csv_rows(
+                ws.connect(), playbook, as_of, filters, render.MEMBER_COLUMNS, render.QUERY_COLUMNS, show_pii, limit
+            ),
+            show_pii,
+        )
+        return
     rows = metrics.member_rows(ws.connect(), playbook, as_of, filters, render.QUERY_COLUMNS, limit)
     render.members(rows, fmt.value, show_pii)
 

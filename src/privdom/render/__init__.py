@@ -20,7 +20,7 @@ from rich.console import Console
 _encode_string = json.encoder.encode_basestring  # the C escaper, ensure_ascii=False
 
 _MASKABLE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -40,7 +40,7 @@ def yuan(fen: int | None) -> str | None:
 
 def csv_cell(value: Any) -> Any:
     """Escape a cell a spreadsheet would run as a formula (CSV injection): prefix it with a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 

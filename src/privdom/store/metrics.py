@@ -392,6 +392,15 @@ def select_members(
     return conn.execute(sql, params)
 
 
+def member_values(conn: sqlite3.Connection, member_id: str, columns: Sequence[str]) -> sqlite3.Row | None:
+    """One member_metrics row, `columns` only (names from code)."""
+    assert all(c in METRIC_COLUMNS for c in columns), columns
+    row: sqlite3.Row | None = conn.execute(
+        f"SELECT {', '.join(columns)} FROM member_metrics WHERE member_id = ?", (member_id,)
+    ).fetchone()
+    return row
+
+
 def member_row(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
         "SELECT * FROM member_metrics WHERE member_id = ?", (member_id,)
