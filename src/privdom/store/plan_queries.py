@@ -311,8 +311,8 @@ def group_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite
 def member_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
     """member_metrics rows of the members who get a task (only those: rendering is lazy).
 
-    member_metrics has no index, so the ids go in as one JSON list: a single scan with a hashed
-    IN list, instead of one full scan per chunk of ids.
+    The ids go in as one JSON list: one statement however many there are (member_metrics is
+    indexed on member_id, as a snapshot view or a TEMP table).
     """
     if not ids:
         return {}
