@@ -92,6 +92,48 @@ def test_members_csv_streams_every_member_with_escaping(cli: Cli, workspace: Pat
     assert row["tags"] == "vip,茶友"
 
 
+@pytest.mark.parametrize("pii", [False, True])
+def test_members_csv_is_the_general_rendering_for_odd_cells_too(
+    cli: Cli, workspace: Path, data: Any, pii: bool
+) -> None:
+    # Cells SQLite prepares for the fast CSV path, and rows it leaves to Python (compact or
+    # escaped tags, a phone with full-width digits), against the general renderer.
+    conn = sqlite3.connect(workspace / "privdom.db")
+    with conn:
+        conn.executemany(
+            "INSERT INTO members (member_id, name, phone, phone_display, tags, points, joined_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, '2024-01-01')",
+            [
+                ("T1", "+plus", None, "138****0000", '["a","b"]', -5),
+                ("T2", "@at", "１３８１２３４５６７８", None, '["x"]', "-text"),
+                ("T3", "-minus", "13900001111", None, '["q\\"uote", "b"]', None),
+                ("T4", "tab\tname", "", "", '[""]', 3),
+                ("T5", "=eq", "139000011112", None, '["-dash", "b,c"]', 0),
+            ],
+        )
+        conn.execute(
+            "INSERT INTO orders (order_id, member_id, paid_at, amount_fen) VALUES ('t1', 'T1', '2024-02-01', 5)"
+        )
+    conn.close()
+    flags = ["--show-pii"] if pii else []
+    res = cli("members", "--date", D1.isoformat(), "-f", "csv", *flags)
+    assert res.exit_code == 0, res.stderr
+
+    from privdom import metrics, store
+    from privdom.render import members as render
+
+    out = io.StringIO()
+    rows = metrics.member_rows(
+        store.connect(workspace / "privdom.db"), load_playbook(workspace / "sops"), D1, {}, render.QUERY_COLUMNS
+    )
+    render.members(rows, "csv", pii, out)
+    assert res.stdout == out.getvalue()
+    got = {r["member_id"]: r for r in csv.DictReader(io.StringIO(res.stdout))}
+    assert got["T1"]["name"] == "'+plus" and got["T1"]["tags"] == "a,b" and got["T1"]["points"] == "-5"
+    assert got["T2"]["points"] == "'-text"
+    assert got["T5"]["tags"] == "'-dash,b,c"
+
+
 def test_members_filters(cli: Cli, workspace: Path, data: Any) -> None:
     want = _want(workspace, data, D1)
     got = cli(

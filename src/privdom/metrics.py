@@ -2,9 +2,9 @@
 
 Contract (planner, reports and the members commands code against it):
 
-`materialize(conn, playbook, as_of)` creates or replaces the TEMP table `member_metrics` (indexed
-on member_id), one row per member existing as of `as_of` (joined_at local date <= as_of, or
-joined_at unknown), with these columns:
+`materialize(conn, playbook, as_of)` makes `member_metrics` (a TEMP view of the workspace's cached
+snapshot, or a TEMP table; indexed on member_id either way) hold one row per member existing as of
+`as_of` (joined_at local date <= as_of, or joined_at unknown), with these columns:
 
 * identity: member_id, name, nickname, phone, phone_display, owner, store, region,
   tags (JSON array text), birthday, birthday_md, joined_date;
@@ -41,6 +41,7 @@ among members with orders and a known last order date (recency: more recent scor
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -48,37 +49,43 @@ from typing import Any
 from privdom.errors import PrivdomError
 from privdom.playbook.models import Playbook
 from privdom.segments import RFM_CLASSES, segment_specs, tier_levels
+from privdom.store import members_csv, metrics_cache
 from privdom.store import metrics as store
 
 
-def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True) -> None:
-    """Create or replace TEMP table member_metrics as of `as_of` (see the module docstring).
+def materialize(
+    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True, cache: bool = True
+) -> None:
+    """Make `member_metrics` (TEMP) hold the metrics as of `as_of` (see the module docstring).
 
-    ranks=False leaves rfm_r/f/m, rfm_class and koc_rank NULL (koc itself is set): the tier and
-    lifecycle views do not need the population-wide rankings, which cost the most.
+    With cache=True (and ranks) it is a view of the workspace's cached snapshot for this data,
+    playbook and date, built first when there is none (`store.metrics_cache`). ranks=False or
+    cache=False compute a TEMP table for this connection only; ranks=False leaves rfm_r/f/m,
+    rfm_class and koc_rank NULL (koc itself is set).
     """
     window = playbook.tiers.downgrade_window_days
     if window is None and playbook.tiers.metric == "spend_365":
         window = 365
-    store.materialize(
-        conn,
-        store.MetricsQuery(
-            as_of=as_of.isoformat(),
-            next_day=(as_of + timedelta(days=1)).isoformat(),
-            start_365=(as_of - timedelta(days=364)).isoformat(),
-            start_30=(as_of - timedelta(days=29)).isoformat(),
-            window_start=(as_of - timedelta(days=window - 1)).isoformat() if window else None,
-            growth_per_yuan=playbook.tiers.growth_per_yuan,
-            tier_metric=playbook.tiers.metric,
-            levels=tier_levels(playbook),
-            segments=segment_specs(playbook),
-            rfm_scores=playbook.rfm.scores,
-            koc_min_orders=playbook.koc.min_orders,
-            koc_min_messages=playbook.koc.min_messages_30,
-            koc_min_images=playbook.koc.min_images_30,
-            ranks=ranks,
-        ),
+    query = store.MetricsQuery(
+        as_of=as_of.isoformat(),
+        next_day=(as_of + timedelta(days=1)).isoformat(),
+        start_365=(as_of - timedelta(days=364)).isoformat(),
+        start_30=(as_of - timedelta(days=29)).isoformat(),
+        window_start=(as_of - timedelta(days=window - 1)).isoformat() if window else None,
+        growth_per_yuan=playbook.tiers.growth_per_yuan,
+        tier_metric=playbook.tiers.metric,
+        levels=tier_levels(playbook),
+        segments=segment_specs(playbook),
+        rfm_scores=playbook.rfm.scores,
+        koc_min_orders=playbook.koc.min_orders,
+        koc_min_messages=playbook.koc.min_messages_30,
+        koc_min_images=playbook.koc.min_images_30,
+        ranks=ranks,
     )
+    if cache and ranks:
+        metrics_cache.materialize(conn, query)
+    else:
+        store.build_temp(conn, query)
 
 
 def nth_order_dates(conn: sqlite3.Connection, n: int, as_of: date) -> dict[str, str]:
@@ -218,3 +225,27 @@ def member_rows(
     """Materialize, then a cursor over the members matching `filters` (keys: store.MEMBER_FILTERS)."""
     materialize(conn, playbook, as_of)
     return store.select_members(conn, filters, limit, columns)
+
+
+def member_csv_rows(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    as_of: date,
+    filters: dict[str, str],
+    columns: list[str],
+    raw_columns: list[str],
+    show_pii: bool,
+    limit: int | None = None,
+) -> Iterator[tuple[bool, Sequence[Any]]]:
+    """Materialize, then (ready, row) per member: CSV cells of `columns` prepared by SQLite
+    (ready), or, for the rare row it cannot prepare exactly, the raw `raw_columns` values."""
+    materialize(conn, playbook, as_of)
+    cursor = members_csv.select(conn, filters, limit, columns, show_pii)
+    member_id = columns.index("member_id")
+    for row in cursor:
+        if row[-1]:
+            raw = store.member_values(conn, str(row[member_id]), raw_columns)
+            if raw is not None:
+                yield False, raw
+        else:
+            yield True, row[:-1]

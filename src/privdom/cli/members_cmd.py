@@ -63,6 +63,14 @@ def members(
     if fmt == Format.table and limit is None:
         limit = 50  # a terminal table of a million rows helps no one; json/csv stream everything
         typer.echo("showing the 50 highest-spending members; --limit N or --format csv for more", err=True)
+    if fmt == Format.csv:
+        render.members_csv(
+            metrics.member_csv_rows(
+                ws.connect(), playbook, as_of, filters, render.MEMBER_COLUMNS, render.QUERY_COLUMNS, show_pii, limit
+            ),
+            show_pii,
+        )
+        return
     rows = metrics.member_rows(ws.connect(), playbook, as_of, filters, render.QUERY_COLUMNS, limit)
     render.members(rows, fmt.value, show_pii)
 
@@ -103,7 +111,7 @@ def tiers(
     as_of = ws.date_or_today(date)
     changes = _what_if(playbook, what_if)
     conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of, ranks=False)
+    metrics.materialize(conn, playbook, as_of)  # the cached snapshot the other commands share
     render.distribution(segments.tier_distribution(conn, playbook, as_of, changes), fmt.value)
 
 
@@ -120,7 +128,7 @@ def segments_cmd(
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
     conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of, ranks=model == SegmentModel.rfm)
+    metrics.materialize(conn, playbook, as_of)
     render.distribution(segments.segment_distribution(conn, playbook, as_of, model.value), fmt.value)
 
 

@@ -6,7 +6,7 @@ import sqlite3
 from collections import Counter
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 from jinja2 import Template, TemplateError
 
@@ -75,10 +75,7 @@ def build_plan(
     deferred = [c for c in deferred if wanted(c)]
     renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
     tasks = sorted((renderer.task(c, saved.get(c.id)) for c in kept), key=lambda t: (t.owner, t.due_at, t.id))
-    later = [
-        DeferredTask(**renderer.task(c, None, message=False).model_dump(), cause=c.cause or "")
-        for c in deferred
-    ]
+    later = [renderer.task(c, None, message=False, cause=c.cause or "") for c in deferred]
     later.sort(key=lambda t: (t.owner, t.due_at, t.id))
     return Plan(
         date=day.isoformat(),
@@ -158,8 +155,18 @@ class _Renderer:
         self.members = q.member_rows(conn, sorted({c.member_id for c in cands if c.member_id}))
         self.groups = q.group_rows(conn, sorted({c.group_id for c in cands if c.group_id}))
         self.levels = sorted(playbook.tiers.levels, key=lambda lv: lv.min)
+        self.reasons: dict[tuple[int, str], str] = {}
 
-    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True) -> Task:
+    @overload
+    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True) -> Task: ...
+
+    @overload
+    def task(self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True, cause: str) -> DeferredTask: ...
+
+    def task(
+        self, c: Candidate, saved: sqlite3.Row | None, *, message: bool = True, cause: str | None = None
+    ) -> Task:
+        """The task for `c`; with `cause` it is a DeferredTask (built directly: no second validation)."""
         rule = c.rule
         member = self.members.get(c.member_id) if c.member_id else None
         group = self.groups.get(c.group_id) if c.group_id else None
@@ -174,7 +181,8 @@ class _Renderer:
                 or member["phone"]
                 or c.member_id
             )
-        return Task(
+        fields: dict[str, Any] = {} if cause is None else {"cause": cause}
+        return (Task if cause is None else DeferredTask)(
             id=c.id,
             date=self.day.isoformat(),
             due_at=c.due.isoformat(),
@@ -189,12 +197,23 @@ class _Renderer:
             owner=c.owner,
             target=target,
             message=render_message(rule.template, self.context(c, member, group)) if message else "",
-            reason=reason(c, self.day, self.playbook, group),
+            reason=self.reason(c, group),
             priority=rule.priority,
             event_date=c.event_date,
             existing=saved is not None,
             status=str(saved["status"]) if saved is not None else None,
+            **fields,
         )
+
+    def reason(self, c: Candidate, group: sqlite3.Row | None) -> str:
+        """`reasons.reason`, once per rule and event date for member events (most of a big plan)."""
+        if c.facts or group is not None:
+            return reason(c, self.day, self.playbook, group)
+        key = (id(c.rule), c.event_date)
+        text = self.reasons.get(key)
+        if text is None:
+            text = self.reasons[key] = reason(c, self.day, self.playbook, group)
+        return text
 
     def context(self, c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> dict[str, Any]:
         names = context_names(c.rule)

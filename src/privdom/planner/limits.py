@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time
 
 from privdom.planner.models import PRIVATE_TOUCHES, Candidate
 from privdom.playbook.models import QuietHours, parse_hhmm
@@ -13,7 +13,11 @@ from privdom.playbook.models import QuietHours, parse_hhmm
 def quiet_hours_move(due: datetime, quiet: QuietHours) -> datetime | None:
     """Where a private touch due at `due` goes: itself outside quiet hours, the quiet-hours end the
     same day when that is later, or None when it cannot go out that day (deferred)."""
-    start, end, at = parse_hhmm(quiet.start), parse_hhmm(quiet.end), due.timetz().replace(tzinfo=None)
+    return _move(due, parse_hhmm(quiet.start), parse_hhmm(quiet.end))
+
+
+def _move(due: datetime, start: time, end: time) -> datetime | None:
+    at = due.timetz().replace(tzinfo=None)
     inside = (start <= at < end) if start < end else (at >= start or at < end)
     if not inside:
         return due
@@ -39,10 +43,11 @@ def apply_limits(
     deferred: list[Candidate] = []
     touches = Counter(touches_saved)
     load = Counter(owner_saved)
+    start, end = parse_hhmm(quiet.start), parse_hhmm(quiet.end)  # once, not per candidate
     for c in sorted(candidates, key=sort_key):
         private = c.rule.action in PRIVATE_TOUCHES
         if private:
-            moved = quiet_hours_move(c.due, quiet)
+            moved = _move(c.due, start, end)
             if moved is None:
                 c.cause = "quiet_hours"
                 deferred.append(c)

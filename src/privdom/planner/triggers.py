@@ -143,7 +143,7 @@ def rule_candidates(
     aud = q.audience_filter(rule.audience, default_owner)
     if isinstance(when, NthOrderTrigger):
         rows = q.nth_order_events(
-            conn, when.n, window(day, when.offset, rule.catch_up_days), aud, default_owner
+            conn, when.n, window(day, when.offset, rule.catch_up_days), aud, default_owner, day.isoformat()
         )
     elif isinstance(when, InactiveDaysTrigger):
         rows = q.member_events(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -10,7 +11,7 @@ from typing import IO, Any
 from rich.table import Table
 
 from privdom.metrics import MemberProfile
-from privdom.render import console, dumps, mask_phone, print_json, write_csv, yuan
+from privdom.render import FORMULA_START, console, csv_cell, dumps, mask_phone, print_json, write_csv, yuan
 from privdom.segments import Distribution
 
 # The columns `privdom members` prints, in order (a stable interface for scripts).
@@ -48,7 +49,7 @@ def members(rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str
     if fmt == "csv":
         write_csv(
             MEMBER_COLUMNS,
-            ([",".join(r["tags"]) if k == "tags" else r[k] for k in MEMBER_COLUMNS] for r in records),
+            (_csv_values(r) for r in records),
             out,
         )
     elif fmt == "json":
@@ -64,6 +65,24 @@ def members(rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str
         for rec in records:
             table.add_row(*["" if rec[k] is None else str(rec[k]) for k in _TABLE_COLUMNS])
         console().print(table)
+
+
+def members_csv(rows: Iterable[tuple[bool, Sequence[Any]]], show_pii: bool, out: IO[str] | None = None) -> None:
+    """`members --format csv` from `metrics.member_csv_rows`: the same bytes as `members(rows, "csv")`,
+    with the cells SQLite prepared written as they are and any other row converted here."""
+    writer = csv.writer(out or sys.stdout, lineterminator="\n")
+    writer.writerow(MEMBER_COLUMNS)
+    starts = frozenset(FORMULA_START)
+    for ready, row in rows:
+        if ready:  # csv_cell inlined: this loop runs for every cell of a million members
+            writer.writerow([("'" + v) if v.__class__ is str and v[:1] in starts else v for v in row])
+        else:
+            rec = member_record(row, show_pii)
+            writer.writerow([csv_cell("" if v is None else v) for v in _csv_values(rec)])
+
+
+def _csv_values(rec: dict[str, Any]) -> list[Any]:
+    return [",".join(rec["tags"]) if k == "tags" else rec[k] for k in MEMBER_COLUMNS]
 
 
 def _indent(text: str) -> str:

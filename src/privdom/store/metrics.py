@@ -1,8 +1,10 @@
-"""SQL for member metrics: the TEMP table `member_metrics` and the queries that read it.
+"""SQL for member metrics: the `member_metrics` table and the queries that read it.
 
+`build` computes it (into a TEMP table, or into a cached snapshot: see `metrics_cache`).
 Everything is set-based: one GROUP BY pass over `orders` (covered by the index
-orders(member_id, paid_at, amount_fen, counted)), one over the 30-day slice of `activity`, and
-window functions for quintiles and for the few per-order dates (tier crossing, n-th order).
+orders(member_id, paid_at, amount_fen, counted), so no sort), one over the 30-day slice of
+`activity`, RFM scores from per-value counts, and per-member index lookups for the few per-order
+dates (the tier crossing, the n-th order), only for the members whose tier or segment needs them.
 Dates are bound as `YYYY-MM-DD` text; local times compare as text, so `paid_at < :next_day`
 means "local date <= as_of".
 """
@@ -49,29 +51,23 @@ class MetricsQuery:
     ranks: bool = True  # False skips RFM scores/classes and KOC ranks (left NULL) for a faster table
 
 
-# One window pass over the counted orders up to as_of (already in (member_id, paid_at) order in the
-# index), grouped per member: totals, distinct order days (a day counts when it differs from the
-# previous order's), and the per-order dates the planner needs: the date the running tier metric
-# first reached each level ({crossings}) and the n-th order dates ({nths}).
+# One GROUP BY pass over the counted orders up to the date, read in member order from the covering
+# index orders(member_id, paid_at, amount_fen, counted), so nothing is sorted and no window is kept.
+# Times compare as text: `paid_at >= :start_365` is "local date >= start_365", and the local date is
+# cut from the aggregate (once per member), not from every order.
 _ORDER_AGG = """
 CREATE TEMP TABLE _mm_orders AS
 SELECT member_id,
        COUNT(*) AS orders_total,
        SUM(amount_fen) AS spend_total,
-       SUM(d IS NOT prev_d) AS purchase_days,
-       MIN(d) AS first_order_date,
-       MAX(d) AS last_order_date,
-       SUM(d >= :start_365) AS orders_365,
-       SUM(CASE WHEN d >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
-       SUM(CASE WHEN d >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
-       {crossings}{nths}
-FROM (SELECT member_id, amount_fen, substr(paid_at, 1, 10) AS d,
-             LAG(substr(paid_at, 1, 10)) OVER w AS prev_d,
-             ROW_NUMBER() OVER w AS rn,
-             SUM(CASE WHEN paid_at >= :window_start THEN amount_fen ELSE 0 END) OVER w AS run
-      FROM orders
-      WHERE counted = 1 AND paid_at IS NOT NULL AND paid_at < :next_day
-      WINDOW w AS (PARTITION BY member_id ORDER BY paid_at ROWS UNBOUNDED PRECEDING))
+       COUNT(DISTINCT substr(paid_at, 1, 10)) AS purchase_days,
+       substr(MIN(paid_at), 1, 10) AS first_order_date,
+       substr(MAX(paid_at), 1, 10) AS last_order_date,
+       SUM(paid_at >= :start_365) AS orders_365,
+       SUM(CASE WHEN paid_at >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
+       SUM(CASE WHEN paid_at >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
+FROM orders
+WHERE counted = 1 AND paid_at IS NOT NULL AND paid_at < :next_day
 GROUP BY member_id
 """
 
@@ -83,53 +79,106 @@ WHERE date >= :start_30 AND date <= :as_of
 GROUP BY member_id
 """
 
-# Members with order rows are measured from their orders ('orders'; rows that do not count yet
-# give zeros); members with none fall back to the imported aggregates ('imported'), deriving only
-# what a total can tell.
+# Members with order rows are measured from their orders ('orders'; rows that do not count yet give
+# zeros: such a member is missing from _mm_orders, so only they pay an index probe); members with
+# none fall back to the imported aggregates ('imported'), deriving only what a total can tell.
 _BASE = """
 CREATE TEMP TABLE _mm_base AS
-SELECT m.member_id, m.name, m.nickname, m.phone, m.phone_display, m.owner, m.store, m.region,
-       COALESCE(m.tags, '[]') AS tags, m.birthday, m.birthday_md, m.joined_date, m.points,
-       COALESCE(a.messages_30, 0) AS messages_30,
-       COALESCE(a.images_30, 0) AS images_30,
-       m.basis,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.orders_total, 0) WHEN 'imported' THEN m.imp_n
-            ELSE 0 END AS orders_total,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.purchase_days, 0)
-            WHEN 'imported' THEN CASE WHEN m.imp_n = 1 THEN 1 END ELSE 0 END AS purchase_days,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_total, 0) WHEN 'imported' THEN m.imp_spend
+SELECT *, CAST(julianday(:as_of) - julianday(last_order_date) AS INTEGER) AS recency_days,
+       CAST(julianday(:as_of) - julianday(first_order_date) AS INTEGER) AS tenure_days
+FROM (
+SELECT member_id, name, nickname, phone, phone_display, owner, store, region, tags, birthday,
+       birthday_md, joined_date, points, messages_30, images_30, basis,
+       CASE basis WHEN 'orders' THEN o_orders_total WHEN 'imported' THEN imp_n ELSE 0 END AS orders_total,
+       CASE basis WHEN 'orders' THEN o_purchase_days
+            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN 1 END ELSE 0 END AS purchase_days,
+       CASE basis WHEN 'orders' THEN o_spend_total WHEN 'imported' THEN imp_spend
             ELSE 0 END AS spend_total,
-       CASE m.basis WHEN 'orders' THEN o.first_order_date
-            WHEN 'imported' THEN CASE WHEN m.imp_n = 1 THEN m.imp_last END END AS first_order_date,
-       CASE m.basis WHEN 'orders' THEN o.last_order_date WHEN 'imported' THEN m.imp_last
+       CASE basis WHEN 'orders' THEN o_first_order_date
+            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN imp_last END END AS first_order_date,
+       CASE basis WHEN 'orders' THEN o_last_order_date WHEN 'imported' THEN imp_last
             END AS last_order_date,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.orders_365, 0)
-            WHEN 'imported' THEN CASE WHEN m.imp_last < :start_365 THEN 0
-                                      WHEN m.imp_n = 1 AND m.imp_last IS NOT NULL THEN 1 END
+       CASE basis WHEN 'orders' THEN o_orders_365
+            WHEN 'imported' THEN CASE WHEN imp_last < :start_365 THEN 0
+                                      WHEN imp_n = 1 AND imp_last IS NOT NULL THEN 1 END
             ELSE 0 END AS orders_365,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_365, 0)
-            WHEN 'imported' THEN CASE WHEN m.imp_last < :start_365 THEN 0
-                                      WHEN m.imp_n = 1 AND m.imp_last IS NOT NULL THEN m.imp_spend END
+       CASE basis WHEN 'orders' THEN o_spend_365
+            WHEN 'imported' THEN CASE WHEN imp_last < :start_365 THEN 0
+                                      WHEN imp_n = 1 AND imp_last IS NOT NULL THEN imp_spend END
             ELSE 0 END AS spend_365,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_window, 0) WHEN 'imported' THEN m.imp_spend
+       CASE basis WHEN 'orders' THEN o_spend_window WHEN 'imported' THEN imp_spend
             ELSE 0 END AS spend_window,
-       CASE m.basis WHEN 'orders' THEN COALESCE(o.spend_total, 0) * :gpy / 100
-            WHEN 'imported' THEN COALESCE(m.imp_growth, m.imp_spend * :gpy / 100) ELSE 0 END AS growth
-       {carried}
-FROM (SELECT mb.*, NULLIF(substr(joined_at, 1, 10), '') AS joined_date,
-             CASE WHEN EXISTS (SELECT 1 FROM _mm_orders x WHERE x.member_id = mb.member_id)
-                    OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
-                  WHEN (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
-                       AND (last_order_at IS NULL OR substr(last_order_at, 1, 10) <= :as_of)
+       CASE basis WHEN 'orders' THEN o_spend_total * :gpy / 100
+            WHEN 'imported' THEN COALESCE(imp_growth, imp_spend * :gpy / 100) ELSE 0 END AS growth
+FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.owner, mb.store,
+             mb.region, COALESCE(mb.tags, '[]') AS tags, mb.birthday, mb.birthday_md,
+             NULLIF(substr(mb.joined_at, 1, 10), '') AS joined_date, mb.points,
+             COALESCE(a.messages_30, 0) AS messages_30,
+             COALESCE(a.images_30, 0) AS images_30,
+             CASE WHEN o.member_id IS NOT NULL
+                       OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
+                  WHEN (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
+                       AND (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of)
                   THEN 'imported' ELSE 'none' END AS basis,
-             MAX(COALESCE(order_count, 0), CASE WHEN total_spent_fen > 0 THEN 1 ELSE 0 END) AS imp_n,
-             COALESCE(total_spent_fen, 0) AS imp_spend,
-             substr(last_order_at, 1, 10) AS imp_last,
-             growth AS imp_growth
+             MAX(COALESCE(mb.order_count, 0), CASE WHEN mb.total_spent_fen > 0 THEN 1 ELSE 0 END) AS imp_n,
+             COALESCE(mb.total_spent_fen, 0) AS imp_spend,
+             substr(mb.last_order_at, 1, 10) AS imp_last,
+             mb.growth AS imp_growth,
+             COALESCE(o.orders_total, 0) AS o_orders_total,
+             COALESCE(o.purchase_days, 0) AS o_purchase_days,
+             COALESCE(o.spend_total, 0) AS o_spend_total, o.first_order_date AS o_first_order_date,
+             o.last_order_date AS o_last_order_date, COALESCE(o.orders_365, 0) AS o_orders_365,
+             COALESCE(o.spend_365, 0) AS o_spend_365, COALESCE(o.spend_window, 0) AS o_spend_window
       FROM members mb
-      WHERE joined_at IS NULL OR joined_at = '' OR substr(joined_at, 1, 10) <= :as_of) m
-LEFT JOIN _mm_orders o ON o.member_id = m.member_id
-LEFT JOIN _mm_activity a ON a.member_id = m.member_id
+      LEFT JOIN _mm_orders o ON o.member_id = mb.member_id
+      LEFT JOIN _mm_activity a ON a.member_id = mb.member_id
+      WHERE mb.joined_at IS NULL OR mb.joined_at = '' OR substr(mb.joined_at, 1, 10) <= :as_of))
+"""
+
+# RFM (SPEC §4): the population is the members with orders and a known last order. A score is
+# 1 + (rank - 1) * scores // n with ties ranked together, and the rank of a value is 1 + the number
+# of members with a worse one, so each metric is counted per distinct value (a few thousand rows)
+# and the running count gives every member's score by a key lookup: no sort of the population.
+_RFM_STATS = """
+CREATE TEMP TABLE _mm_rfm_stats AS
+SELECT COUNT(*) AS n, AVG(recency_days) AS r, AVG(orders_total) AS f, AVG(spend_total) AS m
+FROM _mm_base WHERE orders_total > 0 AND recency_days IS NOT NULL
+"""
+
+_RFM_SCORE = """
+INSERT INTO {table}
+SELECT v, 1 + (SUM(c) OVER (ORDER BY v {order} ROWS UNBOUNDED PRECEDING) - c) * :scores / s.n
+FROM (SELECT {column} AS v, COUNT(*) AS c FROM _mm_base
+      WHERE orders_total > 0 AND recency_days IS NOT NULL GROUP BY 1), _mm_rfm_stats s
+"""
+
+# (score table, metric, rank order): recency ranks the oldest first, so recent members score high.
+_RFM_METRICS = (("_mm_rfm_r", "recency_days", "DESC"), ("_mm_rfm_f", "orders_total", "ASC"),
+                ("_mm_rfm_m", "spend_total", "ASC"))  # fmt: skip
+
+_RFM_COLUMNS = """
+       CASE WHEN b.orders_total > 0 AND b.recency_days IS NOT NULL THEN rr.score END AS rfm_r,
+       CASE WHEN b.orders_total > 0 AND b.recency_days IS NOT NULL THEN rf.score END AS rfm_f,
+       CASE WHEN b.orders_total > 0 AND b.recency_days IS NOT NULL THEN rm.score END AS rfm_m,
+       CASE WHEN b.orders_total > 0 AND b.recency_days IS NOT NULL THEN
+            CASE WHEN b.spend_total > s.m THEN 'important_' ELSE 'general_' END
+            || CASE WHEN b.recency_days < s.r AND b.orders_total > s.f THEN 'value'
+                    WHEN b.recency_days < s.r THEN 'development'
+                    WHEN b.orders_total > s.f THEN 'retain' ELSE 'winback' END END AS rfm_class,
+       k.rank AS koc_rank"""
+
+_RFM_JOINS = """
+     CROSS JOIN _mm_rfm_stats s
+     LEFT JOIN _mm_rfm_r rr ON rr.v = b.recency_days
+     LEFT JOIN _mm_rfm_f rf ON rf.v = b.orders_total
+     LEFT JOIN _mm_rfm_m rm ON rm.v = b.spend_total
+     LEFT JOIN _mm_koc k ON k.member_id = b.member_id"""
+
+_KOC_RANK = """
+INSERT INTO _mm_koc
+SELECT member_id, ROW_NUMBER() OVER (ORDER BY messages_30 + images_30 DESC, member_id)
+FROM _mm_base
+WHERE orders_total >= :orders AND (messages_30 >= :messages OR images_30 >= :images)
 """
 
 _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, region, tags, birthday,
@@ -139,7 +188,8 @@ _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, reg
     koc_rank, basis, tier_metric, tier_threshold"""
 
 METRIC_COLUMNS = [c.strip() for c in _COLUMNS.split(",")]
-_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_rfm", "_mm_pop")
+_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_rfm_stats", "_mm_rfm_r",
+                "_mm_rfm_f", "_mm_rfm_m", "_mm_koc")
 
 
 def _tier_metric_sql(q: MetricsQuery, value: str = "") -> str:
@@ -167,9 +217,38 @@ def _case(pairs: Sequence[tuple[str, str]], params: list[Any], values: Sequence[
     return "CASE " + " ".join(parts) + " END"
 
 
-def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
+# The counted orders of the outer row's member up to the date, in time order (the index's order).
+_MEMBER_ORDERS = (
+    "FROM orders p WHERE p.member_id = l.member_id AND p.counted = 1 AND p.paid_at IS NOT NULL"
+    " AND p.paid_at < ?"
+)
+
+
+def _tier_since_sql(q: MetricsQuery, base: int) -> str:
+    """The date the running tier metric first reached the member's current threshold.
+
+    Only members above the base tier with order history need it, so it is one small window over
+    that member's orders (an index range), not a window over every order of every member.
+    Parameters, in text order: window_start, next_day.
+    """
+    run = _tier_metric_sql(q, "x.run")
+    return (
+        f"CASE WHEN basis = 'orders' AND tier_threshold > {int(base)} THEN "
+        f"(SELECT MIN(CASE WHEN {run} >= l.tier_threshold THEN x.d END) "
+        "FROM (SELECT substr(p.paid_at, 1, 10) AS d, "
+        "SUM(CASE WHEN p.paid_at >= ? THEN p.amount_fen ELSE 0 END) "
+        f"OVER (ORDER BY p.paid_at ROWS UNBOUNDED PRECEDING) AS run {_MEMBER_ORDERS}) x) END"
+    )
+
+
+def _nth_order_sql(n: int) -> str:
+    """The local date of the member's n-th counted order (n >= 2); parameter: next_day."""
+    return f"(SELECT substr(p.paid_at, 1, 10) {_MEMBER_ORDERS} ORDER BY p.paid_at LIMIT 1 OFFSET {int(n) - 1})"
+
+
+def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_metrics") -> None:
+    """Compute the metrics into table `target` (`temp.member_metrics`, or a snapshot in main)."""
     levels = sorted(q.levels, key=lambda lv: lv.threshold)
-    nths = sorted({s.since[1] for s in q.segments if s.since and s.since[0] == "nth" and s.since[1] >= 2})
     named = {
         "as_of": q.as_of,
         "next_day": q.next_day,
@@ -178,32 +257,34 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         "window_start": q.window_start or "0000-00-00",
         "gpy": int(q.growth_per_yuan),
     }
-    # Level thresholds and n are ints from the validated playbook, so they can be SQL literals.
-    run = _tier_metric_sql(q, "run")
-    crossings = "".join(
-        f", MIN(CASE WHEN {run} >= {int(lv.threshold)} THEN d END) AS cross_{i}"
-        for i, lv in enumerate(levels)
-    )
-    nth_cols = "".join(f", MAX(CASE WHEN rn = {int(n)} THEN d END) AS nth_{int(n)}" for n in nths)
-    carried = "".join(f", o.cross_{i}" for i in range(len(levels)))
-    carried += "".join(f", o.nth_{int(n)}" for n in nths)
-
-    for table in _TEMP_TABLES:
+    for table in _TEMP_TABLES[1:]:
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    conn.execute(_ORDER_AGG.format(crossings=crossings, nths=nth_cols), named)
-    conn.execute("CREATE INDEX temp._mm_orders_id ON _mm_orders(member_id)")
+    conn.execute(_ORDER_AGG, named)
+    conn.execute("CREATE UNIQUE INDEX temp._mm_orders_id ON _mm_orders(member_id)")
     conn.execute(_ACTIVITY_AGG, named)
-    conn.execute("CREATE INDEX temp._mm_activity_id ON _mm_activity(member_id)")
-    conn.execute(_BASE.format(carried=carried), named)
+    conn.execute("CREATE UNIQUE INDEX temp._mm_activity_id ON _mm_activity(member_id)")
+    conn.execute(_BASE, named)
+    ranked = ""
+    ranks = "NULL AS rfm_r, NULL AS rfm_f, NULL AS rfm_m, NULL AS rfm_class, NULL AS koc_rank"
+    if q.ranks:
+        conn.execute(_RFM_STATS)
+        for table, column, order in _RFM_METRICS:
+            conn.execute(f"CREATE TEMP TABLE {table} (v INTEGER PRIMARY KEY, score INT) WITHOUT ROWID")
+            conn.execute(_RFM_SCORE.format(table=table, column=column, order=order), {"scores": q.rfm_scores})
+        conn.execute("CREATE TEMP TABLE _mm_koc (member_id TEXT PRIMARY KEY, rank INT) WITHOUT ROWID")
+        conn.execute(
+            _KOC_RANK,
+            {"orders": q.koc_min_orders, "messages": q.koc_min_messages, "images": q.koc_min_images},
+        )
+        ranked, ranks = _RFM_JOINS, _RFM_COLUMNS
 
     # Positional parameters from here on (compiled conditions bring their own), appended in the
     # order their placeholders appear in the statement text.
     params: list[Any] = []
     base = levels[0].threshold if levels else 0
-    explained = f"tier = ? AND basis = 'orders' AND tier_threshold > {int(base)}"
-    tier_since = _case(
-        [(explained, f"cross_{i}") for i in range(len(levels))], params, [lv.id for lv in levels]
-    )
+    tier_since = _tier_since_sql(q, base) if levels else "NULL"
+    if levels:
+        params += [named["window_start"], q.next_day]
     since_pairs: list[tuple[str, str]] = []
     since_values: list[Any] = []
     for seg in q.segments:
@@ -213,10 +294,20 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         if kind == "recency":
             then = f"date(last_order_date, '+{int(n)} days')"
         else:
-            then = {0: "joined_date", 1: "first_order_date"}.get(n, f"nth_{int(n)}")
+            then = {0: "joined_date", 1: "first_order_date"}.get(n) or _nth_order_sql(n)
         since_pairs.append(("lifecycle = ?", then))
         since_values.append(seg.id)
-    segment_since = _case(since_pairs, params, since_values)
+    segment_since = ""
+    if since_pairs:
+        parts = []
+        for (cond, then), value in zip(since_pairs, since_values, strict=True):
+            parts.append(f"WHEN {cond} THEN {then}")
+            params.append(value)
+            if then.startswith("(SELECT"):
+                params.append(q.next_day)
+        segment_since = "CASE " + " ".join(parts) + " END"
+    else:
+        segment_since = "NULL"
     whens: list[tuple[str, str]] = []
     for seg in q.segments:
         if seg.sql is None:
@@ -233,74 +324,34 @@ def materialize(conn: sqlite3.Connection, q: MetricsQuery) -> None:
         params += [lv.threshold, lv.id]
     for lv in reversed(levels):
         params += [lv.threshold, lv.threshold]
-    params += [q.as_of, q.as_of, q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
+    params += [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
     columns = ", ".join(c for c in METRIC_COLUMNS if c not in ("tier_since", "segment_since"))
+    temp = "TEMP " if target.startswith("temp.") else ""
     conn.execute(
         f"""
-        CREATE TEMP TABLE member_metrics AS
-        SELECT {columns.replace("koc_rank", "NULL AS koc_rank")},
-               {tier_since} AS tier_since, {segment_since} AS segment_since
+        CREATE {temp}TABLE {target} AS
+        SELECT {columns}, {tier_since} AS tier_since, {segment_since} AS segment_since
         FROM (SELECT c.*, {lifecycle} AS lifecycle
               FROM (SELECT t.*, {tier} AS tier, {threshold} AS tier_threshold
                     FROM (SELECT d.*, {_tier_metric_sql(q)} AS tier_metric
-                          FROM (SELECT b.*, NULL AS rfm_r, NULL AS rfm_f, NULL AS rfm_m, NULL AS rfm_class,
-                                  CAST(julianday(?) - julianday(last_order_date) AS INTEGER) AS recency_days,
-                                  CAST(julianday(?) - julianday(first_order_date) AS INTEGER) AS tenure_days,
-                                  CASE WHEN orders_total >= ? AND (messages_30 >= ? OR images_30 >= ?)
+                          FROM (SELECT b.*, {ranks},
+                                  CASE WHEN b.orders_total >= ? AND (b.messages_30 >= ? OR b.images_30 >= ?)
                                        THEN 1 ELSE 0 END AS koc
-                                FROM _mm_base b) d) t) c) l
+                                FROM _mm_base b{ranked}) d) t) c) l
         """,
         params,
     )
-    conn.execute("CREATE INDEX temp.member_metrics_id ON member_metrics(member_id)")
-    if q.ranks:
-        _rfm(conn, q.rfm_scores)
-        _koc_rank(conn)
     for table in _TEMP_TABLES[1:]:
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-def _koc_rank(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        """UPDATE member_metrics SET koc_rank = r.rank
-           FROM (SELECT member_id,
-                        ROW_NUMBER() OVER (ORDER BY messages_30 + images_30 DESC, member_id) AS rank
-                 FROM member_metrics WHERE koc = 1) r
-           WHERE r.member_id = member_metrics.member_id"""
-    )
-
-
-def _rfm(conn: sqlite3.Connection, scores: int) -> None:
-    """Scores by rank with ties kept together; classes by the population means (SPEC §4)."""
-    conn.execute(
-        "CREATE TEMP TABLE _mm_rfm (member_id TEXT PRIMARY KEY, r INT, f INT, m INT, cls TEXT) WITHOUT ROWID"
-    )
-    # A narrow copy first: each ranking sorts only these four columns, not the whole member row.
-    conn.execute(
-        """CREATE TEMP TABLE _mm_pop AS SELECT member_id, recency_days, orders_total, spend_total
-           FROM member_metrics WHERE orders_total > 0 AND recency_days IS NOT NULL"""
-    )
-    conn.execute(
-        """
-        INSERT INTO _mm_rfm
-        SELECT member_id,
-               1 + (RANK() OVER (ORDER BY recency_days DESC) - 1) * :n / s.n,
-               1 + (RANK() OVER (ORDER BY orders_total) - 1) * :n / s.n,
-               1 + (RANK() OVER (ORDER BY spend_total) - 1) * :n / s.n,
-               CASE WHEN spend_total > s.m THEN 'important_' ELSE 'general_' END
-                 || CASE WHEN recency_days < s.r AND orders_total > s.f THEN 'value'
-                         WHEN recency_days < s.r THEN 'development'
-                         WHEN orders_total > s.f THEN 'retain' ELSE 'winback' END
-        FROM _mm_pop,
-             (SELECT COUNT(*) AS n, AVG(recency_days) AS r, AVG(orders_total) AS f, AVG(spend_total) AS m
-              FROM _mm_pop) s
-        """,
-        {"n": scores},
-    )
-    conn.execute(
-        """UPDATE member_metrics SET rfm_r = x.r, rfm_f = x.f, rfm_m = x.m, rfm_class = x.cls
-           FROM _mm_rfm x WHERE x.member_id = member_metrics.member_id"""
-    )
+def build_temp(conn: sqlite3.Connection, q: MetricsQuery) -> None:
+    """member_metrics as a TEMP table of this connection (replacing a view or table of that name)."""
+    row = conn.execute("SELECT type FROM temp.sqlite_master WHERE name = 'member_metrics'").fetchone()
+    if row is not None:
+        conn.execute(f"DROP {'VIEW' if row[0] == 'view' else 'TABLE'} temp.member_metrics")
+    build(conn, q)
+    conn.execute("CREATE INDEX temp.member_metrics_id ON member_metrics(member_id)")
 
 
 def nth_order_dates(conn: sqlite3.Connection, n: int, next_day: str) -> dict[str, str]:
@@ -339,6 +390,15 @@ def select_members(
         sql += " LIMIT ?"
         params.append(limit)
     return conn.execute(sql, params)
+
+
+def member_values(conn: sqlite3.Connection, member_id: str, columns: Sequence[str]) -> sqlite3.Row | None:
+    """One member_metrics row, `columns` only (names from code)."""
+    assert all(c in METRIC_COLUMNS for c in columns), columns
+    row: sqlite3.Row | None = conn.execute(
+        f"SELECT {', '.join(columns)} FROM member_metrics WHERE member_id = ?", (member_id,)
+    ).fetchone()
+    return row
 
 
 def member_row(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:

@@ -112,12 +112,20 @@ def joined_group_events(
 
 
 def nth_order_events(
-    conn: sqlite3.Connection, n: int, window: Window, audience: MemberFilter, default_owner: str
+    conn: sqlite3.Connection,
+    n: int,
+    window: Window,
+    audience: MemberFilter,
+    default_owner: str,
+    day: str | None = None,
 ) -> list[sqlite3.Row]:
     """Members whose n-th counted order is dated inside `window`.
 
     Scans only the window's orders and counts each one's earlier orders through the
-    (member_id, paid_at) index, instead of numbering every order of every member.
+    (member_id, paid_at) index, instead of numbering every order of every member. When the window
+    ends by `day` (the date member_metrics is as of), only members whose last order is inside it
+    can have an order there, so the scan starts from them (an index on the snapshot) instead of
+    from every order.
     """
     where = [
         "o.counted = 1",
@@ -127,13 +135,21 @@ def nth_order_events(
         " WHERE p.member_id = o.member_id AND p.counted = 1 AND p.paid_at < o.paid_at) = ?",
         *audience.sql,
     ]
+    params: list[Any] = [default_owner, window.lo, window.hi, n - 1, *audience.params]
+    source = "FROM orders o JOIN member_metrics m ON m.member_id = o.member_id WHERE "
+    group = "m.member_id"
+    if day is not None and window.hi <= day:
+        source = "FROM member_metrics m CROSS JOIN orders o ON o.member_id = m.member_id WHERE "
+        where.insert(0, "m.last_order_date >= ?")
+        params.insert(1, window.lo)
+        group = "+m.member_id"  # an expression: no scan of every member just to group in id order
     sql = (
         f"SELECT {_MEMBER_COLUMNS}, MIN(substr(o.paid_at, 1, 10)) AS event_date, NULL AS group_id "
-        "FROM orders o JOIN member_metrics m ON m.member_id = o.member_id WHERE "
+        + source
         + " AND ".join(where)
-        + " GROUP BY m.member_id"
+        + f" GROUP BY {group}"
     )
-    return conn.execute(sql, [default_owner, window.lo, window.hi, n - 1, *audience.params]).fetchall()
+    return conn.execute(sql, params).fetchall()
 
 
 def birthday_events(
@@ -295,8 +311,8 @@ def group_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite
 def member_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
     """member_metrics rows of the members who get a task (only those: rendering is lazy).
 
-    member_metrics has no index, so the ids go in as one JSON list: a single scan with a hashed
-    IN list, instead of one full scan per chunk of ids.
+    The ids go in as one JSON list: one statement however many there are (member_metrics is
+    indexed on member_id, as a snapshot view or a TEMP table).
     """
     if not ids:
         return {}

@@ -147,6 +147,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tasks_member ON tasks(member_id, date);
     CREATE INDEX tasks_rule ON tasks(rule, member_id, group_id, event_date);
     """,
+    # ---- 1 -> 2: the metrics cache (see store/metrics_cache.py). Snapshot tables
+    # `metrics_snapshot_<key>` are created and dropped at run time and listed here.
+    """
+    CREATE TABLE metrics_cache (
+        snapshot_id INTEGER PRIMARY KEY,
+        cache_key   TEXT NOT NULL UNIQUE,
+        table_name  TEXT NOT NULL,
+        as_of       TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

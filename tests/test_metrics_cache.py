@@ -1,0 +1,132 @@
+"""The persistent metrics cache: later commands reuse a build, and nothing stale is ever read."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from privdom import metrics, store
+from privdom.playbook import load_playbook
+from privdom.store import metrics_cache
+
+Cli = Callable[..., Any]
+D = "2026-11-23"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _import(cli: Cli, kind: str, path: Path) -> None:
+    res = cli("import", kind, str(path))
+    assert res.exit_code == 0, res.stderr
+
+
+def _tiers(cli: Cli) -> dict[str, int]:
+    res = cli("tiers", "--date", D, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    return {c["id"]: c["members"] for c in res.json()["classes"]}
+
+
+def _snapshots(workspace: Path) -> list[str]:
+    conn = sqlite3.connect(workspace / "privdom.db")
+    try:
+        return [r[0] for r in conn.execute("SELECT table_name FROM metrics_cache ORDER BY snapshot_id")]
+    finally:
+        conn.close()
+
+
+def _member_data(cli: Cli, workspace: Path) -> None:
+    members = "member_id,name,joined_at\nA1,甲,2026-01-05\nA2,乙,2026-02-01\n"
+    _import(cli, "members", _write(workspace / "m.csv", members))
+    _import(
+        cli, "orders", _write(workspace / "o1.csv", "order_id,member_id,paid_at,amount\n1,A1,2026-03-01 10:00,100\n")
+    )
+
+
+def test_a_second_command_reads_the_snapshot_the_first_built(cli: Cli, workspace: Path) -> None:
+    _member_data(cli, workspace)
+    assert _tiers(cli) == {"regular": 2, "silver": 0, "gold": 0}
+    built = _snapshots(workspace)
+    assert len(built) == 1
+    res = cli("segments", "--date", D, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    assert cli("members", "--date", D, "--format", "csv").exit_code == 0
+    assert _snapshots(workspace) == built
+
+
+def test_an_import_of_more_orders_changes_the_tiers(cli: Cli, workspace: Path) -> None:
+    _member_data(cli, workspace)
+    assert _tiers(cli) == {"regular": 2, "silver": 0, "gold": 0}
+    # 100 + 250 yuan = 3500 growth: silver from the next command on, never the cached regular.
+    _import(
+        cli, "orders", _write(workspace / "o2.csv", "order_id,member_id,paid_at,amount\n2,A1,2026-04-01 10:00,250\n")
+    )
+    assert _tiers(cli) == {"regular": 1, "silver": 1, "gold": 0}
+    res = cli("member", "A1", "--date", D, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["tier"]["id"] == "silver"
+    assert res.json()["tier"]["since"] == "2026-04-01"
+
+
+def test_an_unchanged_reimport_keeps_the_snapshot(cli: Cli, workspace: Path) -> None:
+    _member_data(cli, workspace)
+    _tiers(cli)
+    built = _snapshots(workspace)
+    _import(cli, "orders", workspace / "o1.csv")  # the same file: nothing changes, nothing is rebuilt
+    _tiers(cli)
+    assert _snapshots(workspace) == built
+
+
+def test_editing_the_tier_thresholds_changes_the_tiers(cli: Cli, workspace: Path) -> None:
+    _member_data(cli, workspace)
+    assert _tiers(cli) == {"regular": 2, "silver": 0, "gold": 0}
+    playbook = workspace / "sops" / "playbook.yaml"
+    text = playbook.read_text(encoding="utf-8")
+    assert "min: 3000\n" in text
+    playbook.write_text(text.replace("min: 3000\n", "min: 500\n"), encoding="utf-8")
+    assert _tiers(cli) == {"regular": 1, "silver": 1, "gold": 0}
+
+
+def test_rows_written_without_an_import_are_seen(workspace: Path) -> None:
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert conn.execute("SELECT orders_total FROM member_metrics").fetchone()[0] == 0
+    conn.execute("INSERT INTO orders (order_id, member_id, paid_at, amount_fen) VALUES ('x', 'B1', '2026-05-01', 9)")
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert conn.execute("SELECT orders_total FROM member_metrics").fetchone()[0] == 1
+    conn.execute("DELETE FROM orders")
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert conn.execute("SELECT orders_total FROM member_metrics").fetchone()[0] == 0
+
+
+def test_old_snapshots_are_dropped(workspace: Path) -> None:
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
+    for day in range(1, 6):
+        metrics.materialize(conn, pb, date(2026, 11, day))
+    kept = [r[0] for r in conn.execute("SELECT table_name FROM metrics_cache")]
+    assert len(kept) == metrics_cache.KEEP
+    sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'metrics_snapshot_%'"
+    tables = {r[0] for r in conn.execute(sql)}
+    assert tables == set(kept)
+    metrics.materialize(conn, pb, date(2026, 11, 5))  # the newest is still there: read, not rebuilt
+    assert [r[0] for r in conn.execute("SELECT table_name FROM metrics_cache")] == kept
+
+
+def test_inside_an_open_transaction_it_computes_for_the_connection_only(workspace: Path) -> None:
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert [r[0] for r in conn.execute("SELECT member_id FROM member_metrics")] == ["B1"]
+    conn.execute("ROLLBACK")
+    assert conn.execute("SELECT COUNT(*) FROM metrics_cache").fetchone()[0] == 0
