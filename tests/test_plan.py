@@ -438,6 +438,13 @@ def test_owner_capacity_overflow(cli: Cli, workspace: Path) -> None:
     assert kept[0] == ("birthday", "b") and len(kept) == 2
     assert [t["cause"] for t in data["deferred"]] == ["owner_capacity", "owner_capacity"]
     assert data["summary"]["deferred_by_cause"] == {"owner_capacity": 2}
+    # The table counts what was deferred per cause, owner and rule; CSV and JSON list each task.
+    table = cli("plan", "--date", D).stdout
+    assert "延后 deferred: 2" in table
+    (row,) = [line for line in table.splitlines() if "负责人当日容量已满" in line]
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["负责人当日容量已满", "小茶", "新人欢迎", "2"]
+    csv_rows = cli("plan", "--date", D, "--format", "csv").stdout.splitlines()
+    assert sum(line.endswith(",owner_capacity") for line in csv_rows) == 2
 
 
 def test_table_collapses_group_posts_and_md_is_a_checklist(cli: Cli, scenario: Path) -> None:

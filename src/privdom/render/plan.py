@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from itertools import groupby
 from typing import Any, TypeVar
@@ -168,14 +169,28 @@ def _table(p: Plan) -> None:
     if p.tasks:
         out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()))
     if p.deferred:
-        table = Table(title=f"延后 deferred: {len(p.deferred)}", title_justify="left")
-        for col in ("原因 cause", "负责人 owner", "规则 rule", "对象 target", "时间 time"):
-            table.add_column(col, overflow="fold")
-        for d in p.deferred:
-            table.add_row(CAUSE_ZH.get(d.cause, d.cause), d.owner, d.rule_title["zh"], d.target, _time(d))
-        out.print(table)
+        out.print(deferred_summary(p.deferred))
+        out.print(
+            "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
+            style="dim",
+        )
     if not p.tasks and not p.deferred:
         out.print("今天没有任务 nothing planned for this day", style="dim")
+
+
+def deferred_summary(deferred: Sequence[Task]) -> Table:
+    """What did not fit today, counted by cause, owner and rule.
+
+    A big workspace defers tens of thousands of touches on a busy day; one line per task would bury
+    the morning's list (and take a minute to draw), so the table counts them and the CSV/JSON name them.
+    """
+    counts = Counter((getattr(d, "cause", ""), d.owner, d.rule_title["zh"]) for d in deferred)
+    table = Table(title=f"延后 deferred: {len(deferred)}", title_justify="left")
+    for col in ("原因 cause", "负责人 owner", "规则 rule", "数量 count"):
+        table.add_column(col, overflow="fold", justify="right" if col == "数量 count" else "left")
+    for (cause, owner, rule), n in sorted(counts.items()):
+        table.add_row(CAUSE_ZH.get(cause, cause), owner, rule, str(n))
+    return table
 
 
 def markdown(p: Plan) -> str:
