@@ -3,10 +3,10 @@
 A record is rejected only for structure or identity; any other unreadable cell becomes NULL and is
 counted against its column.
 
-This runs once per record on files of millions of rows, so the per-column work is decided once, in
-`RowParser.__init__`: plain text columns are a strip, single-value columns go through one converter
-(with a small cache for columns whose values repeat, such as amounts, dates, statuses), and only
-phones, birthdays, tags and statuses, which fill several values, keep a handler method.
+This runs once per record on files of millions of rows, so the per-column work is decided once per
+file: `RowParser` writes out a function for the file's header (see `rowcode`), in which plain text
+columns are a strip, amounts, counts, dates and words go through a cache of the values already seen,
+and only cells outside their common shape reach the general parsers of `cells`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from privdom.ingest import cells
+from privdom.ingest import cells, rowcode
 from privdom.ingest.headers import HeaderMap
 from privdom.store.imports import COLUMNS, STAGE_ONLY
 
@@ -45,9 +45,6 @@ _PARSERS = {
     "type": "group_type",
     "status": "status",
 }
-# Converters whose results are worth remembering: their cells repeat a lot in real exports
-# (prices, counts, dates, words). Times to the second rarely repeat, so they are not cached.
-_CACHED = {"int", "money", "date", "gender", "group_type", "status", "birthday"}
 # A cache stops growing here, so memory stays flat however many distinct values a column holds.
 CACHE_LIMIT = 20_000
 
@@ -56,20 +53,37 @@ _PHONE_REASONS = {
     cells.PHONE_SCIENTIFIC: "scientific_phone",
     cells.PHONE_INVALID: "invalid_phone",
 }
-_PHONE_DIGITS = frozenset("3456789")
 
-Handler = Callable[[str, list[object]], bool]
 Convert = Callable[[str], object]
 # The marker a converter returns for garbage: the cell is stored as NULL and counted.
 BAD = object()
-_MISS = object()
 # One encoder, built once: json.dumps() would rebuild it for every cell.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
-_json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+# What the generated code may use besides its own converters and caches.
+_NAMESPACE: dict[str, Any] = {
+    "BAD": BAD,
+    "MISS": object(),
+    "LIMIT": CACHE_LIMIT,
+    "PHONE_OK": cells.PHONE_OK,
+    "PHONE_MASKED": cells.PHONE_MASKED,
+    "PHONE_SECOND": frozenset("3456789"),
+    "PHONE_REASONS": _PHONE_REASONS,
+    "parse_phone": cells.parse_phone,
+    "parse_tags": cells.parse_tags,
+    "fromisoformat": datetime.fromisoformat,
+    "to_json": _to_json,
+    "json_text": json.encoder.encode_basestring,  # type: ignore[attr-defined]
+    "json_list": rowcode.json_list,
+}
 
 
 class RowParser:
-    """Turns cells into the stage tuple `(k, derived, act, *columns)`, or returns a reason code."""
+    """Turns cells into the stage tuple `(k, derived, act, *columns)`, or returns a reason code.
+
+    `values(row)` gives the same values as a list in `self.columns` order (the insert-only path
+    needs nothing else); `nulled` counts the cells of kept records that became NULL, per column.
+    """
 
     def __init__(self, kind: str, header: list[str], hmap: HeaderMap, tz: ZoneInfo) -> None:
         self.kind = kind
@@ -78,168 +92,88 @@ class RowParser:
         self.pos = {name: i for i, name in enumerate(self.columns)}
         self.tz = tz
         self.nulled: dict[str, int] = {}
-        self.phone_status = ""
-        # Plain text fields: (cell index, value position).
-        self.texts: list[tuple[int, int]] = []
-        # One value per cell: (cell index, value position, column, converter, cache).
-        self.converted: list[tuple[int, int, str, Convert, dict[str, object] | None]] = []
-        # Several values per cell: (cell index, column, handler).
-        self.handlers: list[tuple[int, str, Handler]] = []
+        self.rejected: dict[str, int] = {}
+        self.derived = 0  # members: 1 when the identity came from the WeCom id or the phone
+        self.values: Callable[[list[str]], list[object] | str] = self._compile(header, hmap)
+
+    def _compile(self, header: list[str], hmap: HeaderMap) -> Callable[[list[str]], list[object] | str]:
+        pos, tz = self.pos, self.tz
+        plan = rowcode.Plan(self.kind, self.width)
+        tag_index: int | None = None
         for name, index in hmap.fields.items():
             parser = _PARSERS.get(name, "text")
             column = header[index].strip()
-            if name in self.pos and parser == "text":
-                self.texts.append((index, self.pos[name]))
-            elif parser in ("phone", "birthday", "tags", "status"):
-                if name in self.pos or name == "birthday":
-                    self.handlers.append((index, column, getattr(self, f"_{parser}")))
-            elif name in self.pos:
-                cache: dict[str, object] | None = {} if parser in _CACHED else None
-                self.converted.append((index, self.pos[name], column, self._converter(parser), cache))
-        self.tag_groups = hmap.tag_groups
-        self.extra = hmap.extra
-        self.extra_json = [(i, _json_text(name)) for i, name in hmap.extra]
-        self.extra_names_unique = len({name for _, name in hmap.extra}) == len(hmap.extra)
-        self.extra_at = self.pos["extra"]
-        self.source_at = self.pos.get("source", -1)
-        self.phone_at = self.pos.get("phone", -1)
-        self.derived = 0
-        self.has_tags = "tags" in self.pos
-        self.date_index = hmap.fields.get("date", 0)
-        self._status_cache: dict[str, tuple[str, int]] = {}
-        self._identify: Callable[[list[object], list[str]], str | None] = {
-            "members": self._identify_member,
-            "orders": self._identify_order,
-        }.get(kind, self._identify_other)
-
-    def _converter(self, parser: str) -> Convert:
-        """A one-argument function: a non-empty cell -> its value, None for a known blank, or BAD."""
-        tz = self.tz
-        if parser == "int":
-            return _or_bad(cells.parse_int)
-        if parser == "money":
-            return _or_bad(cells.parse_money)
-        if parser == "group_type":
-            return _or_bad(cells.parse_group_type)
-        if parser == "datetime":
-            return _datetime_converter(tz)
-        if parser == "date":
-
-            def date(cell: str) -> object:
-                text = cell.strip()
-                if not text:
-                    return None
-                value = cells.parse_date(text, tz)
-                return BAD if value is None else value
-
-            return date
-        if parser == "gender":
-
-            def gender(cell: str) -> object:
-                text = cell.strip()
-                if not text:
-                    return None
-                value = cells.parse_gender(text)
-                if value is None and text.lower() not in cells.UNKNOWN_WORDS:
-                    return BAD
-                return value
-
-            return gender
-        raise ValueError(f"no converter for {parser}")  # pragma: no cover - _PARSERS is data
-
-    def _phone(self, cell: str, vals: list[object]) -> bool:
-        if len(cell) == 11 and cell[0] == "1" and cell[1] in _PHONE_DIGITS and cell.isdigit() and cell.isascii():
-            self.phone_status = cells.PHONE_OK
-            vals[self.pos["phone"]] = cell
-            return True
-        value, status = cells.parse_phone(cell)
-        self.phone_status = status
-        if status == cells.PHONE_OK:
-            vals[self.pos["phone"]] = value
-            return True
-        if status == cells.PHONE_MASKED and "phone_display" in self.pos:
-            vals[self.pos["phone_display"]] = value
-            return True
-        return False
-
-    def _birthday(self, cell: str, vals: list[object]) -> bool:
-        full, month_day = cells.parse_birthday(cell, self.tz)
-        vals[self.pos["birthday"]] = full
-        vals[self.pos["birthday_md"]] = month_day
-        return month_day is not None
-
-    def _tags(self, cell: str, vals: list[object]) -> bool:
-        vals[self.pos["tags"]] = cells.parse_tags(cell)
-        return True
-
-    def _status(self, cell: str, vals: list[object]) -> bool:
-        known = self._status_cache.get(cell)
-        if known is None:
-            known = (cell, cells.order_counted(cell))
-            if len(self._status_cache) < CACHE_LIMIT:
-                self._status_cache[cell] = known
-        vals[self.pos["status"]], vals[self.pos["counted"]] = known
-        return True
-
-    def values(self, row: list[str]) -> list[object] | str:
-        """The record's values in `self.columns` order, or the reason it is rejected."""
-        vals: list[object] = [None] * self.width
-        self.phone_status = ""
-        bad: list[str] | None = None
-        for index, at in self.texts:
-            cell = row[index]
-            if cell:
-                vals[at] = cell.strip() or None
-        for index, at, column, convert, cache in self.converted:
-            cell = row[index]
-            if not cell:
+            if name not in pos and name != "birthday":
                 continue
-            if cache is None:
-                value = convert(cell)
+            if parser == "text":
+                rowcode.text(plan, index, pos[name])
+            elif parser == "phone":
+                rowcode.phone(plan, index, pos[name], pos.get("phone_display"), column)
+            elif parser == "birthday":
+                if "birthday_md" in pos:
+                    rowcode.pair(plan, index, (pos["birthday"], pos["birthday_md"]), column,
+                                 lambda c: cells.parse_birthday(c, tz), counted_bad=True)
+            elif parser == "status":
+                rowcode.pair(plan, index, (pos["status"], pos["counted"]), column,
+                             lambda c: (c, cells.order_counted(c)), counted_bad=False)
+            elif parser == "tags":
+                tag_index = index
+            elif parser == "datetime":
+                rowcode.moment(plan, index, pos[name], column, _or_bad(lambda c: cells.parse_datetime(c, tz)))
             else:
-                value = cache.get(cell, _MISS)
-                if value is _MISS:
-                    value = convert(cell)
-                    if len(cache) < CACHE_LIMIT:
-                        cache[cell] = value
-            if value is BAD:
-                if bad is None:
-                    bad = [column]
-                else:
-                    bad.append(column)
-            else:
-                vals[at] = value
-        for index, column, handle in self.handlers:
-            cell = row[index].strip()
-            if cell and not handle(cell, vals):
-                if bad is None:
-                    bad = [column]
-                else:
-                    bad.append(column)
-        if self.has_tags:
-            self._finish_tags(row, vals)
-        if self.extra:
-            vals[self.extra_at] = self._extra(row)
-        reason = self._identify(vals, row)
-        if reason is not None:
-            return reason
-        if bad:
-            nulled = self.nulled
-            for column in bad:
-                nulled[column] = nulled.get(column, 0) + 1
-        return vals
+                rowcode.converted(plan, index, pos[name], column, _converter(parser, tz),
+                                  cached=parser in rowcode.CACHED)
+        if "tags" in pos:
+            rowcode.tags(plan, tag_index, pos["tags"], [i for i, _group in hmap.tag_groups])
+        if hmap.extra:
+            rowcode.extra(plan, pos["extra"], hmap.extra)
+        identity = self._identity_code(hmap)
+        namespace = dict(_NAMESPACE, nulled=self.nulled, parser=self, identify=self._identify_other)
+        return rowcode.compile_plan(plan, identity, namespace)
+
+    def _identity_code(self, hmap: HeaderMap) -> list[str]:
+        """The lines that reject a record for its identity (they `return` the reason)."""
+        pos = self.pos
+        if self.kind == "members":
+            ext, phone, source = pos["external_userid"], pos["phone"], pos["source"]
+            return [
+                "    if v0:",
+                "        parser.derived = 0",
+                "    else:",
+                "        parser.derived = 1",
+                f"        v0 = v{ext} or v{phone}",
+                "        if not v0:",
+                "            return PHONE_REASONS.get(phone_status, 'missing_id')",
+                f"    v{source} = 'members'",
+            ]
+        if self.kind == "orders":
+            return [
+                "    if not v0:",
+                "        return 'missing_order_id'",
+                f"    if not v1 and not v{pos['phone']}:",
+                "        return PHONE_REASONS.get(phone_status, 'missing_member')",
+            ]
+        self.date_index = hmap.fields.get("date", 0)
+        keys = ", ".join(f"v{pos[name]}" for name in _KEYS[self.kind])
+        return [f"    reason = identify(({keys},), row)", "    if reason:", "        return reason"]
+
+    def _identify_other(self, keys: tuple[object, ...], row: list[str]) -> str | None:
+        if self.kind == "activity" and keys[0] is None and row[self.date_index].strip():
+            return "invalid_date"  # the date is part of the identity here
+        if not all(keys):
+            return "missing_id"
+        return None
 
     def __call__(self, row: list[str]) -> tuple[object, ...] | str:
         """The stage tuple `(k, derived, act, *values)`, or the reason the record is rejected."""
         vals = self.values(row)
         if isinstance(vals, str):
             return vals
-        return (self.key(vals), self.derived, self.activity(vals), *vals)
+        derived = self.derived if self.kind == "members" else 0
+        return (self.key(vals), derived, self.activity(vals), *vals)
 
     def key(self, vals: list[object]) -> object:
-        if self.kind == "members":
-            return vals[0]
-        if self.kind == "orders":
+        if self.kind in ("members", "orders"):
             return vals[0]
         return "\x1f".join(str(vals[self.pos[name]]) for name in _KEYS[self.kind])
 
@@ -249,49 +183,30 @@ class RowParser:
             return vals[self.pos["last_order_at"]] or vals[self.pos["joined_at"]] or ""
         return ""
 
-    def _extra(self, row: list[str]) -> str | None:
-        """`extra` as JSON text, written directly: the same text json.dumps gives, at a fraction
-        of the cost."""
-        if not self.extra_names_unique:
-            extra = {name: cell for i, name in self.extra if (cell := row[i].strip())}
-            return _to_json(extra) if extra else None
-        parts = [f"{name}: {_json_text(cell)}" for i, name in self.extra_json if (cell := row[i].strip())]
-        return "{" + ", ".join(parts) + "}" if parts else None
 
-    def _finish_tags(self, row: list[str], vals: list[object]) -> None:
-        tags = vals[self.pos["tags"]]
-        found: list[str] = list(tags) if isinstance(tags, list) else []
-        for index, _group in self.tag_groups:
-            for tag in cells.parse_tags(row[index]):
-                if tag not in found:
-                    found.append(tag)
-        vals[self.pos["tags"]] = _to_json(found) if found else None
+def _converter(parser: str, tz: ZoneInfo) -> Convert:
+    """A one-argument function: a non-empty cell -> its value, None for a known blank, or BAD."""
+    if parser == "int":
+        return _or_bad(cells.parse_int)
+    if parser == "money":
+        return _or_bad(cells.parse_money)
+    if parser == "group_type":
+        return _or_bad(cells.parse_group_type)
+    if parser == "date":
+        return _or_bad(lambda c: cells.parse_date(c, tz))
+    if parser == "gender":
 
-    def _identify_member(self, vals: list[object], row: list[str]) -> str | None:
-        pos = self.pos
-        self.derived = 0
-        if not vals[0]:
-            self.derived = 1
-            vals[0] = vals[pos["external_userid"]] or vals[pos["phone"]]
-            if not vals[0]:
-                return _PHONE_REASONS.get(self.phone_status, "missing_id")
-        vals[self.source_at] = "members"
-        return None
+        def gender(cell: str) -> object:
+            text = cell.strip()
+            if not text:
+                return None
+            value = cells.parse_gender(text)
+            if value is None and text.lower() not in cells.UNKNOWN_WORDS:
+                return BAD
+            return value
 
-    def _identify_order(self, vals: list[object], row: list[str]) -> str | None:
-        if not vals[0]:
-            return "missing_order_id"
-        if not vals[1] and not vals[self.phone_at]:
-            return _PHONE_REASONS.get(self.phone_status, "missing_member")
-        return None
-
-    def _identify_other(self, vals: list[object], row: list[str]) -> str | None:
-        pos = self.pos
-        if self.kind == "activity" and vals[pos["date"]] is None and row[self.date_index].strip():
-            return "invalid_date"  # the date is part of the identity here
-        if not all(vals[pos[name]] for name in _KEYS[self.kind]):
-            return "missing_id"
-        return None
+        return gender
+    raise ValueError(f"no converter for {parser}")  # pragma: no cover - _PARSERS is data
 
 
 def _or_bad(parse: Callable[[str], Any]) -> Convert:
@@ -300,26 +215,6 @@ def _or_bad(parse: Callable[[str], Any]) -> Convert:
         if not text:
             return None
         value = parse(text)
-        return BAD if value is None else value
-
-    return convert
-
-
-def _datetime_converter(tz: ZoneInfo) -> Convert:
-    fromisoformat = datetime.fromisoformat
-
-    def convert(cell: str) -> object:
-        # The storage shape itself, with nothing around it: checking it is all there is to do.
-        if len(cell) == 19 and cell[10] == " " and cell[4] == "-" and cell[0].isdigit() and cell[18].isdigit():
-            try:
-                fromisoformat(cell)
-            except ValueError:
-                return BAD
-            return cell
-        text = cell.strip()
-        if not text:
-            return None
-        value = cells.parse_datetime(text, tz)
         return BAD if value is None else value
 
     return convert

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 TABLE = {
@@ -100,11 +101,10 @@ def already_imported(conn: sqlite3.Connection, kind: str, sha256: str) -> int | 
 
 
 def create_stage(conn: sqlite3.Connection, kind: str) -> None:
-    for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey"):
+    for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey", "import_unknown"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
     # A bigger page cache for the bulk statements: bounded (16 MiB each), so memory stays flat.
     conn.execute("PRAGMA temp.cache_size = -16384")
-    conn.execute("PRAGMA main.cache_size = -16384")
     conn.execute(f"CREATE TEMP TABLE import_stage ({', '.join(stage_columns(kind))})")
 
 
@@ -352,5 +352,148 @@ def record_import(
 
 
 def drop_stage(conn: sqlite3.Connection) -> None:
-    for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey"):
+    for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey", "import_unknown"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+# ---------------------------------------------------------------- the insert-only path
+#
+# A file imported into an empty table cannot update or merge with stored rows, so its records go
+# straight into the table in batches: no temp table, no set-based clean-up, and the secondary
+# indexes are built once at the end instead of row by row. Identities the file repeats are caught by
+# the primary key and settled afterwards with the same fold as the staged path.
+
+DIRECT_KINDS = ("members", "orders")
+# The page cache while an import runs: bounded, so memory stays flat in the file size, and big
+# enough that the primary-key index of a sorted batch is mostly found in memory.
+BULK_CACHE_KIB = 65_536
+
+
+@contextmanager
+def bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
+    """Around the import transaction: no fsync (the WAL keeps the file consistent; a power cut
+    may lose the last import, not corrupt earlier ones) and a bigger page cache; both restored."""
+    synchronous = int(conn.execute("PRAGMA synchronous").fetchone()[0])
+    cache = int(conn.execute("PRAGMA main.cache_size").fetchone()[0])
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"PRAGMA main.cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute(f"PRAGMA main.cache_size = {cache}")
+
+
+def table_is_empty(conn: sqlite3.Connection, kind: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM {TABLE[kind]} LIMIT 1").fetchone() is None
+
+
+def drop_secondary_indexes(conn: sqlite3.Connection, kind: str) -> list[str]:
+    """Drop the table's own indexes (not the primary key's); returns the SQL that makes them again."""
+    found = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (TABLE[kind],),
+    ).fetchall()
+    for name, _sql in found:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [str(sql) for _name, sql in found]
+
+
+def create_indexes(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
+    for statement in statements:
+        conn.execute(statement)
+
+
+def insert_new(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Insert rows of COLUMNS[kind]; returns the indexes of those whose key the table already had."""
+    table, columns = TABLE[kind], COLUMNS[kind]
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    before = conn.total_changes
+    try:
+        conn.executemany(sql, rows)
+        return []
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" not in str(exc):
+            raise
+        first = conn.total_changes - before  # executemany stopped at the first repeated key
+    # Rare (a file that repeats identities): finish the batch one row at a time.
+    conflicts = [first]
+    cur = conn.cursor()
+    sql += f" ON CONFLICT ({', '.join(KEY[kind])}) DO NOTHING"
+    for i in range(first + 1, len(rows)):
+        cur.execute(sql, rows[i])
+        if cur.rowcount == 0:
+            conflicts.append(i)
+    return conflicts
+
+
+def stored_row(conn: sqlite3.Connection, kind: str, key: Any) -> tuple[Any, ...] | None:
+    (name,) = KEY[kind]
+    row = conn.execute(f"SELECT {', '.join(COLUMNS[kind])} FROM {TABLE[kind]} WHERE {name} = ?", (key,)).fetchone()
+    return tuple(row) if row is not None else None
+
+
+def stage_first_rows(conn: sqlite3.Connection, kind: str) -> None:
+    """Stage the stored (first) record of every identity the file repeated, ahead of its repeats."""
+    (name,) = KEY[kind]
+    act = "coalesce(last_order_at, joined_at, '')" if kind == "members" else "''"
+    only = "".join(", NULL" for _ in STAGE_ONLY.get(kind, []))
+    conn.execute(
+        f"""INSERT INTO import_stage
+            SELECT 0, 0, NULL, {name}, 0, {act}, {", ".join(COLUMNS[kind])}{only}
+            FROM {TABLE[kind]} WHERE {name} IN (SELECT k FROM import_stage)"""
+    )
+
+
+def replace_from_stage(conn: sqlite3.Connection, kind: str) -> None:
+    """The folded records take the place of the rows inserted for their identity."""
+    table, columns = TABLE[kind], COLUMNS[kind]
+    conn.execute(
+        f"""INSERT OR REPLACE INTO {table} ({", ".join(columns)})
+            SELECT {", ".join(_fresh(c) for c in columns)} FROM import_stage s"""
+    )
+
+
+def member_for_phone(conn: sqlite3.Connection, phone: str) -> str | None:
+    """The member an order without member id belongs to, found by phone (a real member first)."""
+    row = conn.execute(
+        """SELECT member_id FROM members WHERE phone = ?
+           ORDER BY source = 'orders', member_id LIMIT 1""",
+        (phone,),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def unknown_members(conn: sqlite3.Connection, member_ids: Iterable[str]) -> set[str]:
+    """Which of these member ids the members table does not have."""
+    ids = json.dumps(list(member_ids), ensure_ascii=False)
+    return {
+        str(r[0])
+        for r in conn.execute(
+            """SELECT value FROM json_each(?)
+               WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = value)""",
+            (ids,),
+        )
+    }
+
+
+def note_unknown_members(conn: sqlite3.Connection, rows: Iterable[tuple[str, str | None]]) -> None:
+    """(member_id, phone) of orders whose member does not exist yet."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_unknown (member_id TEXT, phone TEXT)")
+    conn.executemany("INSERT INTO import_unknown VALUES (?, ?)", rows)
+
+
+def create_unknown_members(conn: sqlite3.Connection) -> int:
+    """A minimal member for every noted unknown member id, joined at its first order."""
+    if conn.execute("SELECT name FROM sqlite_temp_master WHERE name = 'import_unknown'").fetchone() is None:
+        return 0
+    cur = conn.execute(
+        """INSERT INTO members (member_id, phone, joined_at, source)
+           SELECT u.member_id, max(u.phone),
+                  (SELECT min(o.paid_at) FROM orders o WHERE o.member_id = u.member_id), 'orders'
+           FROM import_unknown u
+           WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = u.member_id)
+           GROUP BY u.member_id"""
+    )
+    conn.execute("DROP TABLE temp.import_unknown")
+    return cur.rowcount
