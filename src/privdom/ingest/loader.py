@@ -280,14 +280,20 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
 def _find_order_members(conn: sqlite3.Connection, batch: list[_Item]) -> None:
     """Orders without a member id find their member by phone (an unknown phone becomes the id), and
     the orders of members the table does not have are noted, to create them at the end."""
-    phones = {item[5] for item in batch if item[2][1] is None}
-    if phones:
-        found = sql.members_for_phones(conn, phones)
-        for item in batch:
-            vals = item[2]
-            if vals[1] is None:
-                vals[1] = found.get(item[5]) or item[5]
-    unknown = sql.unknown_members(conn, {item[2][1] for item in batch})
+    ids: set[str] = set()
+    by_phone: list[_Item] = []
+    for item in batch:
+        member = item[2][1]
+        if member is None:
+            by_phone.append(item)
+        else:
+            ids.add(member)
+    if by_phone:
+        found = sql.members_for_phones(conn, {item[5] for item in by_phone})
+        for item in by_phone:
+            member = item[2][1] = found.get(item[5]) or item[5]
+            ids.add(member)
+    unknown = sql.unknown_members(conn, ids)
     if unknown:
         sql.note_unknown_members(conn, [(item[2][1], item[5]) for item in batch if item[2][1] in unknown])
 
