@@ -203,9 +203,9 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
     report.rejected_by_reason = dict(sorted(parser.rejected.items()))
 
 
-# A record on the insert-only path: (key, record, values, line, cells, phone); the phone (orders)
-# only finds the member of an order without member id.
-_Item = tuple[Any, int, list[Any], int, list[str], Any]
+# A record on the insert-only path: (key, record, values, line, phone); the phone (orders) only
+# finds the member of an order without member id.
+_Item = tuple[Any, int, list[Any], int, Any]
 _KEY = itemgetter(0)
 
 
@@ -234,12 +234,13 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
         report.inserted += len(rows) - len(conflicts)
         repeats: list[tuple[Any, ...]] = []
         for i in conflicts:
-            key, record, vals, line, row, phone = batch[i]
-            if sql.stored_row(conn, kind, key) == tuple(vals):
+            key, record, vals, line, phone = batch[i]
+            stored = tuple(vals)
+            if sql.stored_row(conn, kind, key) == stored:
                 report.duplicates += 1
                 continue
             only = (phone,) if orders else ()
-            repeats.append((record, line, hash(tuple(row)), key, 0, parser.activity(vals), *vals, *only))
+            repeats.append((record, line, hash(stored), key, 0, parser.activity(vals), *vals, *only))
         if repeats:
             if not staging:
                 sql.create_stage(conn, kind)
@@ -260,7 +261,7 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
                 vals[3] = 0  # amount_fen, NOT NULL
             if vals[5] is None:
                 vals[5] = 1  # counted
-        batch.append((vals[0], record, vals, line, row, phone))
+        batch.append((vals[0], record, vals, line, phone))
         if len(batch) >= DIRECT_BATCH:
             flush()
     if batch:
@@ -289,13 +290,13 @@ def _find_order_members(conn: sqlite3.Connection, batch: list[_Item]) -> None:
         else:
             ids.add(member)
     if by_phone:
-        found = sql.members_for_phones(conn, {item[5] for item in by_phone})
+        found = sql.members_for_phones(conn, {item[4] for item in by_phone})
         for item in by_phone:
-            member = item[2][1] = found.get(item[5]) or item[5]
+            member = item[2][1] = found.get(item[4]) or item[4]
             ids.add(member)
     unknown = sql.unknown_members(conn, ids)
     if unknown:
-        sql.note_unknown_members(conn, [(item[2][1], item[5]) for item in batch if item[2][1] in unknown])
+        sql.note_unknown_members(conn, [(item[2][1], item[4]) for item in batch if item[2][1] in unknown])
 
 
 def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:
