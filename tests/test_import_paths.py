@@ -30,6 +30,8 @@ ORDERS = [
     "O3,,13900000009,2024-03-07 09:00,30,已完成,,,",
     "O3,,13900000009,2024-03-07 09:00,30,已完成,,,",
     "O4,Z9,,2024-03-01 09:00,1,交易成功,,,",
+    "O5,Y1,,2024-03-02 09:00,5,已完成,,,",
+    "O5,Y2,,2024-03-02 09:00,5,已完成,,,",  # the later record wins: member Y1 keeps no order
 ]
 COUNTS = ("read", "inserted", "updated", "unchanged", "merged", "duplicates", "rejected", "members_created")
 
@@ -76,8 +78,8 @@ def test_orders_paths_agree(cli: Callable[..., Any], workspace: Path, seed: bool
     assert cli("import", "members", str(workspace / "m.csv")).exit_code == 0
     report = _import(cli, workspace, "orders", ORDERS, seed)
     assert {k: report[k] for k in COUNTS} == {
-        "read": 6, "inserted": 4, "updated": 0, "unchanged": 0, "merged": 1, "duplicates": 1,
-        "rejected": 0, "members_created": 2,
+        "read": 8, "inserted": 5, "updated": 0, "unchanged": 0, "merged": 2, "duplicates": 1,
+        "rejected": 0, "members_created": 3,
     }
     db = workspace / "privdom.db"
     assert rows(db, "SELECT order_id, member_id, amount_fen, status, counted, extra FROM orders WHERE order_id <> 'S0' ORDER BY 1") == [
@@ -87,10 +89,12 @@ def test_orders_paths_agree(cli: Callable[..., Any], workspace: Path, seed: bool
         {"order_id": "O3", "member_id": "13900000009", "amount_fen": 3000, "status": "已完成", "counted": 1,
          "extra": None},
         {"order_id": "O4", "member_id": "Z9", "amount_fen": 100, "status": "交易成功", "counted": 1, "extra": None},
+        {"order_id": "O5", "member_id": "Y2", "amount_fen": 500, "status": "已完成", "counted": 1, "extra": None},
     ]
     created = rows(db, "SELECT member_id, phone, joined_at, source FROM members WHERE source = 'orders' AND member_id <> 'S0' ORDER BY 1")
     assert created == [
         {"member_id": "13900000009", "phone": "13900000009", "joined_at": "2024-03-07 09:00:00", "source": "orders"},
+        {"member_id": "Y2", "phone": None, "joined_at": "2024-03-02 09:00:00", "source": "orders"},
         {"member_id": "Z9", "phone": None, "joined_at": "2024-03-01 09:00:00", "source": "orders"},
     ]
     indexes = rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND sql IS NOT NULL")

@@ -504,7 +504,9 @@ def note_unknown_members(conn: sqlite3.Connection, rows: Iterable[tuple[str, str
 
 
 def create_unknown_members(conn: sqlite3.Connection) -> int:
-    """A minimal member for every noted unknown member id, joined at its first order."""
+    """A minimal member for every noted unknown member id that still has an order (a record folded
+    into another order of the same id may have named a member that keeps no order), joined at its
+    first order."""
     if conn.execute("SELECT name FROM sqlite_temp_master WHERE name = 'import_unknown'").fetchone() is None:
         return 0
     cur = conn.execute(
@@ -513,6 +515,7 @@ def create_unknown_members(conn: sqlite3.Connection) -> int:
                   (SELECT min(o.paid_at) FROM orders o WHERE o.member_id = u.member_id), 'orders'
            FROM import_unknown u
            WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = u.member_id)
+             AND EXISTS (SELECT 1 FROM orders o WHERE o.member_id = u.member_id)
            GROUP BY u.member_id"""
     )
     conn.execute("DROP TABLE temp.import_unknown")
