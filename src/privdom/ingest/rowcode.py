@@ -223,7 +223,11 @@ def extra(plan: Plan, at: int, columns: list[tuple[int, str]]) -> None:
 
 
 def compile_plan(plan: Plan, identity: list[str], namespace: dict[str, Any]) -> Callable[[list[str]], Any]:
-    """The function `values(row)`: the list of values, or the reason code of a rejected record."""
+    """The function `values(row)`: the list of values, or the reason code of a rejected record.
+
+    Text from the file (column names) enters the source only as repr() literals; converters,
+    caches and JSON keys are passed in by name through the namespace.
+    """
     head = ["def values(row):", "    bad = []", "    phone_status = ''"]
     head += [f"    v{p} = None" for p in range(plan.width) if p not in plan.assigned]
     tail = [
