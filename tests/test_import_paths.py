@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from import_helpers import BRAND_ORDERS, rows, write
+from privdom.store import imports
 
 MEMBERS = [
     "会员卡号,客户名称,城市,最后消费时间,注册时间,标签,手机号,备注",
@@ -101,9 +102,13 @@ def test_orders_paths_agree(cli: Callable[..., Any], workspace: Path, seed: bool
     assert [r["name"] for r in indexes] == ["orders_member"]
 
 
-def test_many_rows_with_repeats_agree(cli: Callable[..., Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_statement", [7, 500])
+def test_many_rows_with_repeats_agree(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_statement: int
+) -> None:
     """Hundreds of records, some repeating an identity many rows later: the insert-only path
     (which inserts many rows per statement) stores what the staged path stores."""
+    monkeypatch.setattr(imports, "ROWS_PER_INSERT", per_statement)
     lines = ["会员卡号,客户名称,最后消费时间,积分"]
     for i in range(450):
         lines.append(f"M{i:04d},名{i},2024-01-{i % 28 + 1:02d},{i}")

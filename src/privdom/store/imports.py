@@ -407,23 +407,24 @@ def create_indexes(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
 
 
 # Rows per INSERT statement on the insert-only path: one statement of many rows costs far less per
-# row than executemany's one statement per row (23 columns x 100 rows is far below SQLite's 32,766
-# parameters).
-ROWS_PER_INSERT = 100
+# row than executemany's one statement per row. Capped by the parameters one statement may have
+# (32,766 in current SQLite, 999 before 3.32).
+ROWS_PER_INSERT = 500
 
 
 def insert_new(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any]]) -> list[int]:
     """Insert rows of COLUMNS[kind]; returns the indexes of those whose key the table already had."""
     table, columns = TABLE[kind], COLUMNS[kind]
+    per = max(1, min(ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)))
     one = f"({', '.join('?' * len(columns))})"
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    many = head + ", ".join([one] * ROWS_PER_INSERT)
+    many = head + ", ".join([one] * per)
     single = head + one + f" ON CONFLICT ({', '.join(KEY[kind])}) DO NOTHING"
     cur = conn.cursor()
     conflicts: list[int] = []
-    whole = len(rows) - len(rows) % ROWS_PER_INSERT
-    for start in range(0, whole, ROWS_PER_INSERT):
-        chunk = rows[start : start + ROWS_PER_INSERT]
+    whole = len(rows) - len(rows) % per
+    for start in range(0, whole, per):
+        chunk = rows[start : start + per]
         try:
             cur.execute(many, list(chain.from_iterable(chunk)))
         except sqlite3.IntegrityError as exc:
