@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from import_helpers import BRAND_ORDERS, rows, write
-from privdom.store import imports
+from privdom.store import bulk_insert
 
 MEMBERS = [
     "会员卡号,客户名称,城市,最后消费时间,注册时间,标签,手机号,备注",
@@ -108,7 +108,7 @@ def test_many_rows_with_repeats_agree(
 ) -> None:
     """Hundreds of records, some repeating an identity many rows later: the insert-only path
     (which inserts many rows per statement) stores what the staged path stores."""
-    monkeypatch.setattr(imports, "ROWS_PER_INSERT", per_statement)
+    monkeypatch.setattr(bulk_insert, "ROWS_PER_INSERT", per_statement)
     lines = ["会员卡号,客户名称,最后消费时间,积分"]
     for i in range(450):
         lines.append(f"M{i:04d},名{i},2024-01-{i % 28 + 1:02d},{i}")

@@ -27,6 +27,7 @@ from privdom.ingest.headers import KINDS, SOURCES, map_header, normalise
 from privdom.ingest.reader import Progress, Source, open_source
 from privdom.ingest.report import ImportReport, Reject
 from privdom.ingest.rows import RowParser
+from privdom.store import bulk_insert as bulk
 from privdom.store import imports as sql
 
 BATCH = 20_000
@@ -110,7 +111,7 @@ def import_file(
         parser = RowParser(kind, src.header, hmap, ZoneInfo(timezone))
         try:
             with _no_cycle_collection(), sql.bulk_settings(conn), store.transaction(conn):
-                if kind in sql.DIRECT_KINDS and sql.table_is_empty(conn, kind):
+                if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
                     _load_direct(conn, src, parser, report)
                 else:
                     sql.create_stage(conn, kind)
@@ -220,7 +221,7 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
     kind = report.kind
     orders = kind == "orders"
     sql.drop_stage(conn)  # leftovers of an earlier import on this connection
-    indexes = sql.drop_secondary_indexes(conn, kind)
+    indexes = bulk.drop_secondary_indexes(conn, kind)
     batch: list[_Item] = []
     staging = False
 
@@ -230,13 +231,13 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
         rows = [item[2] for item in batch]
         if orders:
             _find_order_members(conn, batch)
-        conflicts = sql.insert_new(conn, kind, rows)
+        conflicts = bulk.insert_new(conn, kind, rows)
         report.inserted += len(rows) - len(conflicts)
         repeats: list[tuple[Any, ...]] = []
         for i in conflicts:
             key, record, vals, line, phone = batch[i]
             stored = tuple(vals)
-            if sql.stored_row(conn, kind, key) == stored:
+            if bulk.stored_row(conn, kind, key) == stored:
                 report.duplicates += 1
                 continue
             only = (phone,) if orders else ()
@@ -267,7 +268,7 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
     if batch:
         flush()
     report.rejected_by_reason = dict(sorted(parser.rejected.items()))
-    sql.create_indexes(conn, indexes)
+    bulk.create_indexes(conn, indexes)
     if staging:
         sql.stage_first_rows(conn, kind)
         sql.find_repeated_keys(conn)
@@ -275,7 +276,7 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
         report.merged = _merge_repeats(conn, kind)
         sql.replace_from_stage(conn, kind)
     if orders:
-        report.members_created = sql.create_unknown_members(conn)
+        report.members_created = bulk.create_unknown_members(conn)
 
 
 def _find_order_members(conn: sqlite3.Connection, batch: list[_Item]) -> None:
@@ -290,13 +291,13 @@ def _find_order_members(conn: sqlite3.Connection, batch: list[_Item]) -> None:
         else:
             ids.add(member)
     if by_phone:
-        found = sql.members_for_phones(conn, {item[4] for item in by_phone})
+        found = bulk.members_for_phones(conn, {item[4] for item in by_phone})
         for item in by_phone:
             member = item[2][1] = found.get(item[4]) or item[4]
             ids.add(member)
-    unknown = sql.unknown_members(conn, ids)
+    unknown = bulk.unknown_members(conn, ids)
     if unknown:
-        sql.note_unknown_members(conn, [(item[2][1], item[4]) for item in batch if item[2][1] in unknown])
+        bulk.note_unknown_members(conn, [(item[2][1], item[4]) for item in batch if item[2][1] in unknown])
 
 
 def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:
