@@ -264,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the data and database")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds allowed per step (default 7200)")
+    parser.add_argument("--data", type=Path,
+                        help="use the files an earlier run (or examples/generate.py) wrote to this folder "
+                             "instead of generating them; they are only read, --members and --seed are "
+                             "taken as describing them")
     args = parser.parse_args(argv)
     if args.members < 1:
         parser.error("--members must be at least 1")
@@ -273,21 +277,32 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep if args.keep else Path(tempfile.mkdtemp(prefix="privdom-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data"
+    if args.data:
+        missing = [name for name, _ in generate.FILES.values() if not (args.data / name).is_file()]
+        if missing:
+            parser.error(f"--data {args.data}: no {', '.join(missing)}")
     run = Run(members=args.members, seed=args.seed, plan_date=PLAN_DATE,
               machine={"cpus": os.cpu_count(), "python": platform.python_version(),
                        "platform": platform.platform()})
     try:
-        print(f"generating {args.members:,} members in {data} ...", file=sys.stderr)
-        gen = measure("generate", [sys.executable, str(GENERATOR), "--members", str(args.members),
-                                   "--out", str(data), "--seed", str(args.seed)], timeout=args.timeout)
+        if args.data:
+            # Reused files: nothing is generated, and the reference's scratch files go to the work folder.
+            gen = Step(name="generate", command=f"(reused {args.data})", status="skipped")
+            files = {kind: args.data / name for kind, (name, _) in generate.FILES.items()}
+            data.mkdir(exist_ok=True)
+        else:
+            print(f"generating {args.members:,} members in {data} ...", file=sys.stderr)
+            gen = measure("generate", [sys.executable, str(GENERATOR), "--members", str(args.members),
+                                       "--out", str(data), "--seed", str(args.seed)], timeout=args.timeout)
+            files = {kind: data / name for kind, (name, _) in generate.FILES.items()}
         run.steps.append(gen)
-        if gen.status != "ok":
+        if gen.status == "failed":
             print_table(run)
             return 1
-        files = {kind: data / name for kind, (name, _) in generate.FILES.items()}
         rows = {kind: count_records(files[kind], enc) for kind, (_, enc) in generate.FILES.items()}
-        gen.rows = rows["members"] + rows["orders"]
-        gen.rows_per_s = round(gen.rows / gen.seconds) if gen.seconds else None
+        if not args.data:
+            gen.rows = rows["members"] + rows["orders"]
+            gen.rows_per_s = round(gen.rows / gen.seconds) if gen.seconds else None
         binary = shutil.which("sqlite3")
         reference: dict[str, Step] = {}
         if binary:

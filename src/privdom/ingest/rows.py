@@ -2,15 +2,22 @@
 
 A record is rejected only for structure or identity; any other unreadable cell becomes NULL and is
 counted against its column.
+
+This runs once per record on files of millions of rows, so the per-column work is decided once per
+file: `RowParser` writes out a function for the file's header (see `rowcode`), in which plain text
+columns are a strip, amounts, counts, dates and words go through a cache of the values already seen,
+and only cells outside their common shape reach the general parsers of `cells`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from privdom.ingest import cells
+from privdom.ingest import cells, rowcode
 from privdom.ingest.headers import HeaderMap
 from privdom.store.imports import COLUMNS, STAGE_ONLY
 
@@ -38,6 +45,8 @@ _PARSERS = {
     "type": "group_type",
     "status": "status",
 }
+# A cache stops growing here, so memory stays flat however many distinct values a column holds.
+CACHE_LIMIT = 20_000
 
 _PHONE_REASONS = {
     cells.PHONE_MASKED: "masked_phone",
@@ -45,157 +54,170 @@ _PHONE_REASONS = {
     cells.PHONE_INVALID: "invalid_phone",
 }
 
-Handler = Callable[[str, list[object]], bool]
+Convert = Callable[[str], object]
+# The marker a converter returns for garbage: the cell is stored as NULL and counted.
+BAD = object()
 # One encoder, built once: json.dumps() would rebuild it for every cell.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
+# What the generated code may use besides its own converters and caches.
+_NAMESPACE: dict[str, Any] = {
+    "BAD": BAD,
+    "MISS": object(),
+    "LIMIT": CACHE_LIMIT,
+    "PHONE_OK": cells.PHONE_OK,
+    "PHONE_MASKED": cells.PHONE_MASKED,
+    "PHONE_SECOND": frozenset("3456789"),
+    "PHONE_REASONS": _PHONE_REASONS,
+    "parse_phone": cells.parse_phone,
+    "parse_tags": cells.parse_tags,
+    "fromisoformat": datetime.fromisoformat,
+    "to_json": _to_json,
+    "json_text": json.encoder.encode_basestring,  # type: ignore[attr-defined]
+    "json_list": rowcode.json_list,
+}
+
 
 class RowParser:
-    """Turns cells into the stage tuple `(k, derived, act, *columns)`, or returns a reason code."""
+    """Turns cells into the stage tuple `(k, derived, act, *columns)`, or returns a reason code.
+
+    `values(row)` gives the same values as a list in `self.columns` order (the insert-only path
+    needs nothing else); `nulled` counts the cells of kept records that became NULL, per column.
+    """
 
     def __init__(self, kind: str, header: list[str], hmap: HeaderMap, tz: ZoneInfo) -> None:
         self.kind = kind
         self.columns = COLUMNS[kind] + STAGE_ONLY.get(kind, [])
+        self.width = len(self.columns)
         self.pos = {name: i for i, name in enumerate(self.columns)}
         self.tz = tz
         self.nulled: dict[str, int] = {}
-        self.phone_status = ""
-        self.handlers: list[tuple[int, str, Handler]] = []
-        # Plain text fields skip the handler call: most columns are text, and this runs per cell.
-        self.texts: list[tuple[int, int]] = []
+        self.rejected: dict[str, int] = {}
+        self.derived = 0  # members: 1 when the identity came from the WeCom id or the phone
+        self.values: Callable[[list[str]], list[object] | str] = self._compile(header, hmap)
+
+    def _compile(self, header: list[str], hmap: HeaderMap) -> Callable[[list[str]], list[object] | str]:
+        pos, tz = self.pos, self.tz
+        plan = rowcode.Plan(self.kind, self.width)
+        tag_index: int | None = None
         for name, index in hmap.fields.items():
-            if name in self.pos and _PARSERS.get(name, "text") == "text":
-                self.texts.append((index, self.pos[name]))
-            elif name in self.pos or name == "birthday":
-                self.handlers.append((index, header[index].strip(), self._handler(name)))
-        self.tag_groups = hmap.tag_groups
-        self.extra = hmap.extra
-        self.has_tags = "tags" in self.pos
-        self.date_index = hmap.fields.get("date", 0)
+            parser = _PARSERS.get(name, "text")
+            column = header[index].strip()
+            if name not in pos and name != "birthday":
+                continue
+            if parser == "text":
+                rowcode.text(plan, index, pos[name])
+            elif parser == "phone":
+                rowcode.phone(plan, index, pos[name], pos.get("phone_display"), column)
+            elif parser == "birthday":
+                if "birthday_md" in pos:
+                    rowcode.pair(plan, index, (pos["birthday"], pos["birthday_md"]), column,
+                                 lambda c: cells.parse_birthday(c, tz), counted_bad=True)
+            elif parser == "status":
+                rowcode.pair(plan, index, (pos["status"], pos["counted"]), column,
+                             lambda c: (c, cells.order_counted(c)), counted_bad=False)
+            elif parser == "tags":
+                tag_index = index
+            elif parser == "datetime":
+                rowcode.moment(plan, index, pos[name], column, _or_bad(lambda c: cells.parse_datetime(c, tz)))
+            else:
+                rowcode.converted(plan, index, pos[name], column, _converter(parser, tz),
+                                  cached=parser in rowcode.CACHED)
+        if "tags" in pos:
+            rowcode.tags(plan, tag_index, pos["tags"], [i for i, _group in hmap.tag_groups])
+        if hmap.extra:
+            rowcode.extra(plan, pos["extra"], hmap.extra)
+        identity = self._identity_code(hmap)
+        namespace = dict(_NAMESPACE, nulled=self.nulled, parser=self, identify=self._identify_other)
+        return rowcode.compile_plan(plan, identity, namespace)
 
-    def _handler(self, name: str) -> Handler:
-        kind = _PARSERS.get(name, "text")
-        pos = self.pos.get(name, -1)
-        tz = self.tz
-        if kind == "text":
-
-            def text(cell: str, vals: list[object]) -> bool:
-                vals[pos] = cell
-                return True
-
-            return text
-        if kind in ("int", "money", "group_type"):
-            parse: Callable[[str], object] = {
-                "int": cells.parse_int,
-                "money": cells.parse_money,
-                "group_type": cells.parse_group_type,
-            }[kind]
-
-            def number(cell: str, vals: list[object]) -> bool:
-                value = parse(cell)
-                vals[pos] = value
-                return value is not None
-
-            return number
-        if kind in ("datetime", "date"):
-            when = cells.parse_datetime if kind == "datetime" else cells.parse_date
-
-            def moment(cell: str, vals: list[object]) -> bool:
-                value = when(cell, tz)
-                vals[pos] = value
-                return value is not None
-
-            return moment
-        return getattr(self, f"_{kind}")  # type: ignore[no-any-return]
-
-    def _phone(self, cell: str, vals: list[object]) -> bool:
-        value, status = cells.parse_phone(cell)
-        self.phone_status = status
-        if status == cells.PHONE_OK:
-            vals[self.pos["phone"]] = value
-            return True
-        if status == cells.PHONE_MASKED and "phone_display" in self.pos:
-            vals[self.pos["phone_display"]] = value
-            return True
-        return False
-
-    def _gender(self, cell: str, vals: list[object]) -> bool:
-        value = cells.parse_gender(cell)
-        vals[self.pos["gender"]] = value
-        return value is not None or cell.lower() in cells.UNKNOWN_WORDS
-
-    def _birthday(self, cell: str, vals: list[object]) -> bool:
-        full, month_day = cells.parse_birthday(cell, self.tz)
-        vals[self.pos["birthday"]] = full
-        vals[self.pos["birthday_md"]] = month_day
-        return month_day is not None
-
-    def _tags(self, cell: str, vals: list[object]) -> bool:
-        vals[self.pos["tags"]] = cells.parse_tags(cell)
-        return True
-
-    def _status(self, cell: str, vals: list[object]) -> bool:
-        vals[self.pos["status"]] = cell
-        vals[self.pos["counted"]] = cells.order_counted(cell)
-        return True
-
-    def __call__(self, row: list[str]) -> tuple[object, ...] | str:
-        vals: list[object] = [None] * len(self.columns)
-        self.phone_status = ""
-        bad: list[str] = []
-        for index, at in self.texts:
-            cell = row[index].strip()
-            if cell:
-                vals[at] = cell
-        for index, column, handle in self.handlers:
-            cell = row[index].strip()
-            if cell and not handle(cell, vals):
-                bad.append(column)
-        if self.has_tags:
-            self._finish_tags(row, vals)
-        if self.extra:
-            extra = {name: cell for i, name in self.extra if (cell := row[i].strip())}
-            vals[self.pos["extra"]] = _to_json(extra) if extra else None
-        staged = self._identify(vals, row)
-        if bad and not isinstance(staged, str):
-            nulled = self.nulled
-            for column in bad:
-                nulled[column] = nulled.get(column, 0) + 1
-        return staged
-
-    def _finish_tags(self, row: list[str], vals: list[object]) -> None:
-        tags = vals[self.pos["tags"]]
-        found: list[str] = list(tags) if isinstance(tags, list) else []
-        for index, _group in self.tag_groups:
-            for tag in cells.parse_tags(row[index]):
-                if tag not in found:
-                    found.append(tag)
-        vals[self.pos["tags"]] = _to_json(found) if found else None
-
-    def _identify(self, vals: list[object], row: list[str]) -> tuple[object, ...] | str:
+    def _identity_code(self, hmap: HeaderMap) -> list[str]:
+        """The lines that reject a record for its identity (they `return` the reason)."""
         pos = self.pos
         if self.kind == "members":
-            derived = 0
-            if not vals[pos["member_id"]]:
-                derived = 1
-                vals[pos["member_id"]] = vals[pos["external_userid"]] or vals[pos["phone"]]
-                if not vals[pos["member_id"]]:
-                    return _PHONE_REASONS.get(self.phone_status, "missing_id")
-            vals[pos["source"]] = "members"
-            act = vals[pos["last_order_at"]] or vals[pos["joined_at"]] or ""
-            return (vals[pos["member_id"]], derived, act, *vals)
+            ext, phone, source = pos["external_userid"], pos["phone"], pos["source"]
+            return [
+                "    if v0:",
+                "        parser.derived = 0",
+                "    else:",
+                "        parser.derived = 1",
+                f"        v0 = v{ext} or v{phone}",
+                "        if not v0:",
+                "            return PHONE_REASONS.get(phone_status, 'missing_id')",
+                f"    v{source} = 'members'",
+            ]
         if self.kind == "orders":
-            if not vals[pos["order_id"]]:
-                return "missing_order_id"
-            if not vals[pos["member_id"]] and not vals[pos["phone"]]:
-                return _PHONE_REASONS.get(self.phone_status, "missing_member")
-            return (vals[pos["order_id"]], 0, "", *vals)
-        if self.kind == "activity" and vals[pos["date"]] is None and row[self.date_index].strip():
+            return [
+                "    if not v0:",
+                "        return 'missing_order_id'",
+                f"    if not v1 and not v{pos['phone']}:",
+                "        return PHONE_REASONS.get(phone_status, 'missing_member')",
+            ]
+        self.date_index = hmap.fields.get("date", 0)
+        keys = ", ".join(f"v{pos[name]}" for name in _KEYS[self.kind])
+        return [f"    reason = identify(({keys},), row)", "    if reason:", "        return reason"]
+
+    def _identify_other(self, keys: tuple[object, ...], row: list[str]) -> str | None:
+        if self.kind == "activity" and keys[0] is None and row[self.date_index].strip():
             return "invalid_date"  # the date is part of the identity here
-        key_parts = [vals[pos[name]] for name in _KEYS[self.kind]]
-        if not all(key_parts):
+        if not all(keys):
             return "missing_id"
-        return ("\x1f".join(str(p) for p in key_parts), 0, "", *vals)
+        return None
+
+    def __call__(self, row: list[str]) -> tuple[object, ...] | str:
+        """The stage tuple `(k, derived, act, *values)`, or the reason the record is rejected."""
+        vals = self.values(row)
+        if isinstance(vals, str):
+            return vals
+        derived = self.derived if self.kind == "members" else 0
+        return (self.key(vals), derived, self.activity(vals), *vals)
+
+    def key(self, vals: list[object]) -> object:
+        if self.kind in ("members", "orders"):
+            return vals[0]
+        return "\x1f".join(str(vals[self.pos[name]]) for name in _KEYS[self.kind])
+
+    def activity(self, vals: list[object]) -> object:
+        """Which of several records of one member wins a merge: the latest purchase, else add time."""
+        if self.kind == "members":
+            return vals[self.pos["last_order_at"]] or vals[self.pos["joined_at"]] or ""
+        return ""
+
+
+def _converter(parser: str, tz: ZoneInfo) -> Convert:
+    """A one-argument function: a non-empty cell -> its value, None for a known blank, or BAD."""
+    if parser == "int":
+        return _or_bad(cells.parse_int)
+    if parser == "money":
+        return _or_bad(cells.parse_money)
+    if parser == "group_type":
+        return _or_bad(cells.parse_group_type)
+    if parser == "date":
+        return _or_bad(lambda c: cells.parse_date(c, tz))
+    if parser == "gender":
+
+        def gender(cell: str) -> object:
+            text = cell.strip()
+            if not text:
+                return None
+            value = cells.parse_gender(text)
+            if value is None and text.lower() not in cells.UNKNOWN_WORDS:
+                return BAD
+            return value
+
+        return gender
+    raise ValueError(f"no converter for {parser}")  # pragma: no cover - _PARSERS is data
+
+
+def _or_bad(parse: Callable[[str], Any]) -> Convert:
+    def convert(cell: str) -> object:
+        text = cell.strip()
+        if not text:
+            return None
+        value = parse(text)
+        return BAD if value is None else value
+
+    return convert
 
 
 _KEYS = {

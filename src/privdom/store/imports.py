@@ -3,7 +3,8 @@
 A file is first staged in a TEMP table (`import_stage`), then cleaned with set-based SQL
 (duplicates, in-file merges, member look-ups) and upserted into the real table in one statement.
 Staging keeps memory flat in the file size and avoids one SELECT per row. Every upsert merges with
-COALESCE, so an empty cell never blanks a value the database already knows.
+COALESCE, so an empty cell never blanks a value the database already knows. A file for an empty
+members or orders table skips the stage: its SQL is in `bulk_insert`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 TABLE = {
@@ -104,7 +106,6 @@ def create_stage(conn: sqlite3.Connection, kind: str) -> None:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
     # A bigger page cache for the bulk statements: bounded (16 MiB each), so memory stays flat.
     conn.execute("PRAGMA temp.cache_size = -16384")
-    conn.execute("PRAGMA main.cache_size = -16384")
     conn.execute(f"CREATE TEMP TABLE import_stage ({', '.join(stage_columns(kind))})")
 
 
@@ -352,5 +353,51 @@ def record_import(
 
 
 def drop_stage(conn: sqlite3.Connection) -> None:
-    for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey"):
+    for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey", "import_unknown"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+# ---------------------------------------------------------------- shared by both paths
+
+# The page cache while an import runs: bounded, so memory stays flat in the file size, and big
+# enough that the primary-key index of a sorted batch is mostly found in memory.
+BULK_CACHE_KIB = 65_536
+
+
+@contextmanager
+def bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
+    """Around the import transaction: no fsync (the WAL keeps the file consistent; a power cut
+    may lose the last import, not corrupt earlier ones) and a bigger page cache; both restored."""
+    synchronous = int(conn.execute("PRAGMA synchronous").fetchone()[0])
+    cache = int(conn.execute("PRAGMA main.cache_size").fetchone()[0])
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"PRAGMA main.cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute(f"PRAGMA main.cache_size = {cache}")
+
+
+# ---------------------------------------------------------------- repeats on the insert-only path
+
+
+def stage_first_rows(conn: sqlite3.Connection, kind: str) -> None:
+    """Stage the stored (first) record of every identity the file repeated, ahead of its repeats."""
+    (name,) = KEY[kind]
+    act = "coalesce(last_order_at, joined_at, '')" if kind == "members" else "''"
+    only = "".join(", NULL" for _ in STAGE_ONLY.get(kind, []))
+    conn.execute(
+        f"""INSERT INTO import_stage
+            SELECT 0, 0, NULL, {name}, 0, {act}, {", ".join(COLUMNS[kind])}{only}
+            FROM {TABLE[kind]} WHERE {name} IN (SELECT k FROM import_stage)"""
+    )
+
+
+def replace_from_stage(conn: sqlite3.Connection, kind: str) -> None:
+    """The folded records take the place of the rows inserted for their identity."""
+    table, columns = TABLE[kind], COLUMNS[kind]
+    conn.execute(
+        f"""INSERT OR REPLACE INTO {table} ({", ".join(columns)})
+            SELECT {", ".join(_fresh(c) for c in columns)} FROM import_stage s"""
+    )
