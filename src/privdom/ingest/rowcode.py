@@ -40,6 +40,10 @@ class Plan:
     def bad(self, column: str, indent: str) -> str:
         return f"{indent}bad.append({column!r})"
 
+    def garbage_to_null(self, at: int, column: str, indent: str) -> tuple[str, ...]:
+        """Field-level garbage never rejects a record: the value becomes NULL and the column is counted."""
+        return (f"{indent}if v{at} is BAD:", f"{indent}    v{at} = None", self.bad(column, indent + "    "))
+
 
 def text(plan: Plan, index: int, at: int) -> None:
     plan.assigned.add(at)
@@ -56,9 +60,7 @@ def converted(plan: Plan, index: int, at: int, column: str, convert: Callable[[s
             f"    c = row[{index}]",
             "    if c:",
             f"        v{at} = {fn}(c)",
-            f"        if v{at} is BAD:",
-            f"            v{at} = None",
-            plan.bad(column, "            "),
+            *plan.garbage_to_null(at, column, "        "),
             "    else:",
             f"        v{at} = None",
         )
@@ -72,9 +74,7 @@ def converted(plan: Plan, index: int, at: int, column: str, convert: Callable[[s
         f"            v{at} = {fn}(c)",
         f"            if len({cache}) < LIMIT:",
         f"                {cache}[c] = v{at}",
-        f"        if v{at} is BAD:",
-        f"            v{at} = None",
-        plan.bad(column, "            "),
+        *plan.garbage_to_null(at, column, "        "),
         "    else:",
         f"        v{at} = None",
     )
@@ -95,9 +95,7 @@ def moment(plan: Plan, index: int, at: int, column: str, convert: Callable[[str]
         plan.bad(column, "            "),
         "    elif c:",
         f"        v{at} = {fn}(c)",
-        f"        if v{at} is BAD:",
-        f"            v{at} = None",
-        plan.bad(column, "            "),
+        *plan.garbage_to_null(at, column, "        "),
         "    else:",
         f"        v{at} = None",
     )

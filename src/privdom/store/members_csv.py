@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
-from privdom.store.metrics import MEMBER_FILTERS, METRIC_COLUMNS
+from privdom.store.metrics import METRIC_COLUMNS, member_query
 
 
 def _yuan(column: str) -> str:
@@ -62,13 +61,4 @@ def select(
             exprs.append("CASE WHEN koc THEN 'True' ELSE 'False' END")
         else:
             exprs.append(cells.get(column, column))
-    where = [MEMBER_FILTERS[key] for key in filters]
-    sql = f"SELECT {', '.join(exprs)}, {_CSV_SLOW} AS slow FROM member_metrics"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY spend_total DESC, member_id"
-    params: list[Any] = list(filters.values())
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return conn.execute(sql, params)
+    return conn.execute(*member_query(f"{', '.join(exprs)}, {_CSV_SLOW} AS slow", filters, limit))

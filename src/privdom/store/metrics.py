@@ -380,8 +380,14 @@ def select_members(
     """A cursor over member_metrics rows (read it row by row: it may be a million members)."""
     unknown = [c for c in columns if c not in METRIC_COLUMNS]
     assert not unknown, unknown  # column names come from code, never from the user
+    return conn.execute(*member_query(", ".join(columns), filters, limit))
+
+
+def member_query(select: str, filters: dict[str, str], limit: int | None) -> tuple[str, list[Any]]:
+    """`SELECT select FROM member_metrics` with the `members` filters, in the `members` order (the
+    biggest spenders first), as SQL text and its parameters. `select` comes from code only."""
     where = [MEMBER_FILTERS[key] for key in filters]
-    sql = f"SELECT {', '.join(columns)} FROM member_metrics"
+    sql = f"SELECT {select} FROM member_metrics"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY spend_total DESC, member_id"
@@ -389,7 +395,7 @@ def select_members(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return conn.execute(sql, params)
+    return sql, params
 
 
 def member_values(conn: sqlite3.Connection, member_id: str, columns: Sequence[str]) -> sqlite3.Row | None:
