@@ -144,3 +144,18 @@ def test_table_output(cli: Callable[..., Any], workspace: Path) -> None:
     res = cli("import", "members", str(workspace / "m.csv"))
     assert res.exit_code == 0
     assert "新增 / inserted" in res.stdout and "置空 / nulled: 积分" in res.stdout
+
+
+def test_gb18030_with_emoji_and_extension_b(cli: Callable[..., Any], workspace: Path) -> None:
+    """GB18030 four-byte characters: emoji and CJK Extension B names that plain GBK cannot hold."""
+    lines = ["会员卡号,姓名,昵称,备注", "00042,𠀀𪚥,茶🍵,𡈽 生僻字客户", "00043,王𠮷,😀,"]
+    path = write(workspace / "m.csv", lines, encoding="gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("gbk")
+    res = cli("import", "members", str(path), "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    assert (res.json()["encoding"], res.json()["inserted"], res.json()["nulled_by_column"]) == ("gb18030", 2, {})
+    first, second = member(workspace / "privdom.db", "00042"), member(workspace / "privdom.db", "00043")
+    assert (first["name"], first["nickname"]) == ("𠀀𪚥", "茶🍵")
+    assert (second["name"], second["nickname"]) == ("王𠮷", "😀")
+    assert first["extra"] == {"备注": "𡈽 生僻字客户"}  # an unmapped column is kept, not dropped
