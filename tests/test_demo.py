@@ -38,7 +38,7 @@ def test_demo_twice_in_one_dir_imports_nothing_new_and_plans_the_same(cli: Calla
     assert first.stdout == second.stdout
 
 
-def test_demo_table_masks_phones_and_leaves_no_workspace_behind(cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_demo_table_for_another_date_leaves_no_workspace_behind(cli: Callable[..., Result], tmp_path: Path) -> None:
     res = cli("demo", "--date", "2026-11-24")
     assert res.exit_code == 0, res.stderr
     assert "2026-11-24" in res.stdout

@@ -17,8 +17,6 @@ from typing import IO, Any
 
 from rich.console import Console
 
-_encode_string = json.encoder.encode_basestring  # the C escaper, ensure_ascii=False
-
 _MASKABLE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -64,63 +62,8 @@ def _default(value: Any) -> Any:
 
 
 def dumps(data: Any) -> str:
-    """The one JSON encoder: UTF-8 text (Chinese stays readable), stable key order as given.
-
-    The text is exactly `json.dumps(data, ensure_ascii=False, indent=2, default=_default)`; with an
-    indent the standard library only has its pure-Python encoder (a plan at a million members is
-    tens of MB of JSON), so this walks the data once and leaves strings to the C escaper.
-    """
-    out: list[str] = []
-    _encode(data, "\n", out)
-    return "".join(out)
-
-
-_FLOAT_NAMES = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
-
-
-def _encode(o: Any, newline: str, out: list[str]) -> None:
-    if isinstance(o, str):
-        out.append(_encode_string(o))
-    elif o is None:
-        out.append("null")
-    elif o is True:
-        out.append("true")
-    elif o is False:
-        out.append("false")
-    elif isinstance(o, int):
-        out.append(int.__repr__(o))
-    elif isinstance(o, float):
-        out.append("NaN" if o != o else _FLOAT_NAMES.get(o) or float.__repr__(o))
-    elif isinstance(o, dict):
-        if not o:
-            out.append("{}")
-            return
-        inner = newline + "  "
-        first = True
-        for key, value in o.items():
-            out.append(("{" if first else ",") + inner + _encode_string(_key(key)) + ": ")
-            first = False
-            _encode(value, inner, out)
-        out.append(newline + "}")
-    elif isinstance(o, list | tuple):
-        if not o:
-            out.append("[]")
-            return
-        inner = newline + "  "
-        for i, value in enumerate(o):
-            out.append(("[" if i == 0 else ",") + inner)
-            _encode(value, inner, out)
-        out.append(newline + "]")
-    else:
-        _encode(_default(o), newline, out)
-
-
-def _key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if key is True or key is False or key is None or isinstance(key, int | float):
-        return json.dumps(key)  # the standard library's key rules: true/false/null, numbers as text
-    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    """The one JSON encoder: UTF-8 text (Chinese stays readable), stable key order as given."""
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
 
 
 def print_json(data: Any, out: IO[str] | None = None) -> None:

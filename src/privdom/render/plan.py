@@ -178,13 +178,13 @@ def _table(p: Plan) -> None:
         out.print("今天没有任务 nothing planned for this day", style="dim")
 
 
-def deferred_summary(deferred: Sequence[Task]) -> Table:
+def deferred_summary(deferred: Sequence[DeferredTask]) -> Table:
     """What did not fit today, counted by cause, owner and rule.
 
     A big workspace defers tens of thousands of touches on a busy day; one line per task would bury
     the morning's list (and take a minute to draw), so the table counts them and the CSV/JSON name them.
     """
-    counts = Counter((getattr(d, "cause", ""), d.owner, d.rule_title["zh"]) for d in deferred)
+    counts = Counter((d.cause, d.owner, d.rule_title["zh"]) for d in deferred)
     table = Table(title=f"延后 deferred: {len(deferred)}", title_justify="left")
     for col in ("原因 cause", "负责人 owner", "规则 rule", "数量 count"):
         table.add_column(col, overflow="fold", justify="right" if col == "数量 count" else "left")
