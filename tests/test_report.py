@@ -343,3 +343,22 @@ def test_silence_threshold_follows_the_playbooks_group_silent_rules() -> None:
         update={"stages": stages.model_copy(update={"pull_in": [r for r in stages.pull_in if r is not rule]})}
     )
     assert silent_after_days(none) == SILENT_AFTER_DAYS
+
+
+def test_tiers_and_lifecycle_are_counted_as_privdom_tiers_and_segments_count_them(cli, brand: Path) -> None:
+    # Give the last segment a condition, so the members it caught match no segment at all.
+    playbook = brand / "sops" / "playbook.yaml"
+    text = playbook.read_text(encoding="utf-8")
+    playbook.write_text(text.replace("    en: Maturity\n", "    en: Maturity\n    when: {orders_total: {gt: 100}}\n"),
+                        encoding="utf-8")
+    report = report_json(cli)
+    for key, command in (("tiers", ("tiers",)), ("lifecycle", ("segments", "--model", "lifecycle"))):
+        res = cli(*command, "--date", AS_OF.isoformat(), "--format", "json")
+        assert res.exit_code == 0, res.stderr
+        classes = res.json()["classes"]
+        assert [(s["id"], s["zh"], s["members"], s["share"]) for s in report[key]] == [
+            (c["id"] or "unmatched", c["zh"], c["members"], c["share"]) for c in classes
+        ]
+    unmatched = report["lifecycle"][-1]
+    mature = sum(1 for f in member_figures(AS_OF).values() if f["segment"] == "mature")
+    assert (unmatched["id"], unmatched["en"], unmatched["members"]) == ("unmatched", "Unmatched", mature) and mature

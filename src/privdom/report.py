@@ -15,9 +15,12 @@ from pydantic import BaseModel
 from privdom.metrics import materialize
 from privdom.playbook import Playbook
 from privdom.playbook.models import GroupSilentTrigger
+from privdom.segments import Distribution, segment_distribution, tier_distribution
 from privdom.store import report as store
 
 FLOW_DAYS = 30
+# The id of members no lifecycle condition matched (`privdom segments` shows them as 未分类 Unmatched).
+UNMATCHED = "unmatched"
 # When the playbook has no group_silent rule, a group is called silent after this many quiet days.
 SILENT_AFTER_DAYS = 3
 # The key of members who joined inside the flow window: they had no segment 30 days ago.
@@ -117,9 +120,9 @@ def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> R
     finally:
         store.drop_segments_before(conn)
     counts = store.funnel_counts(conn)
-    tiers = _shares(store.distribution(conn, "tier"), [(t.id, t.zh, t.en) for t in playbook.tiers.levels])
+    tiers = _shares(tier_distribution(conn, playbook, as_of))
     segments = [(s.id, s.zh, s.en) for s in playbook.lifecycle]
-    lifecycle = _shares(store.distribution(conn, "lifecycle"), segments)
+    lifecycle = _shares(segment_distribution(conn, playbook, as_of, "lifecycle"))
     silent_after = silent_after_days(playbook)
     groups = [_group_health(row, as_of, silent_after) for row in store.group_rows(conn, as_of)]
     return Report(
@@ -157,33 +160,21 @@ def _funnel(counts: store.FunnelCounts) -> list[FunnelStep]:
     return steps
 
 
-def _shares(buckets: list[store.Bucket], labels: list[tuple[str, str, str]]) -> list[Share]:
-    """One entry per playbook label in playbook order (zeros included), then any value it does not name."""
-    by_key = {b.key: b for b in buckets}
-    members = sum(b.members for b in buckets)
-    spend = sum(b.spend_fen for b in buckets)
-    known = {key for key, _, _ in labels}
-    rows: list[tuple[str | None, str, str, str]] = [(key, key, zh, en) for key, zh, en in labels]
-    for b in buckets:
-        if b.key is None:
-            rows.append((None, "unknown", "未知", "Unknown"))
-        elif b.key not in known:
-            rows.append((b.key, b.key, b.key, b.key))
-    out: list[Share] = []
-    for key, ident, zh, en in rows:
-        bucket = by_key.get(key) or store.Bucket(key, 0, 0)
-        out.append(
-            Share(
-                id=ident,
-                zh=zh,
-                en=en,
-                members=bucket.members,
-                share=_rate(bucket.members, members),
-                spend_fen=bucket.spend_fen,
-                spend_share=_rate(bucket.spend_fen, spend),
-            )
+def _shares(distribution: Distribution) -> list[Share]:
+    """The same classes, counts and labels as `privdom tiers` / `privdom segments`; a share is None
+    (not 0) when there is nothing to share, so an empty workspace does not read as 0%."""
+    return [
+        Share(
+            id=c.id or UNMATCHED,
+            zh=c.zh,
+            en=c.en,
+            members=c.members,
+            share=c.share if distribution.members else None,
+            spend_fen=c.spend_fen,
+            spend_share=c.spend_share if distribution.spend_fen else None,
         )
-    return out
+        for c in distribution.classes
+    ]
 
 
 def _flow(moves: list[store.Move], segments: list[tuple[str, str, str]], start: date, end: date) -> Flow:

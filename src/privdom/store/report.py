@@ -16,13 +16,6 @@ BEFORE_TABLE = "report_segment_before"
 
 
 @dataclass(frozen=True)
-class Bucket:
-    key: str | None
-    members: int
-    spend_fen: int
-
-
-@dataclass(frozen=True)
 class FunnelCounts:
     members: int
     buyers: int
@@ -75,19 +68,6 @@ def funnel_counts(conn: sqlite3.Connection) -> FunnelCounts:
         """
     ).fetchone()
     return FunnelCounts(int(row[0]), int(row[1]), int(row[2]))
-
-
-def distribution(conn: sqlite3.Connection, column: str) -> list[Bucket]:
-    """Members and spend per value of `tier` or `lifecycle`."""
-    if column not in ("tier", "lifecycle"):
-        raise ValueError(f"not a distribution column: {column}")
-    rows = conn.execute(
-        f"""
-        SELECT {column}, count(*), coalesce(sum(spend_total), 0)
-        FROM member_metrics GROUP BY {column}
-        """
-    ).fetchall()
-    return [Bucket(r[0], int(r[1]), int(r[2])) for r in rows]
 
 
 @dataclass(frozen=True)
