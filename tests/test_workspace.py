@@ -121,3 +121,29 @@ def test_bad_input_gives_one_error_line_and_changes_nothing(cli, tmp_path: Path)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM orders WHERE order_id = 'T1'").fetchone()[0] == 0
     assert "T1" in (tmp_path / "rejects.csv").read_text(encoding="utf-8")
+
+
+def test_a_first_version_workspace_upgrades_and_takes_an_activity_import(cli, tmp_path: Path) -> None:
+    """A workspace made by schema version 1 (no metrics cache, activity without `extra`) keeps its data
+    and imports activity exports with extra columns after the upgrade."""
+    from privdom.store.schema import MIGRATIONS
+
+    assert cli("init").exit_code == 0
+    db = tmp_path / "privdom.db"
+    db.unlink()
+    old = sqlite3.connect(db)
+    old.executescript(MIGRATIONS[0])
+    old.execute("INSERT INTO members (member_id, name) VALUES ('00042', '老会员')")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    export = "日期,群ID,会员卡号,发言数,心情\n2026-11-20,g1,00042,3,好\n"
+    (tmp_path / "activity.csv").write_text(export, encoding="utf-8")
+
+    res = cli("import", "activity", "activity.csv", "--format", "json")
+
+    assert res.exit_code == 0, res.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT name FROM members").fetchall() == [("老会员",)]
+        assert conn.execute("SELECT messages, extra FROM activity").fetchall() == [(3, '{"心情": "好"}')]

@@ -54,13 +54,13 @@ from privdom.store import metrics as store
 
 
 def materialize(
-    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True, cache: bool = True
+    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True
 ) -> None:
     """Make `member_metrics` (TEMP) hold the metrics as of `as_of` (see the module docstring).
 
-    With cache=True (and ranks) it is a view of the workspace's cached snapshot for this data,
-    playbook and date, built first when there is none (`store.metrics_cache`). ranks=False or
-    cache=False compute a TEMP table for this connection only; ranks=False leaves rfm_r/f/m,
+    It is a view of the workspace's cached snapshot for this data, playbook and date, built first
+    when there is none (`store.metrics_cache`). ranks=False computes a TEMP table for this
+    connection only, leaving rfm_r/f/m,
     rfm_class and koc_rank NULL (koc itself is set).
     """
     window = playbook.tiers.downgrade_window_days
@@ -82,7 +82,7 @@ def materialize(
         koc_min_images=playbook.koc.min_images_30,
         ranks=ranks,
     )
-    if cache and ranks:
+    if ranks:
         metrics_cache.materialize(conn, query)
     else:
         store.build_temp(conn, query)
@@ -245,7 +245,7 @@ def member_csv_rows(
     for row in cursor:
         if row[-1]:
             raw = store.member_values(conn, str(row[member_id]), raw_columns)
-            if raw is not None:
-                yield False, raw
+            assert raw is not None, "the row was just read from the same member_metrics"
+            yield False, raw
         else:
             yield True, row[:-1]

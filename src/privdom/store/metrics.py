@@ -345,11 +345,16 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-def build_temp(conn: sqlite3.Connection, q: MetricsQuery) -> None:
-    """member_metrics as a TEMP table of this connection (replacing a view or table of that name)."""
+def drop_member_metrics(conn: sqlite3.Connection) -> None:
+    """Drop this connection's member_metrics, whether it is a snapshot view or a TEMP table."""
     row = conn.execute("SELECT type FROM temp.sqlite_master WHERE name = 'member_metrics'").fetchone()
     if row is not None:
         conn.execute(f"DROP {'VIEW' if row[0] == 'view' else 'TABLE'} temp.member_metrics")
+
+
+def build_temp(conn: sqlite3.Connection, q: MetricsQuery) -> None:
+    """member_metrics as a TEMP table of this connection (replacing a view or table of that name)."""
+    drop_member_metrics(conn)
     build(conn, q)
     conn.execute("CREATE INDEX temp.member_metrics_id ON member_metrics(member_id)")
 

@@ -59,11 +59,8 @@ def data_fingerprint(conn: sqlite3.Connection) -> str:
     """Changes whenever an import commits or rows are added to or removed from a metrics input."""
     parts = [str(conn.execute("SELECT MAX(import_id) FROM imports").fetchone()[0])]
     for table in ("members", "orders", "activity"):
-        parts.append(str(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]))
-        try:
-            parts.append(str(conn.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]))
-        except sqlite3.OperationalError:  # a WITHOUT ROWID table: the count has to do
-            pass
+        count, last = conn.execute(f"SELECT COUNT(*), MAX(rowid) FROM {table}").fetchone()
+        parts += [str(count), str(last)]
     return ".".join(parts)
 
 
@@ -79,14 +76,8 @@ def _snapshot(conn: sqlite3.Connection, key: str) -> str | None:
 
 def _show(conn: sqlite3.Connection, table: str) -> None:
     """Point the TEMP VIEW member_metrics at a snapshot (table names are generated hex, never input)."""
-    _drop_member_metrics(conn)
+    sql.drop_member_metrics(conn)
     conn.execute(f"CREATE TEMP VIEW member_metrics AS SELECT * FROM main.{table}")
-
-
-def _drop_member_metrics(conn: sqlite3.Connection) -> None:
-    row = conn.execute("SELECT type FROM temp.sqlite_master WHERE name = 'member_metrics'").fetchone()
-    if row is not None:
-        conn.execute(f"DROP {'VIEW' if row[0] == 'view' else 'TABLE'} temp.member_metrics")
 
 
 def materialize(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:

@@ -96,7 +96,6 @@ MIGRATIONS: list[str] = [
         member_id TEXT NOT NULL,
         messages  INTEGER NOT NULL DEFAULT 0,
         images    INTEGER NOT NULL DEFAULT 0,
-        extra     TEXT,
         PRIMARY KEY (date, group_id, member_id)
     );
     CREATE INDEX activity_member ON activity(member_id, date);
@@ -156,6 +155,10 @@ MIGRATIONS: list[str] = [
         table_name  TEXT NOT NULL,
         as_of       TEXT NOT NULL
     );
+    """,
+    # ---- 2 -> 3: activity exports keep their unmapped columns, like members and orders do.
+    """
+    ALTER TABLE activity ADD COLUMN extra TEXT;
     """,
 ]
 
