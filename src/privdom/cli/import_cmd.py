@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from privdom.cli.context import workspace
+from privdom.cli.options import TableOrJson
 from privdom.errors import PrivdomError
-from privdom.ingest import KINDS, ImportReport, import_file
+from privdom.ingest import KINDS, SOURCES, ImportReport, import_file
 from privdom.render import console, print_json, write_csv
 
 Kind = Enum("Kind", {k.replace("-", "_"): k for k in KINDS}, type=str)  # type: ignore[misc]
 
 
-class SourceLayout(StrEnum):
-    generic = "generic"
-    wecom = "wecom"
-    youzan = "youzan"
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    json = "json"
+SourceLayout = StrEnum("SourceLayout", {name: name for name in SOURCES})  # type: ignore[misc]
 
 
 def _mappings(values: list[str]) -> dict[str, str]:
@@ -46,13 +41,13 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV/TSV/XLSX export.")],
     encoding: Annotated[str, typer.Option(help="auto (BOM, UTF-8, then GB18030) or a codec name.")] = "auto",
     map_: Annotated[list[str] | None, typer.Option("--map", help="SRC=field; repeatable.")] = None,
-    source: Annotated[SourceLayout, typer.Option(help="Known export layout.")] = SourceLayout.generic,
+    source: Annotated[SourceLayout, typer.Option(help="Known export layout.")] = SourceLayout("generic"),
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet [default: the first].")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report everything, write nothing.")] = False,
     rejects: Annotated[Path | None, typer.Option(help="Write rejected records to this CSV.")] = None,
     format_: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ReportFormat.table,
+        TableOrJson, typer.Option("--format", "-f", help="Output format.")
+    ] = TableOrJson.table,
 ) -> None:
     """Import an export file (成员/订单/群/群成员/活跃) into the workspace, in one transaction."""
     ws = workspace(ctx)
@@ -65,6 +60,7 @@ def import_command(
             kind.value,
             file,
             timezone=timezone,
+            started_at=datetime.now(ZoneInfo(timezone)),
             encoding=encoding,
             mappings=mappings,
             source=source.value,
@@ -92,7 +88,7 @@ def import_command(
                 ((r.record, r.line, r.reason, r.raw) for r in report.rejects),
                 out,
             )
-    if format_ is ReportFormat.json:
+    if format_ is TableOrJson.json:
         print_json(report.model_dump(mode="json"))
     else:
         _table(report)

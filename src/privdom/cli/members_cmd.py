@@ -9,7 +9,7 @@ import typer
 
 from privdom import metrics, segments
 from privdom.cli.context import workspace
-from privdom.cli.options import DateOpt, Format, FormatOpt, ShowPiiOpt
+from privdom.cli.options import DateOpt, Format, FormatOpt, ShowPiiOpt, TableOrJson
 from privdom.errors import PrivdomError
 from privdom.playbook import Playbook
 from privdom.render import members as render
@@ -18,11 +18,6 @@ from privdom.render import members as render
 class SegmentModel(StrEnum):
     lifecycle = "lifecycle"
     rfm = "rfm"
-
-
-class ProfileFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 def _check(value: str | None, option: str, choices: list[str]) -> None:
@@ -82,8 +77,8 @@ def member(
     ],
     date: DateOpt = None,
     fmt: Annotated[
-        ProfileFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ProfileFormat.table,
+        TableOrJson, typer.Option("--format", "-f", help="Output format.")
+    ] = TableOrJson.table,
     show_pii: ShowPiiOpt = False,
 ) -> None:
     """One member's profile, with why: the tier threshold, the segment condition, RFM against the means."""

@@ -14,6 +14,13 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class TableOrJson(str, Enum):
+    """For reports and profiles that have no sensible CSV form."""
+
+    table = "table"
+    json = "json"
+
+
 class PlanFormat(str, Enum):
     table = "table"
     json = "json"

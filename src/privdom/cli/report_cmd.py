@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from privdom.cli.context import workspace
-from privdom.cli.options import DateOpt
+from privdom.cli.options import DateOpt, TableOrJson
 from privdom.errors import PrivdomError
 from privdom.render import console, print_json
 from privdom.render.report import print_report, write_html
 from privdom.report import build_report
-
-
-class ReportFormat(str, Enum):
-    table = "table"
-    json = "json"
 
 
 def report(
@@ -28,7 +22,7 @@ def report(
         Path | None,
         typer.Option("--html", help="Also write the report as one self-contained HTML file (opens offline)."),
     ] = None,
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.table,
+    format: Annotated[TableOrJson, typer.Option("--format", "-f", help="Output format.")] = TableOrJson.table,
 ) -> None:
     """Funnel, tiers, lifecycle and its 30-day flow, group health and owner workload."""
     ws = workspace(ctx)
@@ -48,7 +42,7 @@ def report(
                 hint="pass --html a file path in a folder you can write to",
             ) from None
         typer.echo(f"report written: {html}", err=True)
-    if format is ReportFormat.json:
+    if format is TableOrJson.json:
         print_json(result.model_dump(mode="json"))
     else:
         print_report(result, console())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -64,10 +65,13 @@ def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
     init_workspace(ws.db, ws.sops)
     playbook = ws.playbook()
     source = examples_dir()
+    tz = ZoneInfo(playbook.timezone)
     conn = ws.connect()
     try:
         for kind, name in EXAMPLE_FILES:
-            report = import_file(conn, kind, source / name, timezone=playbook.timezone)
+            report = import_file(
+                conn, kind, source / name, timezone=playbook.timezone, started_at=datetime.now(tz)
+            )
             counted = (
                 "already imported"
                 if report.already_imported

@@ -71,6 +71,7 @@ def import_file(
     path: Path,
     *,
     timezone: str,
+    started_at: datetime,
     encoding: str = "auto",
     mappings: dict[str, str] | None = None,
     source: str = "generic",
@@ -78,7 +79,10 @@ def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import one file of KIND. Whole-file problems raise PrivdomError and write nothing."""
+    """Import one file of KIND. Whole-file problems raise PrivdomError and write nothing.
+
+    `started_at` is the caller's clock in the playbook's timezone; it is recorded in `imports`.
+    """
     if kind not in KINDS:
         raise PrivdomError(f"unknown kind {kind!r}", hint=f"KIND is one of: {', '.join(KINDS)}")
     if source not in SOURCES:
@@ -86,7 +90,6 @@ def import_file(
             f"--source {source!r} is not a known layout", hint=f"use one of: {', '.join(SOURCES)}"
         )
     started = time.perf_counter()
-    started_at = datetime.now().isoformat(sep=" ", timespec="seconds")
     src = open_source(path, encoding=encoding, sheet=sheet, progress=progress)
     try:
         hmap = map_header(kind, src.header, source=source, mappings=mappings, file=str(path))
@@ -128,7 +131,7 @@ def import_file(
                     file_name=path.name,
                     sha256=report.sha256,
                     encoding=report.encoding,
-                    started_at=started_at,
+                    started_at=started_at.strftime("%Y-%m-%d %H:%M:%S"),  # local time, as stored
                     seconds=report.seconds,
                     counts=report.model_dump(
                         mode="json", exclude={"columns", "extra_columns", "file", "sha256"}

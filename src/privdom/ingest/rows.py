@@ -103,16 +103,13 @@ class RowParser:
         for name, index in hmap.fields.items():
             parser = _PARSERS.get(name, "text")
             column = header[index].strip()
-            if name not in pos and name != "birthday":
-                continue
             if parser == "text":
                 rowcode.text(plan, index, pos[name])
             elif parser == "phone":
                 rowcode.phone(plan, index, pos[name], pos.get("phone_display"), column)
             elif parser == "birthday":
-                if "birthday_md" in pos:
-                    rowcode.pair(plan, index, (pos["birthday"], pos["birthday_md"]), column,
-                                 lambda c: cells.parse_birthday(c, tz), counted_bad=True)
+                rowcode.pair(plan, index, (pos["birthday"], pos["birthday_md"]), column,
+                             lambda c: cells.parse_birthday(c, tz), counted_bad=True)
             elif parser == "status":
                 rowcode.pair(plan, index, (pos["status"], pos["counted"]), column,
                              lambda c: (c, cells.order_counted(c)), counted_bad=False)
@@ -169,8 +166,7 @@ class RowParser:
         vals = self.values(row)
         if isinstance(vals, str):
             return vals
-        derived = self.derived if self.kind == "members" else 0
-        return (self.key(vals), derived, self.activity(vals), *vals)
+        return (self.key(vals), self.derived, self.activity(vals), *vals)
 
     def key(self, vals: list[object]) -> object:
         if self.kind in ("members", "orders"):
