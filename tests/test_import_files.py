@@ -159,3 +159,14 @@ def test_gb18030_with_emoji_and_extension_b(cli: Callable[..., Any], workspace: 
     assert (first["name"], first["nickname"]) == ("𠀀𪚥", "茶🍵")
     assert (second["name"], second["nickname"]) == ("王𠮷", "😀")
     assert first["extra"] == {"备注": "𡈽 生僻字客户"}  # an unmapped column is kept, not dropped
+
+
+def test_scientific_notation_phone_says_so(cli: Callable[..., Any], workspace: Path) -> None:
+    path = write(workspace / "m.csv", ["会员卡号,手机号", "1,1.38123E+10", "2,abc", "3,13812345678"])
+    res = cli("import", "members", str(path), "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["nulled_by_column"] == {
+        "手机号": 1,
+        "手机号 (scientific notation: digits lost / 科学计数法，号码已丢失)": 1,
+    }
+    assert [member(workspace / "privdom.db", m)["phone"] for m in ("1", "2", "3")] == [None, None, "13812345678"]

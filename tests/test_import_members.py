@@ -42,7 +42,8 @@ def test_brand_members_gb18030(cli: Callable[..., Any], workspace: Path) -> None
     assert report["rejected"] == 1 and report["rejected_by_reason"] == {"masked_phone": 1}
     assert report["nulled_by_column"] == {
         "性别": 1,
-        "手机号": 2,
+        "手机号": 1,  # 0000-00-00
+        "手机号 (scientific notation: digits lost / 科学计数法，号码已丢失)": 1,  # 1.38123E+10
         "最后消费时间": 2,  # the skipped duplicate counts too
         "注册时间": 1,
         "生日": 1,
@@ -68,6 +69,8 @@ def test_brand_members_gb18030(cli: Callable[..., Any], workspace: Path) -> None
     )
     assert second["total_spent_fen"] == 123450 and second["last_order_at"] is None
     assert member(workspace / "privdom.db", "000125")["phone"] is None
+    odd = member(workspace / "privdom.db", "000126")
+    assert (odd["phone"], odd["joined_at"], odd["birthday"], odd["points"]) == (None, None, None, None)
     imports = rows(workspace / "privdom.db", "SELECT kind, encoding, status FROM imports")
     assert imports == [{"kind": "members", "encoding": "gb18030", "status": "ok"}]
     assert rows(workspace / "privdom.db", "SELECT record, line, reason FROM rejects") == [

@@ -133,3 +133,21 @@ def test_many_rows_with_repeats_agree(
     counts, stored = results[0]
     assert (counts["inserted"], counts["merged"], counts["duplicates"]) == (450, 64, 41)
     assert len(stored) == 450
+
+
+@pytest.mark.parametrize("seed", [False, True], ids=["empty-table", "table-with-rows"])
+@pytest.mark.parametrize(("kind", "lines"), [("members", MEMBERS), ("orders", ORDERS)])
+def test_dry_run_on_either_path_reports_the_counts_and_changes_no_byte(
+    cli: Callable[..., Any], workspace: Path, seed: bool, kind: str, lines: list[str]
+) -> None:
+    if seed:
+        _import(cli, workspace, kind, [lines[0]], seed=True)
+    db = workspace / "privdom.db"
+    before = db.read_bytes()
+    write(workspace / "dry.csv", lines)
+    res = cli("import", kind, str(workspace / "dry.csv"), "--dry-run", "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    report = res.json()
+    assert report["dry_run"] is True and report["import_id"] is None
+    assert report["read"] == len(lines) - 1 and report["inserted"] > 0
+    assert db.read_bytes() == before  # indexes the insert-only path drops are back, too

@@ -16,6 +16,9 @@ from typing import Any
 
 # Converters whose cells repeat a lot in real exports (prices, counts, dates, words), so their
 # results are cached. Times to the second rarely repeat and are not.
+# Added to the column name in `nulled_by_column` for phones Excel wrote in scientific notation.
+SCIENTIFIC_NOTE = "(scientific notation: digits lost / 科学计数法，号码已丢失)"
+
 CACHED = frozenset({"int", "money", "date", "gender", "group_type"})
 
 
@@ -128,6 +131,9 @@ def phone(plan: Plan, index: int, at: int, display_at: int | None, column: str) 
         "            if phone_status == PHONE_OK:",
         f"                v{at} = got",
         *masked,
+        # Excel turned the number into 1.38E+10: the digits are gone, and the report says so.
+        "            elif phone_status == PHONE_SCIENTIFIC:",
+        plan.bad(f"{column} {SCIENTIFIC_NOTE}", "                "),
         "            else:",
         plan.bad(column, "                "),
     )

@@ -67,6 +67,7 @@ _NAMESPACE: dict[str, Any] = {
     "LIMIT": CACHE_LIMIT,
     "PHONE_OK": cells.PHONE_OK,
     "PHONE_MASKED": cells.PHONE_MASKED,
+    "PHONE_SCIENTIFIC": cells.PHONE_SCIENTIFIC,
     "PHONE_SECOND": frozenset("3456789"),
     "PHONE_REASONS": _PHONE_REASONS,
     "parse_phone": cells.parse_phone,
