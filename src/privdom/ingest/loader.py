@@ -13,6 +13,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -122,6 +123,7 @@ def import_file(
                     _settle(conn, kind, report)
                 report.nulled_by_column = dict(sorted(parser.nulled.items()))
                 report.rejected = len(report.rejects)
+                report.rejected_by_reason = dict(sorted(Counter(r.reason for r in report.rejects).items()))
                 report.seconds = round(time.perf_counter() - started, 3)
                 if dry_run:
                     raise _DryRun
@@ -146,15 +148,13 @@ def import_file(
         src.close()
 
 
-def _records(src: Source, report: ImportReport, parser: RowParser) -> Iterator[tuple[int, int, list[str]]]:
+def _records(src: Source, report: ImportReport) -> Iterator[tuple[int, int, list[str]]]:
     """Every record worth parsing, as (record number, line, cells); blank rows, repeated headers and
     records with the wrong field count are counted (and rejected) here."""
     header_key = [normalise(c) for c in src.header]
     # Cheap first test for a repeated header: its first cell as written, or as normalised.
     header_first = {src.header[0], src.header[0].strip(), header_key[0]}
     width = len(src.header)
-    rejects = report.rejects
-    by_reason = parser.rejected
     record = 0
     for line, row in src.records:
         record += 1
@@ -165,8 +165,7 @@ def _records(src: Source, report: ImportReport, parser: RowParser) -> Iterator[t
                 report.blank += 1
                 continue
             else:
-                by_reason["field_count"] = by_reason.get("field_count", 0) + 1
-                rejects.append(Reject(record=record, line=line, reason="field_count", raw=src.raw(row)))
+                _reject(src, report, record, line, row, "field_count")
                 continue
         first = row[0]
         if not first or first.isspace() or first in header_first:
@@ -180,9 +179,7 @@ def _records(src: Source, report: ImportReport, parser: RowParser) -> Iterator[t
     report.read = record
 
 
-def _reject(src: Source, parser: RowParser, report: ImportReport, record: int, line: int,
-            row: list[str], reason: str) -> None:
-    parser.rejected[reason] = parser.rejected.get(reason, 0) + 1
+def _reject(src: Source, report: ImportReport, record: int, line: int, row: list[str], reason: str) -> None:
     report.rejects.append(Reject(record=record, line=line, reason=reason, raw=src.raw(row)))
 
 
@@ -193,10 +190,10 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
     # Duplicates are records whose stored values are the same (cells that differ only in spaces or
     # number format included), as on the insert-only path.
     stored = 3 + len(sql.COLUMNS[kind])
-    for record, line, row in _records(src, report, parser):
+    for record, line, row in _records(src, report):
         staged = parser(row)
         if isinstance(staged, str):
-            _reject(src, parser, report, record, line, row, staged)
+            _reject(src, report, record, line, row, staged)
             continue
         batch.append((record, line, hash(staged[3:stored]), *staged))
         if len(batch) >= BATCH:
@@ -204,7 +201,6 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
             batch.clear()
     if batch:
         sql.stage_rows(conn, kind, batch)
-    report.rejected_by_reason = dict(sorted(parser.rejected.items()))
 
 
 # A record on the insert-only path: (key, record, values, line, phone); the phone (orders) only
@@ -254,23 +250,23 @@ def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, repor
 
     phone: Any = None
     values = parser.values
-    for record, line, row in _records(src, report, parser):
+    # NOT NULL columns a record may leave empty, filled as the staged path fills them.
+    defaults = [(parser.pos[c], v) for c, v in sql.DEFAULTS.items() if c in parser.pos]
+    for record, line, row in _records(src, report):
         vals = values(row)
         if isinstance(vals, str):
-            _reject(src, parser, report, record, line, row, vals)
+            _reject(src, report, record, line, row, vals)
             continue
         if orders:
             phone = vals.pop()
-            if vals[3] is None:
-                vals[3] = 0  # amount_fen, NOT NULL
-            if vals[5] is None:
-                vals[5] = 1  # counted
+            for at, default in defaults:
+                if vals[at] is None:
+                    vals[at] = default
         batch.append((vals[0], record, vals, line, phone))
         if len(batch) >= DIRECT_BATCH:
             flush()
     if batch:
         flush()
-    report.rejected_by_reason = dict(sorted(parser.rejected.items()))
     bulk.create_indexes(conn, indexes)
     if staging:
         sql.stage_first_rows(conn, kind)

@@ -93,7 +93,6 @@ class RowParser:
         self.pos = {name: i for i, name in enumerate(self.columns)}
         self.tz = tz
         self.nulled: dict[str, int] = {}
-        self.rejected: dict[str, int] = {}
         self.derived = 0  # members: 1 when the identity came from the WeCom id or the phone
         self.values: Callable[[list[str]], list[object] | str] = self._compile(header, hmap)
 

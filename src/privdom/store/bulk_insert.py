@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any
 
-from privdom.store.imports import COLUMNS, KEY, TABLE
+from privdom.store.imports import COLUMNS, KEY, TABLE, member_by_phone
 
 DIRECT_KINDS = ("members", "orders")
 
@@ -90,9 +90,7 @@ def members_for_phones(conn: sqlite3.Connection, phones: Iterable[str]) -> dict[
     """phone -> the member orders without a member id belong to (a real member before one made
     from orders); phones no member has are left out."""
     found = conn.execute(
-        """SELECT value, (SELECT m.member_id FROM members m WHERE m.phone = value
-                          ORDER BY m.source = 'orders', m.member_id LIMIT 1)
-           FROM json_each(?)""",
+        f"SELECT value, {member_by_phone('value')} FROM json_each(?)",
         (json.dumps(sorted(phones)),),
     )
     return {str(phone): str(member) for phone, member in found if member is not None}

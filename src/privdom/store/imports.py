@@ -84,7 +84,8 @@ COLUMNS: dict[str, list[str]] = {
 # Staged to find the member, never stored on the row itself.
 STAGE_ONLY: dict[str, list[str]] = {"orders": ["phone"]}
 # NOT NULL columns: an empty cell keeps the stored value, or this default for a new row.
-DEFAULTS = {"amount_fen": "0", "messages": "0", "images": "0"}
+# What a NOT NULL column holds when neither the file nor the stored row has a value.
+DEFAULTS = {"amount_fen": 0, "counted": 1, "messages": 0, "images": 0}
 HEAD = ["seq", "line", "rowhash", "k", "derived", "act"]
 
 
@@ -134,13 +135,22 @@ def drop_duplicates(conn: sqlite3.Connection) -> int:
     return cur.rowcount
 
 
+def member_by_phone(phone: str) -> str:
+    """SQL for the member a phone belongs to: a real member before one made from orders, then the
+    lowest id. Every import path finds members by phone with this one rule. `phone` is SQL text
+    from code (a column or a bound value's name), never input."""
+    return (
+        f"(SELECT m.member_id FROM members m WHERE m.phone = {phone}"
+        " ORDER BY m.source = 'orders', m.member_id LIMIT 1)"
+    )
+
+
 def resolve_member_keys(conn: sqlite3.Connection) -> None:
     """Members keyed by WeCom id or phone join the member the database already has for them."""
     conn.execute(
-        """UPDATE import_stage SET member_id = coalesce(
+        f"""UPDATE import_stage SET member_id = coalesce(
              (SELECT m.member_id FROM members m WHERE m.external_userid = import_stage.external_userid),
-             (SELECT m.member_id FROM members m WHERE m.phone = import_stage.phone
-                ORDER BY m.source = 'orders', m.member_id LIMIT 1),
+             {member_by_phone("import_stage.phone")},
              member_id)
            WHERE derived = 1"""
     )
@@ -183,9 +193,7 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
 def resolve_order_members(conn: sqlite3.Connection) -> None:
     """Orders without a member id find their member by phone; an unknown phone becomes the id."""
     conn.execute(
-        """UPDATE import_stage SET member_id = coalesce(
-             (SELECT m.member_id FROM members m WHERE m.phone = import_stage.phone
-                ORDER BY m.source = 'orders', m.member_id LIMIT 1), phone)
+        f"""UPDATE import_stage SET member_id = coalesce({member_by_phone("import_stage.phone")}, phone)
            WHERE member_id IS NULL"""
     )
 
@@ -302,8 +310,6 @@ def _merged(column: str) -> str:
 
 
 def _fresh(column: str) -> str:
-    if column == "counted":
-        return "coalesce(s.counted, 1)"
     if column in DEFAULTS:
         return f"coalesce(s.{column}, {DEFAULTS[column]})"
     return f"s.{column}"
