@@ -285,29 +285,26 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
     tier_since = _tier_since_sql(q, base) if levels else "NULL"
     if levels:
         params += [named["window_start"], q.next_day]
-    since_pairs: list[tuple[str, str]] = []
-    since_values: list[Any] = []
+    # (condition, date expression, their parameters) per segment that says when it started.
+    since: list[tuple[str, str, list[Any]]] = []
     for seg in q.segments:
         if seg.since is None:
             continue
         kind, n = seg.since
+        values: list[Any] = [seg.id]
         if kind == "recency":
             then = f"date(last_order_date, '+{int(n)} days')"
+        elif n in (0, 1):
+            then = "joined_date" if n == 0 else "first_order_date"
         else:
-            then = {0: "joined_date", 1: "first_order_date"}.get(n) or _nth_order_sql(n)
-        since_pairs.append(("lifecycle = ?", then))
-        since_values.append(seg.id)
-    segment_since = ""
-    if since_pairs:
-        parts = []
-        for (cond, then), value in zip(since_pairs, since_values, strict=True):
-            parts.append(f"WHEN {cond} THEN {then}")
-            params.append(value)
-            if then.startswith("(SELECT"):
-                params.append(q.next_day)
-        segment_since = "CASE " + " ".join(parts) + " END"
-    else:
-        segment_since = "NULL"
+            then = _nth_order_sql(n)
+            values.append(q.next_day)
+        since.append(("lifecycle = ?", then, values))
+    segment_since = "NULL"
+    if since:
+        segment_since = "CASE " + " ".join(f"WHEN {cond} THEN {then}" for cond, then, _ in since) + " END"
+        for _, _, values in since:
+            params += values
     whens: list[tuple[str, str]] = []
     for seg in q.segments:
         if seg.sql is None:
