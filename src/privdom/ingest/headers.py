@@ -149,9 +149,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 # Words that mean something else in one vendor's export than in the generic table.
 SOURCE_ALIASES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "wecom": {
-        "members": {"external_userid": ("客户id", "userid"), "joined_at": ("添加时间",), "owner": ("添加人",)}
+        "members": {"external_userid": ("客户id", "userid")}
     },
-    "youzan": {"members": {"member_id": ("客户id", "用户id"), "joined_at": ("成为会员时间", "注册时间")}},
+    "youzan": {"members": {"member_id": ("客户id", "用户id")}},
     "generic": {},
 }
 
