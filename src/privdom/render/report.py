@@ -58,12 +58,18 @@ def print_report(report: Report, out: Console) -> None:
     out.print(_owner_table(report))
 
 
-def _funnel_table(report: Report) -> Table:
-    table = Table(title="转化漏斗 Funnel")
-    table.add_column("步骤 Step")
-    for name in ("会员 Members", "上一步 From previous", "总体 From top"):
+def _bar_table(title: str, first: str, numbers: tuple[str, ...]) -> Table:
+    """A label column, right-aligned figures, and a bar chart column at the end."""
+    table = Table(title=title)
+    table.add_column(first)
+    for name in numbers:
         table.add_column(name, justify="right")
     table.add_column("")
+    return table
+
+
+def _funnel_table(report: Report) -> Table:
+    table = _bar_table("转化漏斗 Funnel", "步骤 Step", ("会员 Members", "上一步 From previous", "总体 From top"))
     top = report.funnel[0].members if report.funnel else 0
     for step in report.funnel:
         table.add_row(
@@ -77,11 +83,7 @@ def _funnel_table(report: Report) -> Table:
 
 
 def _share_table(title: str, shares: list[Share]) -> Table:
-    table = Table(title=title)
-    table.add_column("分层 Level")
-    for name in ("会员 Members", "占比 Share", "消费 Spend (yuan)", "消费占比 Spend share"):
-        table.add_column(name, justify="right")
-    table.add_column("")
+    table = _bar_table(title, "分层 Level", ("会员 Members", "占比 Share", "消费 Spend (yuan)", "消费占比 Spend share"))
     top = max((s.members for s in shares), default=0)
     for s in shares:
         table.add_row(
@@ -142,11 +144,8 @@ def _group_table(report: Report) -> Table:
 
 
 def _owner_table(report: Report) -> Table:
-    table = Table(title="负责人工作量 Owner workload")
-    table.add_column("负责人 Owner")
-    for name in ("会员 Members", "待办 Open tasks", "逾期 Overdue"):
-        table.add_column(name, justify="right")
-    table.add_column("")
+    numbers = ("会员 Members", "待办 Open tasks", "逾期 Overdue")
+    table = _bar_table("负责人工作量 Owner workload", "负责人 Owner", numbers)
     top = max((o.members for o in report.owners), default=0)
     for o in report.owners:
         table.add_row(
