@@ -182,7 +182,7 @@ def _load_direct(
     kind = report.kind
     sql.drop_stage(conn)  # leftovers of an earlier import on this connection
     indexes = bulk.drop_indexes(conn, kind)
-    if worth_a_worker(job.path) and src.sheet is None:
+    if src.sheet is None and worth_a_worker(job.path):  # CSV only: a workbook is read here
         batches = parsed_in_worker(job, report, parser, src.progress)
     else:
         batches = value_batches(src, parser, report)
