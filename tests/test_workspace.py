@@ -147,3 +147,41 @@ def test_a_first_version_workspace_upgrades_and_takes_an_activity_import(cli, tm
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT name FROM members").fetchall() == [("老会员",)]
         assert conn.execute("SELECT messages, extra FROM activity").fetchall() == [(3, '{"心情": "好"}')]
+
+
+def test_a_third_version_workspace_keeps_its_members_and_orders_unique_after_the_upgrade(cli, tmp_path: Path) -> None:
+    """Version 4 moves the member and order ids from the PRIMARY KEY to unique indexes: the rows, their
+    order and the uniqueness survive, and the next import merges into them as before."""
+    from privdom.store.schema import MIGRATIONS
+
+    assert cli("init").exit_code == 0
+    db = tmp_path / "privdom.db"
+    db.unlink()
+    old = sqlite3.connect(db)
+    for script in MIGRATIONS[:3]:
+        old.executescript(script)
+    old.executemany("INSERT INTO members (member_id, name) VALUES (?, ?)", [("00042", "老会员"), ("00007", "七")])
+    old.execute(
+        "INSERT INTO orders (order_id, member_id, paid_at, amount_fen)"
+        " VALUES ('T1', '00042', '2026-11-01 10:00:00', 100)"
+    )
+    old.execute("PRAGMA user_version = 3")
+    old.commit()
+    old.close()
+    orders = "订单号,会员卡号,支付时间,实付金额\nT1,00042,2026-11-01 10:00:00,2.50\nT2,00007,2026-11-02 10:00:00,3\n"
+    (tmp_path / "orders.csv").write_text(orders, encoding="utf-8")
+
+    res = cli("import", "orders", "orders.csv", "--format", "json")
+
+    assert res.exit_code == 0, res.stderr
+    assert {k: res.json()[k] for k in ("inserted", "updated")} == {"inserted": 1, "updated": 1}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        members = conn.execute("SELECT member_id, name FROM members ORDER BY rowid").fetchall()
+        assert members == [("00042", "老会员"), ("00007", "七")]
+        orders = conn.execute("SELECT order_id, amount_fen FROM orders ORDER BY 1").fetchall()
+        assert orders == [("T1", 250), ("T2", 300)]
+        for again in ("INSERT INTO members (member_id) VALUES ('00042')",
+                      "INSERT INTO orders (order_id, member_id) VALUES ('T1', '00007')"):
+            with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+                conn.execute(again)

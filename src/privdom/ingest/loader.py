@@ -1,9 +1,10 @@
 """`import_file`: one export file -> the workspace database, in one transaction.
 
 decode -> sniff -> header aliases -> cell parsers (rows.py) -> the table. Into an empty members or
-orders table (a first import, the big one) records go straight in, in sorted batches; otherwise they
-are staged in batches, then cleaned, merged and upserted by store.imports. Both paths store the same
-rows and report the same counts. A crash or Ctrl-C anywhere rolls the whole file back.
+orders table (a first import, the big one) records go straight in, in batches, read by a second
+process when the file is big (worker.py); otherwise they are staged in batches, then cleaned, merged
+and upserted by store.imports. Both paths store the same rows and report the same counts. A crash
+or Ctrl-C anywhere rolls the whole file back.
 """
 
 from __future__ import annotations
@@ -17,24 +18,22 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from privdom import store
 from privdom.errors import PrivdomError
-from privdom.ingest.headers import KINDS, SOURCES, map_header, normalise
+from privdom.ingest.headers import KINDS, SOURCES, map_header
 from privdom.ingest.reader import Progress, Source, open_source
-from privdom.ingest.report import ImportReport, Reject
+from privdom.ingest.records import records, reject, value_batches
+from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
+from privdom.ingest.worker import Job, parsed_in_worker, worth_a_worker
 from privdom.store import bulk_insert as bulk
 from privdom.store import imports as sql
 
 BATCH = 20_000
-# Records per sorted insert on the insert-only path: bigger sorts the key index better; this many
-# keep the batch's memory around 50 MB.
-DIRECT_BATCH = 50_000
 
 
 class _DryRun(Exception):
@@ -116,7 +115,8 @@ def import_file(
         try:
             with _no_cycle_collection(), sql.bulk_settings(conn), store.transaction(conn):
                 if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
-                    _load_direct(conn, src, parser, report)
+                    job = Job(kind, path, encoding, source, mappings, timezone)
+                    _load_direct(conn, src, parser, report, job)
                 else:
                     sql.create_stage(conn, kind)
                     _stage(conn, src, parser, report)
@@ -148,41 +148,6 @@ def import_file(
         src.close()
 
 
-def _records(src: Source, report: ImportReport) -> Iterator[tuple[int, int, list[str]]]:
-    """Every record worth parsing, as (record number, line, cells); blank rows, repeated headers and
-    records with the wrong field count are counted (and rejected) here."""
-    header_key = [normalise(c) for c in src.header]
-    # Cheap first test for a repeated header: its first cell as written, or as normalised.
-    header_first = {src.header[0], src.header[0].strip(), header_key[0]}
-    width = len(src.header)
-    record = 0
-    for line, row in src.records:
-        record += 1
-        if len(row) != width:
-            if len(row) > width and not "".join(row[width:]).strip():
-                row = row[:width]
-            elif not "".join(row).strip():
-                report.blank += 1
-                continue
-            else:
-                _reject(src, report, record, line, row, "field_count")
-                continue
-        first = row[0]
-        if not first or first.isspace() or first in header_first:
-            if not "".join(row).strip():
-                report.blank += 1
-                continue
-            if first in header_first and [normalise(c) for c in row] == header_key:
-                report.repeated_headers += 1
-                continue
-        yield record, line, row
-    report.read = record
-
-
-def _reject(src: Source, report: ImportReport, record: int, line: int, row: list[str], reason: str) -> None:
-    report.rejects.append(Reject(record=record, line=line, reason=reason, raw=src.raw(row)))
-
-
 def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport) -> None:
     """The one pass over the file: skip, reject or stage every record, in batches."""
     batch: list[tuple[Any, ...]] = []
@@ -190,10 +155,10 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
     # Duplicates are records whose stored values are the same (cells that differ only in spaces or
     # number format included), as on the insert-only path.
     stored = 3 + len(sql.COLUMNS[kind])
-    for record, line, row in _records(src, report):
+    for record, line, row in records(src, report):
         staged = parser(row)
         if isinstance(staged, str):
-            _reject(src, report, record, line, row, staged)
+            reject(src, report, record, line, row, staged)
             continue
         batch.append((record, line, hash(staged[3:stored]), *staged))
         if len(batch) >= BATCH:
@@ -203,100 +168,63 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
         sql.stage_rows(conn, kind, batch)
 
 
-# A record on the insert-only path: (key, record, values, line, phone); the phone (orders) only
-# finds the member of an order without member id.
-_Item = tuple[Any, int, list[Any], int, Any]
-_KEY = itemgetter(0)
-
-
-def _load_direct(conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport) -> None:
+def _load_direct(
+    conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport, job: Job
+) -> None:
     """The insert-only path for a file whose table is empty: records go straight into the table.
 
-    Each batch goes in sorted by key: the primary-key index then takes it in one sweep instead of
-    at random places, which is most of the insert time once the index outgrows the page cache.
-    Identities the file repeats are caught by the primary key: a record that reads the same as the
-    stored one is a duplicate; any other is staged with the stored one and folded at the end.
+    The table's indexes, the key's unique index included, are dropped for the load and built once
+    at the end: appending rows to a table with no index costs about what `sqlite3 .import` pays,
+    and building an index is one sort. If the key's index cannot be built, the file gave an identity
+    more than once: those rows are settled like the staged path settles repeats (a record that
+    reads the same as an earlier one is a duplicate; others are folded into one).
     """
     kind = report.kind
-    orders = kind == "orders"
     sql.drop_stage(conn)  # leftovers of an earlier import on this connection
-    indexes = bulk.drop_secondary_indexes(conn, kind)
-    batch: list[_Item] = []
-    staging = False
-
-    def flush() -> None:
-        nonlocal staging
-        batch.sort(key=_KEY)  # stable: a repeated key keeps its first record first
-        rows = [item[2] for item in batch]
-        if orders:
-            _find_order_members(conn, batch)
-        conflicts = bulk.insert_new(conn, kind, rows)
-        report.inserted += len(rows) - len(conflicts)
-        repeats: list[tuple[Any, ...]] = []
-        for i in conflicts:
-            key, record, vals, line, phone = batch[i]
-            stored = tuple(vals)
-            if bulk.stored_row(conn, kind, key) == stored:
-                report.duplicates += 1
-                continue
-            only = (phone,) if orders else ()
-            repeats.append((record, line, hash(stored), key, 0, parser.activity(vals), *vals, *only))
-        if repeats:
-            if not staging:
-                sql.create_stage(conn, kind)
-                staging = True
-            sql.stage_rows(conn, kind, repeats)
-        batch.clear()
-
-    phone: Any = None
-    values = parser.values
-    # NOT NULL columns a record may leave empty, filled as the staged path fills them.
-    defaults = [(parser.pos[c], v) for c, v in sql.DEFAULTS.items() if c in parser.pos]
-    for record, line, row in _records(src, report):
-        vals = values(row)
-        if isinstance(vals, str):
-            _reject(src, report, record, line, row, vals)
-            continue
-        if orders:
-            phone = vals.pop()
-            for at, default in defaults:
-                if vals[at] is None:
-                    vals[at] = default
-        batch.append((vals[0], record, vals, line, phone))
-        if len(batch) >= DIRECT_BATCH:
-            flush()
-    if batch:
-        flush()
-    bulk.create_indexes(conn, indexes)
-    if staging:
-        sql.stage_first_rows(conn, kind)
+    indexes = bulk.drop_indexes(conn, kind)
+    if src.sheet is None and worth_a_worker(job.path):  # CSV only: a workbook is read here
+        batches = parsed_in_worker(job, report, parser, src.progress)
+    else:
+        batches = value_batches(src, parser, report)
+    for rows, phones in batches:
+        if kind == "orders":
+            _find_order_members(conn, rows, phones)
+        bulk.append_rows(conn, kind, rows)
+        report.inserted += len(rows)
+    if not bulk.create_key_index(conn, kind, indexes):
+        sql.create_stage(conn, kind)
+        moved, identities = bulk.stage_repeated_keys(conn, kind)
+        report.inserted -= moved - identities
+        if not bulk.create_key_index(conn, kind, indexes):
+            raise AssertionError(f"{kind}: identities still repeat after staging their rows")
         sql.find_repeated_keys(conn)
         report.duplicates += sql.drop_duplicates(conn)
         report.merged = _merge_repeats(conn, kind)
         sql.replace_from_stage(conn, kind)
-    if orders:
+    bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
+    if kind == "orders":
         report.members_created = bulk.create_unknown_members(conn)
 
 
-def _find_order_members(conn: sqlite3.Connection, batch: list[_Item]) -> None:
+def _find_order_members(conn: sqlite3.Connection, rows: list[list[Any]], phones: list[Any]) -> None:
     """Orders without a member id find their member by phone (an unknown phone becomes the id), and
     the orders of members the table does not have are noted, to create them at the end."""
     ids: set[str] = set()
-    by_phone: list[_Item] = []
-    for item in batch:
-        member = item[2][1]
+    by_phone: list[int] = []
+    for i, vals in enumerate(rows):
+        member = vals[1]
         if member is None:
-            by_phone.append(item)
+            by_phone.append(i)
         else:
             ids.add(member)
     if by_phone:
-        found = bulk.members_for_phones(conn, {item[4] for item in by_phone})
-        for item in by_phone:
-            member = item[2][1] = found.get(item[4]) or item[4]
+        found = bulk.members_for_phones(conn, {phones[i] for i in by_phone})
+        for i in by_phone:
+            member = rows[i][1] = found.get(phones[i]) or phones[i]
             ids.add(member)
     unknown = bulk.unknown_members(conn, ids)
     if unknown:
-        bulk.note_unknown_members(conn, [(item[2][1], item[4]) for item in batch if item[2][1] in unknown])
+        bulk.note_unknown_members(conn, [(vals[1], phones[i]) for i, vals in enumerate(rows) if vals[1] in unknown])
 
 
 def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:

@@ -33,6 +33,7 @@ class Source:
     encoding: str
     delimiter: str | None = None
     sheet: str | None = None
+    progress: Progress | None = None  # told of the bytes read; a worker reading the file reports here
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -120,7 +121,7 @@ def open_source(
                 f"{path}:{line}: broken CSV ({exc})", hint="check the quotes on that line"
             ) from None
 
-    return Source(header, records(), codec.replace("_", "-"), delimiter, None, [text.close])
+    return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, [text.close])
 
 
 def _open_xlsx(path: Path, sheet: str | None) -> Source:
@@ -162,7 +163,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
             # A sheet has no field count: a short row just has empty cells at its end.
             yield number, cells + [""] * (width - len(cells))
 
-    return Source(header, records(), "xlsx", None, ws.title, [book.close])
+    return Source(header, records(), "xlsx", None, ws.title, None, [book.close])
 
 
 def _cell_text(value: Any) -> str:

@@ -1,10 +1,10 @@
 """SQL of the insert-only import path: a file for an empty members or orders table.
 
 A file imported into an empty table cannot update or merge with stored rows, so its records go
-straight into the table in batches: no temp table, no set-based clean-up, and the secondary indexes
-are built once at the end instead of row by row. Identities the file repeats are caught by the
-primary key and settled afterwards with the staged path's fold (`imports.stage_first_rows`,
-`imports.replace_from_stage`).
+straight into the table in batches: no temp table, no set-based clean-up, and the indexes, the
+key's unique index included, are built once at the end instead of row by row. When the key's index
+cannot be built, the file repeated an identity: those rows move to the stage and are settled with the
+staged path's fold (`stage_repeated_keys`, `imports.replace_from_stage`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any
 
-from privdom.store.imports import COLUMNS, KEY, TABLE, member_by_phone
+from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone
 
 DIRECT_KINDS = ("members", "orders")
 
@@ -24,20 +24,36 @@ def table_is_empty(conn: sqlite3.Connection, kind: str) -> bool:
     return conn.execute(f"SELECT 1 FROM {TABLE[kind]} LIMIT 1").fetchone() is None
 
 
-def drop_secondary_indexes(conn: sqlite3.Connection, kind: str) -> list[str]:
-    """Drop the table's own indexes (not the primary key's); returns the SQL that makes them again."""
+# The unique index that keeps each identity to one row (schema migration 3 -> 4).
+KEY_INDEX = {"members": "members_key", "orders": "orders_key"}
+
+
+def drop_indexes(conn: sqlite3.Connection, kind: str) -> dict[str, str]:
+    """Drop the table's indexes, the key's included; returns name -> the SQL that makes each again."""
     found = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
         (TABLE[kind],),
     ).fetchall()
     for name, _sql in found:
         conn.execute(f'DROP INDEX "{name}"')
-    return [str(sql) for _name, sql in found]
+    return {str(name): str(sql) for name, sql in found}
 
 
-def create_indexes(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
-    for statement in statements:
-        conn.execute(statement)
+def create_key_index(conn: sqlite3.Connection, kind: str, indexes: dict[str, str]) -> bool:
+    """Build the key's unique index; False, and nothing built, when an identity has several rows."""
+    try:
+        conn.execute(indexes[KEY_INDEX[kind]])
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" not in str(exc):
+            raise
+        return False
+    return True
+
+
+def create_indexes(conn: sqlite3.Connection, indexes: dict[str, str], *, skip: str = "") -> None:
+    for name, statement in indexes.items():
+        if name != skip:
+            conn.execute(statement)
 
 
 # Rows per INSERT statement on the insert-only path: one statement of many rows costs far less per
@@ -46,44 +62,47 @@ def create_indexes(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
 ROWS_PER_INSERT = 500
 
 
-def insert_new(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any]]) -> list[int]:
-    """Insert rows of COLUMNS[kind]; returns the indexes of those whose key the table already had."""
+def append_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Append rows of COLUMNS[kind] to a table that has no index: nothing to look up, nothing to
+    keep in order, so each row costs about what `sqlite3 .import` pays."""
     table, columns = TABLE[kind], COLUMNS[kind]
     per = max(1, min(ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)))
     one = f"({', '.join('?' * len(columns))})"
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     many = head + ", ".join([one] * per)
-    single = head + one + f" ON CONFLICT ({', '.join(KEY[kind])}) DO NOTHING"
     cur = conn.cursor()
-    conflicts: list[int] = []
     whole = len(rows) - len(rows) % per
     for start in range(0, whole, per):
-        chunk = rows[start : start + per]
-        try:
-            cur.execute(many, list(chain.from_iterable(chunk)))
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" not in str(exc):
-                raise
-            # The statement wrote nothing; a file that repeats an identity: go row by row.
-            conflicts += _insert_each(cur, single, chunk, start)
+        cur.execute(many, list(chain.from_iterable(rows[start : start + per])))
     if whole < len(rows):
-        conflicts += _insert_each(cur, single, rows[whole:], whole)
-    return conflicts
+        cur.executemany(head + one, rows[whole:])
 
 
-def _insert_each(cur: sqlite3.Cursor, sql: str, rows: Sequence[Sequence[Any]], offset: int) -> list[int]:
-    conflicts = []
-    for i, row in enumerate(rows):
-        cur.execute(sql, row)
-        if cur.rowcount == 0:
-            conflicts.append(offset + i)
-    return conflicts
+def stage_repeated_keys(conn: sqlite3.Connection, kind: str) -> tuple[int, int]:
+    """Move every row of an identity the file gave more than once to the stage, to be settled
+    there like the staged path settles repeats; returns (rows moved, identities).
 
-
-def stored_row(conn: sqlite3.Connection, kind: str, key: Any) -> tuple[Any, ...] | None:
-    (name,) = KEY[kind]
-    row = conn.execute(f"SELECT {', '.join(COLUMNS[kind])} FROM {TABLE[kind]} WHERE {name} = ?", (key,)).fetchone()
-    return tuple(row) if row is not None else None
+    The rows went in in file order, so the rowid is the record order the fold needs (`seq`), and
+    the row's values as JSON tell exact duplicates apart (`rowhash`).
+    """
+    table, columns = TABLE[kind], COLUMNS[kind]
+    (key,) = KEY[kind]
+    act = "coalesce(last_order_at, joined_at, '')" if kind == "members" else "''"
+    only = "".join(", NULL" for _ in STAGE_ONLY.get(kind, []))
+    listed = ", ".join(columns)
+    conn.execute(
+        f"""CREATE TEMP TABLE import_repeated AS
+            SELECT {key} AS k FROM {table} GROUP BY {key} HAVING count(*) > 1"""
+    )
+    keys = int(conn.execute("SELECT count(*) FROM import_repeated").fetchone()[0])
+    conn.execute(
+        f"""INSERT INTO import_stage
+            SELECT rowid, 0, json_array({listed}), {key}, 0, {act}, {listed}{only}
+            FROM {table} WHERE {key} IN (SELECT k FROM import_repeated) ORDER BY rowid"""
+    )
+    moved = conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM import_repeated)").rowcount
+    conn.execute("DROP TABLE temp.import_repeated")
+    return moved, keys
 
 
 def members_for_phones(conn: sqlite3.Connection, phones: Iterable[str]) -> dict[str, str]:

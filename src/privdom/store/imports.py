@@ -388,18 +388,6 @@ def bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
 # ---------------------------------------------------------------- repeats on the insert-only path
 
 
-def stage_first_rows(conn: sqlite3.Connection, kind: str) -> None:
-    """Stage the stored (first) record of every identity the file repeated, ahead of its repeats."""
-    (name,) = KEY[kind]
-    act = "coalesce(last_order_at, joined_at, '')" if kind == "members" else "''"
-    only = "".join(", NULL" for _ in STAGE_ONLY.get(kind, []))
-    conn.execute(
-        f"""INSERT INTO import_stage
-            SELECT 0, 0, NULL, {name}, 0, {act}, {", ".join(COLUMNS[kind])}{only}
-            FROM {TABLE[kind]} WHERE {name} IN (SELECT k FROM import_stage)"""
-    )
-
-
 def replace_from_stage(conn: sqlite3.Connection, kind: str) -> None:
     """The folded records take the place of the rows inserted for their identity."""
     table, columns = TABLE[kind], COLUMNS[kind]

@@ -160,6 +160,60 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE activity ADD COLUMN extra TEXT;
     """,
+    # ---- 3 -> 4: the member and order ids are kept unique by an index of their own instead of the
+    # PRIMARY KEY, which SQLite never lets go of. A first import of a big file can then drop the
+    # index, append the rows, and build the index once at the end: a sort, instead of millions of
+    # inserts at random places in a B-tree (see store/bulk_insert.py). Same columns, same rows.
+    """
+    CREATE TABLE members_v4 (
+        member_id       TEXT,
+        external_userid TEXT,
+        name            TEXT,
+        nickname        TEXT,
+        phone           TEXT,
+        phone_display   TEXT,
+        gender          TEXT,
+        birthday        TEXT,
+        birthday_md     TEXT,
+        joined_at       TEXT,
+        channel         TEXT,
+        owner           TEXT,
+        store           TEXT,
+        region          TEXT,
+        tags            TEXT,
+        points          INTEGER,
+        level           TEXT,
+        growth          INTEGER,
+        total_spent_fen INTEGER,
+        order_count     INTEGER,
+        last_order_at   TEXT,
+        source          TEXT NOT NULL DEFAULT 'members',
+        extra           TEXT
+    );
+    INSERT INTO members_v4 SELECT * FROM members ORDER BY rowid;
+    DROP TABLE members;
+    ALTER TABLE members_v4 RENAME TO members;
+    CREATE UNIQUE INDEX members_key ON members(member_id);
+    CREATE INDEX members_phone ON members(phone);
+    CREATE INDEX members_external ON members(external_userid);
+
+    CREATE TABLE orders_v4 (
+        order_id   TEXT,
+        member_id  TEXT NOT NULL,
+        paid_at    TEXT,
+        amount_fen INTEGER NOT NULL DEFAULT 0,
+        status     TEXT,
+        counted    INTEGER NOT NULL DEFAULT 1,
+        store      TEXT,
+        channel    TEXT,
+        extra      TEXT
+    );
+    INSERT INTO orders_v4 SELECT * FROM orders ORDER BY rowid;
+    DROP TABLE orders;
+    ALTER TABLE orders_v4 RENAME TO orders;
+    CREATE UNIQUE INDEX orders_key ON orders(order_id);
+    CREATE INDEX orders_member ON orders(member_id, paid_at, amount_fen, counted);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

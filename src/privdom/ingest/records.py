@@ -1,0 +1,84 @@
+"""The records of an opened export, skipped, rejected or turned into values: the reading half of an
+import, with no database. `import_file` runs it in its own process or, for a big first import, in a
+second process beside the one that writes (see `worker`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from privdom.ingest.headers import normalise
+from privdom.ingest.reader import Source
+from privdom.ingest.report import ImportReport, Reject
+from privdom.ingest.rows import RowParser
+from privdom.store.imports import DEFAULTS
+
+# Records per batch on the insert-only path: big enough that a batch's fixed costs (a member
+# look-up, a pipe message) vanish, small enough to keep a batch around 20 MB.
+DIRECT_BATCH = 20_000
+
+# A batch of the insert-only path: the values of each record (COLUMNS order) and, for orders, the
+# phone each record gave, which finds the member of an order that names none.
+Batch = tuple[list[list[Any]], list[Any]]
+
+
+def records(src: Source, report: ImportReport) -> Iterator[tuple[int, int, list[str]]]:
+    """Every record worth parsing, as (record number, line, cells); blank rows, repeated headers and
+    records with the wrong field count are counted (and rejected) here."""
+    header_key = [normalise(c) for c in src.header]
+    # Cheap first test for a repeated header: its first cell as written, or as normalised.
+    header_first = {src.header[0], src.header[0].strip(), header_key[0]}
+    width = len(src.header)
+    record = 0
+    for line, row in src.records:
+        record += 1
+        if len(row) != width:
+            if len(row) > width and not "".join(row[width:]).strip():
+                row = row[:width]
+            elif not "".join(row).strip():
+                report.blank += 1
+                continue
+            else:
+                reject(src, report, record, line, row, "field_count")
+                continue
+        first = row[0]
+        if not first or first.isspace() or first in header_first:
+            if not "".join(row).strip():
+                report.blank += 1
+                continue
+            if first in header_first and [normalise(c) for c in row] == header_key:
+                report.repeated_headers += 1
+                continue
+        yield record, line, row
+    report.read = record
+
+
+def reject(src: Source, report: ImportReport, record: int, line: int, row: list[str], reason: str) -> None:
+    report.rejects.append(Reject(record=record, line=line, reason=reason, raw=src.raw(row)))
+
+
+def value_batches(src: Source, parser: RowParser, report: ImportReport) -> Iterator[Batch]:
+    """The insert-only path's records, as batches of values ready for the table."""
+    orders = report.kind == "orders"
+    values = parser.values
+    # NOT NULL columns a record may leave empty, filled as the staged path fills them.
+    defaults = [(parser.pos[c], v) for c, v in DEFAULTS.items() if c in parser.pos]
+    rows: list[list[Any]] = []
+    phones: list[Any] = []
+    for record, line, row in records(src, report):
+        vals = values(row)
+        if isinstance(vals, str):
+            reject(src, report, record, line, row, vals)
+            continue
+        if orders:
+            phones.append(vals.pop())
+        for at, default in defaults:
+            if vals[at] is None:
+                vals[at] = default
+        rows.append(vals)
+        if len(rows) >= DIRECT_BATCH:
+            yield rows, phones
+            rows, phones = [], []
+    if rows:
+        yield rows, phones

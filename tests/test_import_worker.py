@@ -1,0 +1,186 @@
+# ruff: noqa: E501 - rows of CSV exports read best on one line each
+"""A big first import is read by a second process (ingest/worker.py). Whatever reads the file, the
+database, the report and the errors must be the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import privdom
+from import_helpers import BRAND_ORDERS, rows, write
+from privdom.errors import PrivdomError
+from privdom.ingest import loader, records, worker
+from privdom.store import schema
+
+# More records than one batch, so the pipe carries several; the odd ones cover every kind of record
+# the reading half counts or rejects, and cells that become NULL.
+RECORDS = records.DIRECT_BATCH * 2 + 1234
+
+
+def _members_file(path: Path) -> Path:
+    lines = ["会员卡号,客户名称,手机号,注册时间,累计消费金额,生日,标签,备注"]
+    for i in range(RECORDS):
+        if i % 5000 == 17:
+            lines.append("")  # blank
+        elif i % 7000 == 3:
+            lines.append("会员卡号,客户名称,手机号,注册时间,累计消费金额,生日,标签,备注")  # repeated header
+        elif i % 9000 == 5:
+            lines.append(f"X{i},too,few")  # field count
+        elif i % 11000 == 7:
+            lines.append(f",无号{i},138****1234,2024-01-01,1,,,")  # masked phone as the identity
+        elif i % 3000 == 11:
+            lines.append(f"M{i // 2:06d},重复{i},,2024-02-01,,,新客,")  # repeats an earlier member: merged
+        elif i % 4000 == 13:
+            lines.append(lines[-1])  # an exact repeat: a duplicate
+        else:
+            lines.append(f'M{i:06d},名{i},138{i:08d},2024-03-05 14:22,"¥1,{i % 1000:03d}.50",{"abc" if i % 997 == 0 else "1990-05-09"},老客,备注{i % 13}')
+    return write(path, lines)
+
+
+def _import(root: Path, kind: str, path: Path, *, use_worker: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setattr(loader, "worth_a_worker", lambda _path: use_worker)
+    conn = schema.connect(root / "privdom.db", create=True)
+    try:
+        report = loader.import_file(conn, kind, path, timezone="Asia/Shanghai", started_at=datetime(2026, 11, 23, 8))
+    finally:
+        conn.close()
+    return report.model_dump(exclude={"seconds", "import_id"})
+
+
+def _dump(db: Path, table: str) -> list[dict[str, Any]]:
+    return rows(db, f"SELECT * FROM {table} ORDER BY rowid")
+
+
+@pytest.mark.parametrize("kind", ["members", "orders"])
+def test_worker_and_single_process_store_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    members = _members_file(tmp_path / "members.csv")
+    orders = write(tmp_path / "orders.csv", [BRAND_ORDERS] + [
+        f"O{i:07d},{'' if i % 10 == 0 else f'M{i // 3:06d}'},138{i // 3:08d},2024-03-0{i % 9 + 1} 10:00:00,{i % 500}.5,{'已退款' if i % 17 == 0 else '已完成'},店{i % 7},,"
+        + ("\nO0000005,M000001,,2024-03-01 10:00:00,1,已完成,,," if i == 30_000 else "")  # a repeated order id, far from the first
+        for i in range(RECORDS)
+    ])
+    results = []
+    for use_worker in (False, True):
+        root = tmp_path / ("worker" if use_worker else "single")
+        if kind == "orders":  # the members go in first, the same way, so the orders find them
+            _import(root, "members", members, use_worker=False, monkeypatch=monkeypatch)
+        report = _import(root, kind, members if kind == "members" else orders, use_worker=use_worker, monkeypatch=monkeypatch)
+        db = root / "privdom.db"
+        results.append((report, _dump(db, "members"), _dump(db, "orders"), _dump(db, "rejects")))
+    assert results[0] == results[1]
+    report = results[0][0]
+    assert report["inserted"] > RECORDS * 0.9
+    if kind == "members":
+        assert report["blank"] and report["repeated_headers"] and report["merged"] and report["duplicates"]
+        assert report["rejected_by_reason"] == {"field_count": 5, "masked_phone": 4}
+        assert report["nulled_by_column"] == {"生日": 42}
+    else:
+        assert report["merged"] == 1 and report["members_created"] > 0
+
+
+def test_the_workers_progress_reaches_the_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _members_file(tmp_path / "members.csv")
+    seen: list[tuple[int, int]] = []
+    monkeypatch.setattr(loader, "worth_a_worker", lambda _path: True)
+    conn = schema.connect(tmp_path / "privdom.db", create=True)
+    try:
+        loader.import_file(conn, "members", path, timezone="Asia/Shanghai", started_at=datetime(2026, 11, 23),
+                           progress=lambda done, total: seen.append((done, total)))
+    finally:
+        conn.close()
+    size = path.stat().st_size
+    assert len(seen) >= 3 and all(total == size for _done, total in seen)
+    assert [done for done, _total in seen] == sorted(done for done, _total in seen)
+    assert seen[-1][0] == size
+
+
+def test_a_bad_byte_the_worker_meets_is_the_same_error_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _members_file(tmp_path / "members.csv")
+    data = path.read_bytes()
+    cut = data.index(b"\nM030000,")  # well past the first batch the worker sends
+    path.write_bytes(data[:cut] + b"\nM999999,\xff\xfe\xfd,,,,,," + data[cut:])
+    messages = []
+    for use_worker in (False, True):
+        db = tmp_path / f"{use_worker}.db"
+        monkeypatch.setattr(loader, "worth_a_worker", lambda _path, w=use_worker: w)
+        conn = schema.connect(db, create=True)
+        before = _dump(db, "members"), _dump(db, "imports")
+        with pytest.raises(PrivdomError) as caught:  # named: detection would read the bad bytes up front
+            loader.import_file(conn, "members", path, timezone="Asia/Shanghai", started_at=datetime(2026, 11, 23),
+                               encoding="utf-8")
+        assert (_dump(db, "members"), _dump(db, "imports")) == before
+        indexes = [r["name"] for r in rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY 1")]
+        assert indexes == ["members_external", "members_key", "members_phone"]  # the dropped ones are back
+        conn.close()
+        messages.append((caught.value.message, caught.value.hint))
+    assert messages[0] == messages[1]
+    assert messages[0][0].startswith(f"{path}:") and "not utf-8 text" in messages[0][0]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker process through /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_a_killed_import_stops_its_worker_and_writes_nothing(workspace: Path, sig: signal.Signals) -> None:
+    big = workspace / "big.csv"
+    with big.open("w", encoding="utf-8") as f:  # bigger than WORKER_MIN_BYTES: a real CLI run uses the worker
+        f.write("会员卡号,姓名,手机号,注册时间,累计消费金额,备注\n")
+        line = 0
+        while f.tell() < worker.WORKER_MIN_BYTES * 1.3:
+            f.writelines(f'{line + i:07d},新名{i},138{i:08d},2024/3/5 14:22,"¥1,234.50",{"备注" * 20}\n' for i in range(10_000))
+            line += 10_000
+    env = {**os.environ, "PYTHONPATH": str(Path(privdom.__file__).parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-m", "privdom", "import", "members", str(big)], cwd=workspace, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    readers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None and not readers:
+        readers = {p for p in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        time.sleep(0.05)
+    assert readers and proc.poll() is None, "the import finished, or never started its worker"
+    time.sleep(0.5)  # let records flow
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, err.decode()
+        assert err.decode().strip().splitlines()[-1] == "interrupted: nothing was written"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(map(_alive, readers)):
+        time.sleep(0.05)
+    assert not any(map(_alive, readers)), "the reading process outlived the import"
+    conn = sqlite3.connect(workspace / "privdom.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+    finally:
+        conn.close()
