@@ -16,6 +16,7 @@ from rich.table import Table
 
 from privdom.planner import DeferredTask, Plan, Task
 from privdom.render import console, print_json, write_csv, write_utf8
+from privdom.render.table import Column, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -158,32 +159,18 @@ def _target(t: Task, count: int) -> str:
     return f"{count} 个群" if count > 1 else t.target
 
 
+PLAN_TABLE = tuple(
+    Column(header)
+    for header in ("时间 time", "阶段 stage", "规则 rule", "动作 action", "对象 target", "内容 message", "原因 reason")
+)
+DEFERRED_TABLE = (Column("原因 cause"), Column("负责人 owner"), Column("规则 rule"), Column("数量 count", "right"))
+
+
 def _table(p: Plan) -> None:
     out = console()
     for owner, tasks in groupby(_ordered(p.tasks), key=attrgetter("owner")):
-        table = Table(title=f"{p.date} · {owner}", title_justify="left", show_lines=False)
-        for col in (
-            "时间 time",
-            "阶段 stage",
-            "规则 rule",
-            "动作 action",
-            "对象 target",
-            "内容 message",
-            "原因 reason",
-        ):
-            table.add_column(col, overflow="fold")
-        for t, count in collapsed(list(tasks)):
-            mark = " ✓" if t.status == "done" else (" (已保存)" if t.existing else "")
-            table.add_row(
-                _time(t),
-                STAGE_ZH.get(t.stage, t.stage),
-                t.rule_title["zh"] + mark,
-                ACTION_ZH.get(t.action, t.action),
-                _target(t, count),
-                t.message,
-                t.reason,
-            )
-        out.print(table)
+        rows = [_table_row(t, count) for t, count in collapsed(list(tasks))]
+        print_table(out, f"{p.date} · {owner}", PLAN_TABLE, rows)
     s = p.summary
     out.print(
         f"合计 total: {len(p.tasks)} 项任务 tasks · "
@@ -192,7 +179,7 @@ def _table(p: Plan) -> None:
     if p.tasks:
         out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()))
     if p.deferred:
-        out.print(deferred_summary(p.deferred))
+        print_table(out, f"延后 deferred: {len(p.deferred)}", DEFERRED_TABLE, deferred_summary(p.deferred))
         out.print(
             "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
             style="dim",
@@ -201,24 +188,32 @@ def _table(p: Plan) -> None:
         out.print("今天没有任务 nothing planned for this day", style="dim")
 
 
-def deferred_summary(deferred: Sequence[DeferredTask]) -> Table:
-    """What did not fit today, counted by cause, owner and rule.
+def _table_row(t: Task, count: int) -> list[str]:
+    mark = " ✓" if t.status == "done" else (" (已保存)" if t.existing else "")
+    return [
+        _time(t),
+        STAGE_ZH.get(t.stage, t.stage),
+        t.rule_title["zh"] + mark,
+        ACTION_ZH.get(t.action, t.action),
+        _target(t, count),
+        t.message,
+        t.reason,
+    ]
+
+
+def deferred_summary(deferred: Sequence[DeferredTask]) -> list[list[str]]:
+    """What did not fit today, counted by cause, owner and rule: the rows of DEFERRED_TABLE.
 
     A big workspace defers tens of thousands of touches on a busy day; one line per task would bury
     the morning's list (and take a minute to draw), so the table counts them and the CSV/JSON name them.
     """
     counts = Counter((d.cause, d.owner, d.rule_title["zh"]) for d in deferred)
-    table = Table(title=f"延后 deferred: {len(deferred)}", title_justify="left")
-    for col in ("原因 cause", "负责人 owner", "规则 rule", "数量 count"):
-        table.add_column(col, overflow="fold", justify="right" if col == "数量 count" else "left")
-    for (cause, owner, rule), n in sorted(counts.items()):
-        table.add_row(CAUSE_ZH.get(cause, cause), owner, rule, str(n))
-    return table
+    return [[CAUSE_ZH.get(cause, cause), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
 
 
 def markdown(p: Plan) -> str:
     lines = [f"# {p.date} 运营计划 plan", ""]
-    for owner, tasks in groupby(_ordered(p.tasks), key=attrgetter("owner")):
+    for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
         lines += [f"## {owner}", ""]
         for t, count in collapsed(list(tasks)):
             done = "x" if t.status == "done" else " "
