@@ -8,11 +8,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from jinja2 import Template, TemplateError, meta
+from jinja2 import TemplateError
 
 from privdom import metrics
 from privdom.planner.limits import apply_limits
@@ -20,8 +19,15 @@ from privdom.planner.models import PRIVATE_TOUCHES, Candidate, DeferredTask, Pla
 from privdom.planner.reasons import reason
 from privdom.planner.triggers import rule_candidates
 from privdom.playbook.models import Playbook
-from privdom.playbook.templates import _ENV as TEMPLATES
-from privdom.playbook.templates import context_names, coupon_context, node_context, render, tier_context
+from privdom.playbook.templates import (
+    compiled,
+    context_names,
+    coupon_context,
+    names_read,
+    node_context,
+    render,
+    tier_context,
+)
 from privdom.render import yuan
 from privdom.store import plan_queries as q
 from privdom.store import tasks as store
@@ -154,26 +160,16 @@ def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> lis
     return [{k: r[k] for k in r.keys()} for r in rows]
 
 
-@lru_cache(maxsize=512)
-def _compiled(template: str) -> Template:
-    return TEMPLATES.from_string(template)
-
-
-@lru_cache(maxsize=512)
 def names_a_target(template: str) -> bool:
     """Whether the template reads the member, tier or group, i.e. its text can differ per task."""
-    try:
-        names = meta.find_undeclared_variables(TEMPLATES.parse(template))
-    except TemplateError:
-        return True  # rendered per task, which reports the error as it always has
-    return not names.isdisjoint({"member", "tier", "group"})
+    names = names_read(template)
+    return names is None or not names.isdisjoint({"member", "tier", "group"})  # None: fails per task
 
 
 def render_message(template: str, context: dict[str, Any]) -> str:
-    """Compile each rule's template once per process: compiling per task costs ~2.5 ms, which is
-    seconds for a morning with thousands of tasks. A failure goes through `render` for its message."""
+    """The rendered message; a failure goes through `render`, which words the error."""
     try:
-        return _compiled(template).render(context).strip()
+        return compiled(template).render(context).strip()
     except TemplateError:
         return render(template, context)
 
@@ -192,6 +188,7 @@ class _Renderer:
         self.levels = sorted(playbook.tiers.levels, key=lambda lv: lv.min)
         self.reasons: dict[tuple[int, str], str] = {}
         self.messages: dict[tuple[int, Any], str] = {}
+        self.due_texts: dict[tuple[datetime, timedelta | None], str] = {}
 
     def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task:
         """A task that goes out today, its message rendered for its member or group."""
@@ -200,7 +197,7 @@ class _Renderer:
         return Task(
             id=c.id,
             date=self.date,
-            due_at=c.due.isoformat(),
+            due_at=self.due_at(c.due),
             stage=c.stage,
             rule=rule.id,
             rule_title={"zh": rule.title.zh, "en": rule.title.en},
@@ -228,7 +225,7 @@ class _Renderer:
         return DeferredTask(
             id=c.id,
             date=self.date,
-            due_at=c.due.isoformat(),
+            due_at=self.due_at(c.due),
             stage=c.stage,
             rule=rule.id,
             rule_title={"zh": rule.title.zh, "en": rule.title.en},
@@ -245,6 +242,15 @@ class _Renderer:
             event_date=c.event_date,
             cause=c.cause or "",
         )
+
+    def due_at(self, due: datetime) -> str:
+        """`due.isoformat()`, once per due time: a rule's tasks share theirs. The key holds the UTC
+        offset too, as two equal instants in different zones are written differently."""
+        key = (due, due.utcoffset())
+        text = self.due_texts.get(key)
+        if text is None:
+            text = self.due_texts[key] = due.isoformat()
+        return text
 
     def rows(self, c: Candidate) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
         """The member and group rows of `c`, when fetched (only those of the tasks that go out are)."""
