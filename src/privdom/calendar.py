@@ -42,8 +42,8 @@ def lunar_to_solar(lunar_year: int, month: int, day: int) -> date | None:
     return date(solar.getYear(), solar.getMonth(), solar.getDay())
 
 
-def marketing_nodes(playbook: Playbook, start: date, days: int) -> list[MarketingNode]:
-    """Every node dated in [start, start + days), by date then id."""
+def marketing_nodes(playbook: Playbook, start: date, days: int, only: str | None = None) -> list[MarketingNode]:
+    """Every node dated in [start, start + days) (or only the node `only`), by date then id."""
     end = start + timedelta(days=days)
     out: list[MarketingNode] = []
 
@@ -57,10 +57,14 @@ def marketing_nodes(playbook: Playbook, start: date, days: int) -> list[Marketin
     solar_years = range(start.year, end.year + 1)
     if playbook.calendar.lunar_festivals:
         for node_id, (zh, en, month_day) in LUNAR_FESTIVALS.items():
+            if only is not None and node_id != only:
+                continue  # a lunar date costs milliseconds to work out: only the ones asked for
             month, day = (int(p) for p in month_day.split("-"))
             for year in lunar_years:
                 keep(node_id, zh, en, lunar_to_solar(year, month, day), "lunar")
     for node in playbook.calendar.nodes:
+        if only is not None and node.id != only:
+            continue
         if node.lunar:
             month, day = (int(p) for p in node.lunar.split("-"))
             for year in lunar_years:
@@ -81,7 +85,7 @@ def marketing_nodes(playbook: Playbook, start: date, days: int) -> list[Marketin
 def nodes_due(playbook: Playbook, node_id: str, day: date, offset: int) -> list[MarketingNode]:
     """The occurrences of `node_id` a trigger with `offset` fires for on `day` (offset -3 = T-3)."""
     target = day - timedelta(days=offset)
-    return [n for n in marketing_nodes(playbook, target, 1) if n.id == node_id]
+    return marketing_nodes(playbook, target, 1, only=node_id)
 
 
 def _leap(year: int) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import sqlite3
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
 from privdom.errors import PrivdomError
 from privdom.planner import history
-from privdom.playbook.models import ACTIONS, STAGES
+from privdom.playbook.models import ACTIONS, STAGES, Playbook
 from privdom.render import plan as render
 
 
@@ -57,7 +58,23 @@ def plan(
     ws = workspace(ctx)
     playbook = ws.playbook()
     day = ws.date_or_today(date)
-    conn = ws.connect()
+    _plan(ws.connect(), playbook, day, owner, stage, action, save=save, fmt=fmt.value, show_pii=show_pii)
+
+
+# The plan is gone when the function returns, before the collector is back: it never walks it.
+@planner.collector_paused()
+def _plan(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    day: date,
+    owner: str | None,
+    stage: str | None,
+    action: str | None,
+    *,
+    save: bool,
+    fmt: str,
+    show_pii: bool,
+) -> None:
     result = planner.build_plan(conn, playbook, day, owner=owner, stage=stage, action=action)
     if save:
         new = planner.save_plan(conn, result, saved_at=datetime.now(ZoneInfo(playbook.timezone)))
@@ -65,7 +82,7 @@ def plan(
             f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)",
             err=True,
         )
-    render.plan(result, fmt.value, show_pii)
+    render.plan(result, fmt, show_pii)
 
 
 def tasks(

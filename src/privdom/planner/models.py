@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from hashlib import sha1
 from typing import Any
 
@@ -21,7 +20,11 @@ def task_id(rule: str, target: str, event_date: str) -> str:
     return sha1(f"{rule}|{target}|{event_date}".encode()).hexdigest()[:12]
 
 
-class Task(BaseModel):
+# Plain slotted dataclasses, not validated models: a busy day at a million members has tens of
+# thousands of tasks, and every field is filled in by the planner from typed values. Plan (below) is
+# the pydantic model; it serializes these by their fields, in this order (the JSON key order).
+@dataclass(slots=True, kw_only=True)
+class Task:
     id: str
     date: str
     due_at: str
@@ -43,7 +46,10 @@ class Task(BaseModel):
     status: str | None = None
 
 
+@dataclass(slots=True, kw_only=True)
 class DeferredTask(Task):
+    """A task that did not fit today: named (message empty), with why it waits."""
+
     cause: str
 
 
@@ -55,7 +61,7 @@ class Plan(BaseModel):
     summary: dict[str, dict[str, int]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A task before limits and rendering: who, when, and why, but no message yet."""
 
@@ -68,11 +74,12 @@ class Candidate:
     due: datetime
     facts: dict[str, Any] = field(default_factory=dict)  # node, last message, size: for the reason
     cause: str | None = None
+    # Every candidate is looked up in the history and sorted by id, so it is hashed once, up front.
+    id: str = field(init=False)
 
-    @cached_property  # sorted and looked up many times per candidate; sha1 is not free at 100k
-    def id(self) -> str:
+    def __post_init__(self) -> None:
         target = self.member_id if self.member_id is not None else self.group_id or f"owner:{self.owner}"
-        return task_id(self.rule.id, target, self.event_date)
+        self.id = task_id(self.rule.id, target, self.event_date)
 
     @property
     def day(self) -> date:

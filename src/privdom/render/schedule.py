@@ -6,7 +6,6 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
 from rich.table import Table
 
 from privdom.render import console, print_json, write_csv
@@ -85,6 +84,10 @@ def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:
 
 
 def ics(s: Schedule) -> bytes:
+    # Imported here, not at the top: every privdom command loads this module at start-up, and
+    # icalendar alone is about a tenth of that start-up; only this format needs it.
+    from icalendar import Calendar, Event, Timezone
+
     zone = ZoneInfo(s.timezone)
     cal = Calendar()
     cal.add("prodid", "-//privdom//schedule//ZH")

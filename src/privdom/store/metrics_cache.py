@@ -59,7 +59,10 @@ def data_fingerprint(conn: sqlite3.Connection) -> str:
     """Changes whenever an import commits or rows are added to or removed from a metrics input."""
     parts = [str(conn.execute("SELECT MAX(import_id) FROM imports").fetchone()[0])]
     for table in ("members", "orders", "activity"):
-        count, last = conn.execute(f"SELECT COUNT(*), MAX(rowid) FROM {table}").fetchone()
+        # Two statements: a bare COUNT(*) counts b-tree cells without reading a row and MAX(rowid)
+        # is one seek, but asked together SQLite reads every row (0.35 s at 4.6M orders).
+        count = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        last = conn.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]
         parts += [str(count), str(last)]
     return ".".join(parts)
 
