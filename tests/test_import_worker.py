@@ -24,7 +24,8 @@ from privdom.store import schema
 
 # More records than one batch, so the pipe carries several; the odd ones cover every kind of record
 # the reading half counts or rejects, and cells that become NULL.
-RECORDS = records.DIRECT_BATCH * 2 + 1234
+RECORDS = 41_234
+assert RECORDS > 2 * records.DIRECT_BATCH
 
 
 def _members_file(path: Path) -> Path:
