@@ -317,7 +317,7 @@ def _fresh(column: str) -> str:
 
 def upsert(conn: sqlite3.Connection, kind: str) -> None:
     """Known rows are merged (COALESCE: an empty cell keeps the stored value); new rows go in in
-    key order, which keeps the primary-key b-tree appends cheap."""
+    key order, which keeps the key index's b-tree appends cheap."""
     table, columns = TABLE[kind], COLUMNS[kind]
     conn.execute(
         f"""INSERT INTO {table} ({", ".join(columns)})
@@ -366,7 +366,7 @@ def drop_stage(conn: sqlite3.Connection) -> None:
 # ---------------------------------------------------------------- shared by both paths
 
 # The page cache while an import runs: bounded, so memory stays flat in the file size, and big
-# enough that the primary-key index of a sorted batch is mostly found in memory.
+# enough for the key look-ups of a merge and the sorts that build indexes after a first import.
 BULK_CACHE_KIB = 65_536
 
 
