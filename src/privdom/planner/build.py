@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import TemplateError
 
@@ -33,6 +33,8 @@ from privdom.store import plan_queries as q
 from privdom.store import tasks as store
 
 BY_OWNER = attrgetter("owner", "due_at", "id")  # each owner's tasks in time order
+
+T = TypeVar("T", bound=Task)
 
 
 def candidates(
@@ -192,37 +194,24 @@ class _Renderer:
 
     def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task:
         """A task that goes out today, its message rendered for its member or group."""
-        rule = c.rule
         member, group = self.rows(c)
-        return Task(
-            id=c.id,
-            date=self.date,
-            due_at=self.due_at(c.due),
-            stage=c.stage,
-            rule=rule.id,
-            rule_title={"zh": rule.title.zh, "en": rule.title.en},
-            trigger=rule.when.trigger,
-            action=rule.action,
-            content_type=rule.content_type,
-            member_id=c.member_id,
-            group_id=c.group_id,
-            owner=c.owner,
-            target=self.target(c, member, group),
-            message=self.message(c, member, group),
-            reason=self.reason(c, group),
-            priority=rule.priority,
-            event_date=c.event_date,
-            existing=saved is not None,
-            status=str(saved["status"]) if saved is not None else None,
+        return self._build(
+            Task, c, member, group, self.message(c, member, group),
+            existing=saved is not None, status=str(saved["status"]) if saved is not None else None,
         )
 
     def deferred(self, c: Candidate) -> DeferredTask:
-        """A task that waits, with its cause: named, not rendered (it does not go out today).
-
-        The same fields as `task`, written out again: a busy day defers tens of thousands."""
-        rule = c.rule
+        """A task that waits, with its cause: named, not rendered (it does not go out today)."""
         member, group = self.rows(c)
-        return DeferredTask(
+        return self._build(DeferredTask, c, member, group, "", cause=c.cause or "")
+
+    def _build(
+        self, kind: type[T], c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None, message: str,
+        **own: Any,
+    ) -> T:
+        """The fields every task has, plus the kind's `own` (a saved status, or a deferral's cause)."""
+        rule = c.rule
+        return kind(
             id=c.id,
             date=self.date,
             due_at=self.due_at(c.due),
@@ -236,11 +225,11 @@ class _Renderer:
             group_id=c.group_id,
             owner=c.owner,
             target=self.target(c, member, group),
-            message="",
+            message=message,
             reason=self.reason(c, group),
             priority=rule.priority,
             event_date=c.event_date,
-            cause=c.cause or "",
+            **own,
         )
 
     def due_at(self, due: datetime) -> str:
