@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
+from rich.markup import escape
 from rich.table import Table
 
 from privdom.planner import DeferredTask, Plan, Task
@@ -177,7 +178,7 @@ def _table(p: Plan) -> None:
         + " · ".join(f"{STAGE_ZH.get(k, k)} {v}" for k, v in s["by_stage"].items())
     )
     if p.tasks:
-        out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()))
+        out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()), markup=False)
     if p.deferred:
         print_table(out, f"延后 deferred: {len(p.deferred)}", DEFERRED_TABLE, deferred_summary(p.deferred))
         out.print(
@@ -277,13 +278,18 @@ def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
             table.add_column(col, overflow="fold")
         for r in rows:
             table.add_row(
-                r["task_id"],
-                r["due_at"][:16].replace("T", " "),
-                r["status"],
-                r["owner"],
-                ACTION_ZH.get(r["action"], r["action"]),
-                r["member_id"] or r["group_id"] or "",
-                r["message"],
+                *map(
+                    escape,  # text, not markup (see render.table.print_table)
+                    (
+                        r["task_id"],
+                        r["due_at"][:16].replace("T", " "),
+                        r["status"],
+                        r["owner"],
+                        ACTION_ZH.get(r["action"], r["action"]),
+                        r["member_id"] or r["group_id"] or "",
+                        r["message"],
+                    ),
+                )
             )
         console().print(table)
         if not rows:

@@ -6,6 +6,7 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rich.markup import escape
 from rich.table import Table
 
 from privdom.render import console, print_json, write_csv
@@ -72,11 +73,16 @@ def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:
             table.add_column(col, overflow="fold")
         for p in s.posts:
             table.add_row(
-                p.date,
-                p.due_at[11:16],
-                f"[{GROUP_TYPE_ZH.get(p.group_type or '', '')}] {p.group_name}",
-                p.rule_title["zh"],
-                p.message,
+                *map(
+                    escape,  # text, not markup (see render.table.print_table)
+                    (
+                        p.date,
+                        p.due_at[11:16],
+                        f"[{GROUP_TYPE_ZH.get(p.group_type or '', '')}] {p.group_name}",
+                        p.rule_title["zh"],
+                        p.message,
+                    ),
+                )
             )
         console().print(table)
         if not s.posts:

@@ -21,6 +21,7 @@ from rich.box import HEAVY_HEAD
 from rich.cells import set_cell_size
 from rich.console import Console
 from rich.errors import MarkupError
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -36,7 +37,13 @@ class Column:
 
 
 def print_table(out: Console, title: str, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> None:
-    """Print what `out.print(rich_table(title, columns, rows))` prints; fast when `out` writes plain text."""
+    """Print what `out.print(rich_table(title, columns, rows))` prints; fast when `out` writes plain text.
+
+    The title and the cells are text, not markup: they carry member names, messages and owners, and
+    a name like `[/x]` must print as written, not stop the table (rich's markup would reject it).
+    """
+    title = escape(title)
+    rows = [[escape(value) for value in row] for row in rows]
     text = plain_table(out, title, columns, rows) if writes_plain_text(out) else None
     if text is None:
         out.print(rich_table(title, columns, rows))
