@@ -13,6 +13,7 @@ import typer
 from privdom import planner
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
+from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.planner import history
 from privdom.playbook.models import ACTIONS, STAGES, Playbook
@@ -62,7 +63,7 @@ def plan(
 
 
 # The plan is gone when the function returns, before the collector is back: it never walks it.
-@planner.collector_paused()
+@collector_paused()
 def _plan(
     conn: sqlite3.Connection,
     playbook: Playbook,

@@ -105,7 +105,7 @@ def _work(pipe: Connection, job: Job) -> None:
     """The worker's whole life: read, parse, send; then the counts."""
     # Ctrl-C reaches the whole process group: the writer rolls back and stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.disable()  # as in the writer (loader._no_cycle_collection): the records make no cycles
+    gc.disable()  # for the rest of this short-lived process: see privdom.cycles
     try:
         read = [0]  # bytes read so far, for the writer's progress bar
 

@@ -1,6 +1,6 @@
 """The morning plan: rules x audiences -> tasks, with caps, capacity, quiet hours, catch-up, dedupe."""
 
-from privdom.planner.build import build_plan, candidates, collector_paused, save_plan, upcoming_tasks
+from privdom.planner.build import build_plan, candidates, save_plan, upcoming_tasks
 from privdom.planner.models import Candidate, DeferredTask, Plan, Task, task_id
 
 __all__ = [
@@ -10,7 +10,6 @@ __all__ = [
     "Task",
     "build_plan",
     "candidates",
-    "collector_paused",
     "save_plan",
     "task_id",
     "upcoming_tasks",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -106,25 +103,6 @@ def summarize(tasks: list[Task], deferred: list[DeferredTask]) -> dict[str, dict
         "by_owner": dict(sorted(Counter(t.owner for t in tasks).items())),
         "deferred_by_cause": dict(sorted(Counter(t.cause for t in deferred).items())),
     }
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a big plan is built and printed.
-
-    A plan at a million members makes a few million objects (rows, candidates, tasks) that live
-    until it is printed and hold no reference cycles. The collector would walk the young ones every
-    few hundred allocations and all of them each time the pile grows by a quarter: 0.4 s of a 3 s
-    plan. Reference counting still frees everything as usual; only a cycle waits for a later collection.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> int:
