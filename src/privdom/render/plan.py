@@ -12,8 +12,6 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from rich.markup import escape
-from rich.table import Table
 
 from privdom.planner import DeferredTask, Plan, Task
 from privdom.render import console, print_json, write_csv, write_utf8
@@ -249,6 +247,24 @@ TASK_COLUMNS = (
 )
 
 
+TASKS_TABLE = tuple(
+    Column(header)
+    for header in ("id", "时间 due", "状态 status", "负责人 owner", "动作 action", "对象 target", "内容 message")
+)
+
+
+def _task_row(r: dict[str, Any]) -> list[str]:
+    return [
+        r["task_id"],
+        r["due_at"][:16].replace("T", " "),
+        r["status"],
+        r["owner"],
+        ACTION_ZH.get(r["action"], r["action"]),
+        r["member_id"] or r["group_id"] or "",
+        r["message"],
+    ]
+
+
 def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
     if not show_pii:
         rows = [{k: mask_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
@@ -265,32 +281,6 @@ def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
             )
         )
     else:
-        table = Table(title_justify="left")
-        for col in (
-            "id",
-            "时间 due",
-            "状态 status",
-            "负责人 owner",
-            "动作 action",
-            "对象 target",
-            "内容 message",
-        ):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(
-                *map(
-                    escape,  # text, not markup (see render.table.print_table)
-                    (
-                        r["task_id"],
-                        r["due_at"][:16].replace("T", " "),
-                        r["status"],
-                        r["owner"],
-                        ACTION_ZH.get(r["action"], r["action"]),
-                        r["member_id"] or r["group_id"] or "",
-                        r["message"],
-                    ),
-                )
-            )
-        console().print(table)
+        print_table(console(), "", TASKS_TABLE, [_task_row(r) for r in rows])
         if not rows:
             console(stderr=True).print("no tasks match", style="dim")

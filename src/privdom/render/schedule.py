@@ -6,11 +6,9 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rich.markup import escape
-from rich.table import Table
-
 from privdom.render import console, print_json, write_csv
 from privdom.render.plan import GROUP_TYPE_ZH, mask_text
+from privdom.render.table import Column, print_table
 from privdom.schedule import Schedule
 
 CSV_COLUMNS = (
@@ -33,6 +31,11 @@ POST_MINUTES = 15  # a calendar slot long enough to post and watch the first rep
 def summary(group_type: str | None, title: str, group_name: str) -> str:
     kind = GROUP_TYPE_ZH.get(group_type or "", group_type or "群")
     return f"[{kind}] {title} · {group_name}"
+
+
+SCHEDULE_TABLE = tuple(
+    Column(header) for header in ("日期 date", "时间 time", "群 group", "规则 rule", "内容 message")
+)
 
 
 def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:
@@ -68,23 +71,12 @@ def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:
             ics(s).decode()
         )
     else:
-        table = Table(title=f"{s.start} + {s.days} 天 days", title_justify="left")
-        for col in ("日期 date", "时间 time", "群 group", "规则 rule", "内容 message"):
-            table.add_column(col, overflow="fold")
-        for p in s.posts:
-            table.add_row(
-                *map(
-                    escape,  # text, not markup (see render.table.print_table)
-                    (
-                        p.date,
-                        p.due_at[11:16],
-                        f"[{GROUP_TYPE_ZH.get(p.group_type or '', '')}] {p.group_name}",
-                        p.rule_title["zh"],
-                        p.message,
-                    ),
-                )
-            )
-        console().print(table)
+        rows = [
+            [p.date, p.due_at[11:16], f"[{GROUP_TYPE_ZH.get(p.group_type or '', '')}] {p.group_name}",
+             p.rule_title["zh"], p.message]
+            for p in s.posts
+        ]
+        print_table(console(), f"{s.start} + {s.days} 天 days", SCHEDULE_TABLE, rows)
         if not s.posts:
             console(stderr=True).print("no group posts in this span", style="dim")
 
