@@ -1,6 +1,7 @@
 # ruff: noqa: E501 - rows of CSV exports read best on one line each
-"""A big first import is read by a second process (ingest/worker.py). Whatever reads the file, the
-database, the report and the errors must be the same."""
+"""A big first import is read in two halves, the second by a second process (ingest/worker.py,
+ingest/split.py). Whether the file is read in one part or two, the database, the report and the
+errors must be the same."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ import pytest
 import privdom
 from import_helpers import BRAND_ORDERS, rows, write
 from privdom.errors import PrivdomError
-from privdom.ingest import loader, records, worker
+from privdom.ingest import loader, reader, records, split, worker
 from privdom.store import schema
 
-# More records than one batch, so the pipe carries several; the odd ones cover every kind of record
-# the reading half counts or rejects, and cells that become NULL.
+# More records than two batches, so each half has several; the odd ones cover every kind of record
+# the reading counts or rejects, and cells that become NULL.
 RECORDS = 41_234
 assert RECORDS > 2 * records.DIRECT_BATCH
 
@@ -48,28 +49,49 @@ def _members_file(path: Path) -> Path:
     return write(path, lines)
 
 
+class _Counted(worker.SecondHalf):
+    started = 0
+
+    def __init__(self, job: worker.Job, target: worker.Target) -> None:
+        type(self).started += 1
+        super().__init__(job, target)
+
+
 def _import(root: Path, kind: str, path: Path, *, use_worker: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Import in one part, or in two halves (and check the second half did run in a worker)."""
     monkeypatch.setattr(loader, "worth_a_worker", lambda _path: use_worker)
+    monkeypatch.setattr(loader, "SecondHalf", _Counted)
+    started = _Counted.started
     conn = schema.connect(root / "privdom.db", create=True)
     try:
         report = loader.import_file(conn, kind, path, timezone="Asia/Shanghai", started_at=datetime(2026, 11, 23, 8))
     finally:
         conn.close()
+    assert _Counted.started == started + use_worker
+    assert _scratch_files(root) == []
     return report.model_dump(exclude={"seconds", "import_id"})
+
+
+def _scratch_files(root: Path) -> list[Path]:
+    return sorted(root.glob(".*-import-*"))
 
 
 def _dump(db: Path, table: str) -> list[dict[str, Any]]:
     return rows(db, f"SELECT * FROM {table} ORDER BY rowid")
 
 
-@pytest.mark.parametrize("kind", ["members", "orders"])
-def test_worker_and_single_process_store_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    members = _members_file(tmp_path / "members.csv")
-    orders = write(tmp_path / "orders.csv", [BRAND_ORDERS] + [
+@pytest.mark.parametrize(("kind", "encoding", "newline"), [
+    ("members", "utf-8", "\n"), ("orders", "utf-8", "\n"), ("members", "gb18030", "\r\n"), ("orders", "utf-8-sig", "\r\n"),
+])
+def test_worker_and_single_process_store_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, encoding: str, newline: str
+) -> None:
+    members = _recode(_members_file(tmp_path / "members.csv"), encoding, newline)
+    orders = _recode(write(tmp_path / "orders.csv", [BRAND_ORDERS] + [
         f"O{i:07d},{'' if i % 10 == 0 else f'M{i // 3:06d}'},138{i // 3:08d},2024-03-0{i % 9 + 1} 10:00:00,{i % 500}.5,{'已退款' if i % 17 == 0 else '已完成'},店{i % 7},,"
         + ("\nO0000005,M000001,,2024-03-01 10:00:00,1,已完成,,," if i == 30_000 else "")  # a repeated order id, far from the first
         for i in range(RECORDS)
-    ])
+    ]), encoding, newline)
     results = []
     for use_worker in (False, True):
         root = tmp_path / ("worker" if use_worker else "single")
@@ -89,6 +111,54 @@ def test_worker_and_single_process_store_the_same(tmp_path: Path, monkeypatch: p
         assert report["merged"] == 1 and report["members_created"] > 0
 
 
+def _recode(path: Path, encoding: str, newline: str) -> Path:
+    path.write_bytes(path.read_text(encoding="utf-8").replace("\n", newline).encode(encoding))
+    return path
+
+
+def test_quoted_cells_across_the_middle_and_a_stray_quote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note of many quoted lines (with commas and quotes) spans the middle, so the first cut the
+    newlines offer falls inside it; then a stray quote in an unquoted cell misleads the count of
+    quotes, the first half ends inside a quoted cell, and the file is read again in one part."""
+    lines = ["会员卡号,客户名称,手机号,备注"]
+    note = "\n".join(f'第{k}行, 有逗号 ""引号""' for k in range(300))
+    lines += [f"M{i:06d},名{i},138{i:08d},备注{i}" for i in range(RECORDS)]
+    sizes = [len(line.encode()) + 1 for line in lines]
+    middle = next(i for i in range(len(lines)) if sum(sizes[: i + 1]) > sum(sizes) // 2)
+    lines[middle] = lines[middle].rsplit(",", 1)[0] + f',"{note}"'  # the middle stays inside the note
+    clean = write(tmp_path / "quoted.csv", lines)
+    first, second = split.halves(clean, "utf-8") or pytest.fail("no cut found")
+    data = clean.read_bytes()
+    assert data[second.start:].startswith(b"M") and data[: second.start].count(b'"') % 2 == 0
+    assert second.start > data.index(b"\n", len(data) // 2) + 1  # the first newline was inside a note
+    assert second.first_line == data[: second.start].count(b"\n") + 1
+    assert first == reader.Part(0, second.start)
+    # A lone quote inside an unquoted cell early in the file makes the count odd everywhere after it.
+    stray = write(tmp_path / "stray.csv", lines[:10] + ['M900000,名"引号,13800000000,备注'] + lines[10:])
+    misread = []
+    real = loader._import
+
+    def spy(*args: Any, may_split: bool) -> Any:
+        try:
+            return real(*args, may_split=may_split)
+        except reader.SplitMisread:
+            misread.append(may_split)
+            raise
+
+    monkeypatch.setattr(loader, "_import", spy)
+    for path in (clean, stray):
+        results = []
+        for use_worker in (False, True):
+            root = tmp_path / f"{path.stem}-{use_worker}"
+            report = _import(root, "members", path, use_worker=use_worker, monkeypatch=monkeypatch)
+            results.append((report, _dump(root / "privdom.db", "members")))
+        assert results[0] == results[1]
+        assert results[0][0]["inserted"] == len(lines) - (path == clean) and results[0][0]["rejected"] == 0
+        notes = [r["extra"] for r in results[0][1] if "第299行" in (r["extra"] or "")]
+        assert len(notes) == 1 and '第1行, 有逗号 \\"引号\\"\\n' in notes[0]
+    assert misread == [True]  # only the stray quote's file, once, and the one-part reading then worked
+
+
 def test_the_workers_progress_reaches_the_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _members_file(tmp_path / "members.csv")
     seen: list[tuple[int, int]] = []
@@ -105,13 +175,15 @@ def test_the_workers_progress_reaches_the_bar(tmp_path: Path, monkeypatch: pytes
     assert seen[-1][0] == size
 
 
-def test_a_bad_byte_the_worker_meets_is_the_same_error_and_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("before", ["M005000", "M030000"])  # in the first half; in the second
+def test_a_bad_byte_in_either_half_is_the_same_error_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str
 ) -> None:
     path = _members_file(tmp_path / "members.csv")
     data = path.read_bytes()
-    cut = data.index(b"\nM030000,")  # well past the first batch the worker sends
+    cut = data.index(f"\n{before},".encode())
     path.write_bytes(data[:cut] + b"\nM999999,\xff\xfe\xfd,,,,,," + data[cut:])
+    bad_line = data[:cut].count(b"\n") + 2
     messages = []
     for use_worker in (False, True):
         db = tmp_path / f"{use_worker}.db"
@@ -127,7 +199,8 @@ def test_a_bad_byte_the_worker_meets_is_the_same_error_and_writes_nothing(
         conn.close()
         messages.append((caught.value.message, caught.value.hint))
     assert messages[0] == messages[1]
-    assert messages[0][0].startswith(f"{path}:") and "not utf-8 text" in messages[0][0]
+    assert messages[0][0] == f"{path}:{bad_line}: not utf-8 text (invalid start byte)"
+    assert _scratch_files(tmp_path) == []
 
 
 def _children(pid: int) -> set[int]:
@@ -179,6 +252,7 @@ def test_a_killed_import_stops_its_worker_and_writes_nothing(workspace: Path, si
     while time.monotonic() < deadline and any(map(_alive, readers)):
         time.sleep(0.05)
     assert not any(map(_alive, readers)), "the reading process outlived the import"
+    assert _scratch_files(workspace) == []
     conn = sqlite3.connect(workspace / "privdom.db")
     try:
         assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0

@@ -19,6 +19,12 @@ _BOMS = (
 )
 XLSX_MAGIC = b"PK\x03\x04"
 
+# Encodings in which the bytes of a newline and of `"` only ever stand for those characters (never
+# for part of another one): such files can be cut and counted by bytes. UTF-16 cannot.
+BYTE_LINES = frozenset(
+    codecs.lookup(name).name for name in ("utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii")
+)
+
 
 def is_xlsx(path: Path) -> bool:
     with path.open("rb") as f:

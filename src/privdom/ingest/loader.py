@@ -14,6 +14,8 @@ import json
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,14 +24,16 @@ from zoneinfo import ZoneInfo
 from privdom import store
 from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
+from privdom.ingest import split
 from privdom.ingest.headers import KINDS, SOURCES, map_header
-from privdom.ingest.reader import Progress, Source, open_source
-from privdom.ingest.records import records, reject, value_batches
+from privdom.ingest.reader import Part, Progress, Source, SplitMisread, open_source
+from privdom.ingest.records import Batch, records, reject, value_batches
 from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
-from privdom.ingest.worker import Job, parsed_in_worker, worth_a_worker
+from privdom.ingest.worker import Half, Job, SecondHalf, Target, worth_a_worker
 from privdom.store import bulk_insert as bulk
 from privdom.store import imports as sql
+from privdom.store import scratch
 
 BATCH = 20_000
 
@@ -70,6 +74,29 @@ def import_file(
         raise PrivdomError(
             f"--source {source!r} is not a known layout", hint=f"use one of: {', '.join(SOURCES)}"
         )
+    args = (conn, kind, path, timezone, started_at, encoding, mappings, source, sheet, dry_run, progress)
+    try:
+        return _import(*args, may_split=True)
+    except SplitMisread:
+        # A stray quote misled the cut of a big file in two (ingest.split); nothing was written.
+        return _import(*args, may_split=False)
+
+
+def _import(
+    conn: sqlite3.Connection,
+    kind: str,
+    path: Path,
+    timezone: str,
+    started_at: datetime,
+    encoding: str,
+    mappings: dict[str, str] | None,
+    source: str,
+    sheet: str | None,
+    dry_run: bool,
+    progress: Progress | None,
+    *,
+    may_split: bool,
+) -> ImportReport:
     started = time.perf_counter()
     src = open_source(path, encoding=encoding, sheet=sheet, progress=progress)
     try:
@@ -93,37 +120,39 @@ def import_file(
             report.seconds = round(time.perf_counter() - started, 3)
             return report
         parser = RowParser(kind, src.header, hmap, ZoneInfo(timezone))
-        try:
-            with collector_paused(), sql.bulk_settings(conn), store.transaction(conn):
-                if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
-                    job = Job(kind, path, encoding, source, mappings, timezone)
-                    _load_direct(conn, src, parser, report, job)
-                else:
-                    sql.create_stage(conn, kind)
-                    _stage(conn, src, parser, report)
-                    _settle(conn, kind, report)
-                report.nulled_by_column = dict(sorted(parser.nulled.items()))
-                report.rejected = len(report.rejects)
-                report.rejected_by_reason = dict(sorted(Counter(r.reason for r in report.rejects).items()))
-                report.seconds = round(time.perf_counter() - started, 3)
-                if dry_run:
-                    raise _DryRun
-                report.import_id = sql.record_import(
-                    conn,
-                    kind=kind,
-                    file_name=path.name,
-                    sha256=report.sha256,
-                    encoding=report.encoding,
-                    started_at=started_at.strftime("%Y-%m-%d %H:%M:%S"),  # local time, as stored
-                    seconds=report.seconds,
-                    counts=report.model_dump(
-                        mode="json", exclude={"columns", "extra_columns", "file", "sha256"}
-                    ),
-                    rejects=((r.record, r.line, r.reason, r.raw) for r in report.rejects),
-                )
-                sql.drop_stage(conn)
-        except _DryRun:
-            pass
+        # What must wait for the transaction's end: a scratch database is detached only then.
+        with ExitStack() as after_commit:
+            try:
+                with collector_paused(), sql.bulk_settings(conn), store.transaction(conn):
+                    if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
+                        job = Job(kind, path, src.encoding, source, mappings, timezone) if may_split else None
+                        _load_direct(conn, src, parser, report, job, after_commit)
+                    else:
+                        sql.create_stage(conn, kind)
+                        _stage(conn, src, parser, report)
+                        _settle(conn, kind, report)
+                    report.nulled_by_column = dict(sorted(parser.nulled.items()))
+                    report.rejected = len(report.rejects)
+                    report.rejected_by_reason = dict(sorted(Counter(r.reason for r in report.rejects).items()))
+                    report.seconds = round(time.perf_counter() - started, 3)
+                    if dry_run:
+                        raise _DryRun
+                    report.import_id = sql.record_import(
+                        conn,
+                        kind=kind,
+                        file_name=path.name,
+                        sha256=report.sha256,
+                        encoding=report.encoding,
+                        started_at=started_at.strftime("%Y-%m-%d %H:%M:%S"),  # local time, as stored
+                        seconds=report.seconds,
+                        counts=report.model_dump(
+                            mode="json", exclude={"columns", "extra_columns", "file", "sha256"}
+                        ),
+                        rejects=((r.record, r.line, r.reason, r.raw) for r in report.rejects),
+                    )
+                    sql.drop_stage(conn)
+            except _DryRun:
+                pass
         return report
     finally:
         src.close()
@@ -150,29 +179,49 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
 
 
 def _load_direct(
-    conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport, job: Job
+    conn: sqlite3.Connection,
+    src: Source,
+    parser: RowParser,
+    report: ImportReport,
+    job: Job | None,
+    after_commit: ExitStack,
 ) -> None:
     """The insert-only path for a file whose table is empty: records go straight into the table.
 
     The table's indexes, the key's unique index included, are dropped for the load and built once
     at the end: appending rows to a table with no index costs about what `sqlite3 .import` pays,
-    and building an index is one sort. If the key's index cannot be built, the file gave an identity
-    more than once: those rows are settled like the staged path settles repeats (a record that
-    reads the same as an earlier one is a duplicate; others are folded into one).
+    and building an index is one sort. A big CSV is read in two halves side by side (`worker`).
+    If the key's index cannot be built, the file gave an identity more than once: those rows are
+    settled like the staged path settles repeats (a record that reads the same as an earlier one is
+    a duplicate; others are folded into one).
     """
     kind = report.kind
     sql.drop_stage(conn)  # leftovers of an earlier import on this connection
     indexes = bulk.drop_indexes(conn, kind)
-    if src.sheet is None and worth_a_worker(job.path):  # CSV only: a workbook is read here
-        batches = parsed_in_worker(job, report, parser, src.progress)
+    halves = _halves(conn, src, job, after_commit) if job is not None else None
+    if job is None or halves is None:
+        _append(conn, value_batches(src, parser, report), report)
     else:
-        batches = value_batches(src, parser, report)
-    for rows, phones in batches:
-        if kind == "orders":
-            _find_order_members(conn, rows, phones)
-        bulk.append_rows(conn, kind, rows)
-        report.inserted += len(rows)
-    if not bulk.create_key_index(conn, kind, indexes):
+        first, target = halves
+        with SecondHalf(job, target) as second:
+            size = job.path.stat().st_size
+            shown = src.progress
+
+            def both(done: int, _total: int) -> None:
+                if shown is not None:
+                    shown(done + second.bytes_read(), size)
+
+            own = open_source(job.path, encoding=src.encoding, progress=both, part=first)
+            try:
+                _append(conn, value_batches(own, parser, report), report)
+            finally:
+                own.close()
+            half = second.result(lambda: both(first.end, size))
+            both(first.end, size)  # the whole file: the worker has read its half to the end
+        _add_half(conn, report, parser, half, target.scratch)
+    with bulk.sorting_in_threads(conn):
+        unique = bulk.create_key_index(conn, kind, indexes)
+    if not unique:
         sql.create_stage(conn, kind)
         moved, identities = bulk.stage_repeated_keys(conn, kind)
         report.inserted -= moved - identities
@@ -182,30 +231,46 @@ def _load_direct(
         report.duplicates += sql.drop_duplicates(conn)
         report.merged = _merge_repeats(conn, kind)
         sql.replace_from_stage(conn, kind)
-    bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
+    with bulk.sorting_in_threads(conn):
+        bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
     if kind == "orders":
         report.members_created = bulk.create_unknown_members(conn)
 
 
-def _find_order_members(conn: sqlite3.Connection, rows: list[list[Any]], phones: list[Any]) -> None:
-    """Orders without a member id find their member by phone (an unknown phone becomes the id), and
-    the orders of members the table does not have are noted, to create them at the end."""
-    ids: set[str] = set()
-    by_phone: list[int] = []
-    for i, vals in enumerate(rows):
-        member = vals[1]
-        if member is None:
-            by_phone.append(i)
-        else:
-            ids.add(member)
-    if by_phone:
-        found = bulk.members_for_phones(conn, {phones[i] for i in by_phone})
-        for i in by_phone:
-            member = rows[i][1] = found.get(phones[i]) or phones[i]
-            ids.add(member)
-    unknown = bulk.unknown_members(conn, ids)
-    if unknown:
-        bulk.note_unknown_members(conn, [(vals[1], phones[i]) for i, vals in enumerate(rows) if vals[1] in unknown])
+def _append(conn: sqlite3.Connection, batches: Iterator[Batch], report: ImportReport) -> None:
+    for rows, phones in batches:
+        if report.kind == "orders":
+            bulk.find_order_members(conn, rows, phones)
+        bulk.append_rows(conn, report.kind, rows)
+        report.inserted += len(rows)
+
+
+def _halves(conn: sqlite3.Connection, src: Source, job: Job, after_commit: ExitStack) -> tuple[Part, Target] | None:
+    """The first half of a big CSV, read here, and what the worker reads and writes; None when the
+    file is read in one part (small, a workbook, one core, a database in memory, no cut found)."""
+    if src.sheet is not None or not worth_a_worker(job.path):
+        return None
+    workspace = scratch.database_file(conn)
+    parts = split.halves(job.path, src.encoding) if workspace is not None else None
+    if workspace is None or parts is None:
+        return None
+    first, second = parts
+    path = scratch.new_file(workspace)
+    after_commit.callback(path.unlink, missing_ok=True)
+    after_commit.callback(scratch.detach, conn)  # runs first: the callbacks run last in, first out
+    return first, Target(second, path, workspace, scratch.table_sql(conn, job.kind))
+
+
+def _add_half(conn: sqlite3.Connection, report: ImportReport, parser: RowParser, half: Half, path: Path) -> None:
+    """The worker's rows after this process's (the second half comes later in the file), and its
+    counts; its records are numbered on from the first half's."""
+    report.inserted += scratch.append_to_workspace(conn, report.kind, path)
+    report.rejects += [r.model_copy(update={"record": r.record + report.read}) for r in half.rejects]
+    report.read += half.read
+    report.blank += half.blank
+    report.repeated_headers += half.repeated_headers
+    for column, count in half.nulled.items():
+        parser.nulled[column] = parser.nulled.get(column, 0) + count
 
 
 def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:

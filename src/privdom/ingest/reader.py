@@ -5,8 +5,10 @@ Nothing here holds more than one record: a million-row export reads in flat memo
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from privdom.errors import PrivdomError
-from privdom.ingest.decode import detect_encoding, is_xlsx
+from privdom.ingest.decode import BYTE_LINES, detect_encoding, is_xlsx
 from privdom.ingest.sniff import sniff_delimiter
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -47,24 +49,51 @@ class Source:
         return out.getvalue()[:-1]
 
 
-class _Counting(io.RawIOBase):
-    """A binary file that reports how far it has been read, for the progress bar."""
+@dataclass(frozen=True)
+class Part:
+    """A byte range of a CSV export, read on its own (see `ingest.split`): from `start`, the first
+    byte of a record (0 for the part with the header), to `end`; its first record is on physical
+    line `first_line` (for the header's part the header decides)."""
 
-    def __init__(self, raw: IO[bytes], total: int, progress: Progress | None) -> None:
+    start: int
+    end: int
+    first_line: int = 0
+
+
+class SplitMisread(Exception):
+    """A part with the header did not end between two records: the file's quotes misled the split
+    (a stray `"` inside an unquoted cell). The import is read again as one part."""
+
+
+# Read after a part's last line: it comes back as a record of its own only when the csv reader is
+# between records there; inside a quoted cell it becomes part of that cell. No delimiter in it.
+_PART_END = "PRIVDOMPARTEND"
+
+
+class _Counting(io.RawIOBase):
+    """A binary file (from `start` up to `end`) that reports how far it has been read, for the
+    progress bar."""
+
+    def __init__(self, raw: IO[bytes], start: int, end: int, progress: Progress | None) -> None:
         self._raw = raw
-        self._total = total
+        self._left = end - start
+        self._total = end - start
         self._done = 0
         self._progress = progress
+        if start:
+            raw.seek(start)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        self._done += n or 0
+        view = memoryview(buffer)[: self._left]
+        n = int(self._raw.readinto(view) or 0)  # type: ignore[attr-defined]
+        self._left -= n
+        self._done += n
         if self._progress:
             self._progress(self._done, self._total)
-        return int(n or 0)
+        return n
 
     def close(self) -> None:
         self._raw.close()
@@ -72,8 +101,15 @@ class _Counting(io.RawIOBase):
 
 
 def open_source(
-    path: Path, *, encoding: str = "auto", sheet: str | None = None, progress: Progress | None = None
+    path: Path,
+    *,
+    encoding: str = "auto",
+    sheet: str | None = None,
+    progress: Progress | None = None,
+    part: Part | None = None,
 ) -> Source:
+    """The header and records of an export; with `part`, only the records in that byte range of a
+    CSV (progress then counts the part's bytes)."""
     if not path.is_file():
         raise PrivdomError(f"{path}: no such file", hint="check the path of the export")
     if path.stat().st_size == 0:
@@ -84,34 +120,40 @@ def open_source(
         raise PrivdomError(f"--sheet {sheet!r} given but {path} is not an XLSX workbook", hint="drop --sheet")
     codec = detect_encoding(path, encoding)
     size = path.stat().st_size
-    binary = io.BufferedReader(_Counting(path.open("rb"), size, progress), buffer_size=1 << 20)
-    text = io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
-    try:
-        first = text.readline()
-        header_line = 1
-        while first and not first.strip():
-            first = text.readline()
-            header_line += 1
-    except UnicodeDecodeError as exc:
-        text.close()
-        raise PrivdomError(
-            f"{path} is not {codec} text ({exc.reason} at byte {exc.start})",
-            hint="pass the right --encoding (utf-8, gb18030, utf-16 ...)",
-        ) from None
-    if not first.strip():
-        text.close()
-        raise PrivdomError(f"{path} is empty", hint="export the data again; the file has no rows")
+    start, end = (0, size) if part is None else (part.start, part.end)
+    if start:
+        # The header still comes from the top of the file; the records from `start`, where a BOM
+        # is no longer in front of them.
+        with _text(path, codec, 0, size, None) as top:
+            first, _ = _header_line(top, path, codec)
+        text = _text(path, codec.removesuffix("-sig"), start, end, progress)
+        base = part.first_line if part else 0
+    else:
+        text = _text(path, codec, 0, end, progress)
+        try:
+            first, header_line = _header_line(text, path, codec)
+        except BaseException:
+            text.close()
+            raise
+        base = header_line + 1
     delimiter = sniff_delimiter(first)
     header = next(csv.reader([first], delimiter=delimiter))
-    reader = csv.reader(text, delimiter=delimiter)
+    bounded = end < size
+    reader = csv.reader(itertools.chain(text, (_PART_END,)) if bounded else text, delimiter=delimiter)
 
     def records() -> Iterator[tuple[int, list[str]]]:
-        line = header_line + 1
+        line = base
+        ended = not bounded
         try:
             for row in reader:
+                if bounded and len(row) == 1 and row[0] == _PART_END:
+                    ended = True
+                    break
                 yield line, row
-                line = header_line + reader.line_num + 1
+                line = base + reader.line_num
         except UnicodeDecodeError as exc:
+            # The decoder runs ahead of the csv reader by a buffer's worth of lines.
+            line = _undecodable_line(path, codec, start, base if start else 1) or line
             raise PrivdomError(
                 f"{path}:{line}: not {codec} text ({exc.reason})",
                 hint="pass the right --encoding (utf-8, gb18030, utf-16 ...)",
@@ -120,8 +162,49 @@ def open_source(
             raise PrivdomError(
                 f"{path}:{line}: broken CSV ({exc})", hint="check the quotes on that line"
             ) from None
+        if not ended:
+            raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell")
 
     return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, [text.close])
+
+
+def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | None:
+    """The physical line, counted from `line` at byte `start`, of the first bytes that are not
+    `codec` text; None for an encoding whose lines cannot be told apart as bytes (UTF-16)."""
+    if codecs.lookup(codec).name not in BYTE_LINES:
+        return None
+    with path.open("rb") as f:
+        f.seek(start)
+        for raw in f:  # split at \n; a lone \r inside also ends a line for the csv reader
+            try:
+                raw.decode(codec)
+            except UnicodeDecodeError:
+                return line
+            line += 1 + raw.count(b"\r") - raw.count(b"\r\n")
+    return None
+
+
+def _text(path: Path, codec: str, start: int, end: int, progress: Progress | None) -> io.TextIOWrapper:
+    binary = io.BufferedReader(_Counting(path.open("rb"), start, end, progress), buffer_size=1 << 20)
+    return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
+
+
+def _header_line(text: io.TextIOWrapper, path: Path, codec: str) -> tuple[str, int]:
+    """The first line that is not blank, and its line number."""
+    try:
+        first = text.readline()
+        header_line = 1
+        while first and not first.strip():
+            first = text.readline()
+            header_line += 1
+    except UnicodeDecodeError as exc:
+        raise PrivdomError(
+            f"{path} is not {codec} text ({exc.reason} at byte {exc.start})",
+            hint="pass the right --encoding (utf-8, gb18030, utf-16 ...)",
+        ) from None
+    if not first.strip():
+        raise PrivdomError(f"{path} is empty", hint="export the data again; the file has no rows")
+    return first, header_line
 
 
 def _open_xlsx(path: Path, sheet: str | None) -> Source:
