@@ -62,6 +62,9 @@ def _import(root: Path, kind: str, path: Path, *, use_worker: bool, monkeypatch:
     monkeypatch.setattr(loader, "worth_a_worker", lambda _path: use_worker)
     monkeypatch.setattr(loader, "SecondHalf", _Counted)
     started = _Counted.started
+    root.mkdir(parents=True, exist_ok=True)
+    if use_worker:  # as left by an import that was killed: the next one clears it
+        (root / ".privdom.db-import-k1ll3d.tmp").write_bytes(b"")
     conn = schema.connect(root / "privdom.db", create=True)
     try:
         report = loader.import_file(conn, kind, path, timezone="Asia/Shanghai", started_at=datetime(2026, 11, 23, 8))

@@ -8,6 +8,7 @@ as a copy of stored records, so no value passes through Python again.
 
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 import tempfile
@@ -36,8 +37,15 @@ def table_sql(conn: sqlite3.Connection, kind: str) -> str:
 
 
 def new_file(workspace: Path) -> Path:
-    """An empty file beside the workspace (the same disk, which holds the imported rows anyway)."""
-    handle, name = tempfile.mkstemp(prefix=f".{workspace.name}-import-", suffix=".tmp", dir=workspace.parent)
+    """An empty file beside the workspace (the same disk, which holds the imported rows anyway).
+
+    Called inside the import's transaction, which no other import can hold: a scratch file already
+    there was left by an import that was killed, and goes.
+    """
+    prefix = f".{workspace.name}-import-"
+    for left in workspace.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        left.unlink(missing_ok=True)
+    handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=workspace.parent)
     os.close(handle)
     return Path(name)
 
