@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from itertools import chain
 from typing import Any
 
-from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone
+from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone, pragmas
 
 DIRECT_KINDS = ("members", "orders")
 
@@ -48,18 +48,9 @@ SORT_CACHE_KIB = 8_192
 SORT_THREADS = 4
 
 
-@contextmanager
-def sorting_in_threads(conn: sqlite3.Connection) -> Iterator[None]:
+def sorting_in_threads(conn: sqlite3.Connection) -> AbstractContextManager[None]:
     """Around the CREATE INDEX statements of a bulk load; the settings before are restored."""
-    cache = int(conn.execute("PRAGMA main.cache_size").fetchone()[0])
-    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
-    conn.execute(f"PRAGMA main.cache_size = -{SORT_CACHE_KIB}")
-    conn.execute(f"PRAGMA threads = {SORT_THREADS}")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA main.cache_size = {cache}")
-        conn.execute(f"PRAGMA threads = {threads}")
+    return pragmas(conn, {"main.cache_size": -SORT_CACHE_KIB, "threads": SORT_THREADS})
 
 
 def create_key_index(conn: sqlite3.Connection, kind: str, indexes: dict[str, str]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 TABLE = {
@@ -371,18 +371,23 @@ BULK_CACHE_KIB = 65_536
 
 
 @contextmanager
-def bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
-    """Around the import transaction: no fsync (the WAL keeps the file consistent; a power cut
-    may lose the last import, not corrupt earlier ones) and a bigger page cache; both restored."""
-    synchronous = int(conn.execute("PRAGMA synchronous").fetchone()[0])
-    cache = int(conn.execute("PRAGMA main.cache_size").fetchone()[0])
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute(f"PRAGMA main.cache_size = -{BULK_CACHE_KIB}")
+def pragmas(conn: sqlite3.Connection, settings: dict[str, int]) -> Iterator[None]:
+    """The PRAGMA settings (name -> number; our own names, never input) for a block; the values
+    before are restored after it."""
+    before = {name: int(conn.execute(f"PRAGMA {name}").fetchone()[0]) for name in settings}
+    for name, value in settings.items():
+        conn.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-        conn.execute(f"PRAGMA main.cache_size = {cache}")
+        for name, value in before.items():
+            conn.execute(f"PRAGMA {name} = {value}")
+
+
+def bulk_settings(conn: sqlite3.Connection) -> AbstractContextManager[None]:
+    """Around the import transaction: no fsync (the WAL keeps the file consistent; a power cut
+    may lose the last import, not corrupt earlier ones) and a bigger page cache; both restored."""
+    return pragmas(conn, {"synchronous": 0, "main.cache_size": -BULK_CACHE_KIB})
 
 
 # ---------------------------------------------------------------- repeats on the insert-only path
