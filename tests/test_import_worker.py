@@ -162,6 +162,27 @@ def test_quoted_cells_across_the_middle_and_a_stray_quote(tmp_path: Path, monkey
     assert misread == [True]  # only the stray quote's file, once, and the one-part reading then worked
 
 
+def test_a_dry_run_in_two_halves_counts_the_same_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _members_file(tmp_path / "members.csv")
+    monkeypatch.setattr(loader, "SecondHalf", _Counted)
+    reports = []
+    for use_worker in (False, True):
+        monkeypatch.setattr(loader, "worth_a_worker", lambda _path, w=use_worker: w)
+        started = _Counted.started
+        db = tmp_path / f"{use_worker}.db"
+        conn = schema.connect(db, create=True)
+        try:
+            report = loader.import_file(conn, "members", path, timezone="Asia/Shanghai",
+                                        started_at=datetime(2026, 11, 23), dry_run=True)
+        finally:
+            conn.close()
+        assert _Counted.started == started + use_worker
+        assert rows(db, "SELECT count(*) AS n FROM members") == [{"n": 0}] and _dump(db, "imports") == []
+        assert _scratch_files(tmp_path) == []
+        reports.append(report.model_dump(exclude={"seconds"}))
+    assert reports[0] == reports[1] and reports[0]["dry_run"] and reports[0]["inserted"] > RECORDS * 0.9
+
+
 def test_the_workers_progress_reaches_the_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _members_file(tmp_path / "members.csv")
     seen: list[tuple[int, int]] = []
