@@ -283,3 +283,21 @@ def test_a_killed_import_stops_its_worker_and_writes_nothing(workspace: Path, si
         assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(("encoding", "newline", "cut"), [
+    ("utf-8", "\n", True), ("gb18030", "\r\n", True), ("utf-8", "\r", False), ("utf-16", "\n", False),
+])
+def test_where_a_file_can_be_cut(tmp_path: Path, encoding: str, newline: str, cut: bool) -> None:
+    """A cut needs a newline byte that is always a newline: not in UTF-16, and not in a file whose
+    lines end with a lone carriage return (the byte after it is never \\n)."""
+    lines = ["会员卡号,客户名称"] + [f"M{i:06d},名{i}" for i in range(5000)]
+    path = tmp_path / "m.csv"
+    path.write_bytes(newline.join(lines).encode(encoding))
+    parts = split.halves(path, encoding)
+    assert (parts is not None) == cut
+    if parts is not None:
+        first, second = parts
+        data = path.read_bytes()
+        record = data[second.start:].split(newline.encode(), 1)[0].decode(encoding)
+        assert first.end == second.start and lines.index(record) + 1 == second.first_line

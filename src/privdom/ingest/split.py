@@ -60,6 +60,9 @@ class _Count:
 
     def add(self, chunk: bytes) -> None:
         self.quotes += chunk.count(b'"')
-        crlf = chunk.count(b"\r\n") + (self._after_cr and chunk.startswith(b"\n"))
-        self.lines += chunk.count(b"\n") + chunk.count(b"\r") - crlf
+        self.lines += chunk.count(b"\n")
+        if self._after_cr and chunk.startswith(b"\n"):
+            self.lines -= 1
+        if cr := chunk.count(b"\r"):  # most files have none: then one pass less
+            self.lines += cr - chunk.count(b"\r\n")
         self._after_cr = chunk.endswith(b"\r")
