@@ -263,7 +263,7 @@ def test_a_killed_import_stops_its_worker_and_writes_nothing(workspace: Path, si
     deadline = time.monotonic() + 30
     readers: set[int] = set()
     while time.monotonic() < deadline and proc.poll() is None and not readers:
-        readers = {p for p in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        readers = {p for p in _children(proc.pid) if b"privdom.ingest.worker" in Path(f"/proc/{p}/cmdline").read_bytes()}
         time.sleep(0.05)
     assert readers and proc.poll() is None, "the import finished, or never started its worker"
     time.sleep(0.5)  # let records flow
@@ -301,3 +301,33 @@ def test_where_a_file_can_be_cut(tmp_path: Path, encoding: str, newline: str, cu
         data = path.read_bytes()
         record = data[second.start:].split(newline.encode(), 1)[0].decode(encoding)
         assert first.end == second.start and lines.index(record) + 1 == second.first_line
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_by_the_worker(tmp_path: Path) -> None:
+    """A script calling import_file at its top level (no `if __name__ == "__main__":`) runs once:
+    the worker is a fresh interpreter that imports privdom, not the script."""
+    big = write(tmp_path / "big.csv", ["会员卡号,姓名,手机号,备注"] + [
+        f"{i:07d},名{i},138{i:08d},{'备注' * 40}" for i in range(int(worker.WORKER_MIN_BYTES * 1.2) // 140)
+    ])
+    assert big.stat().st_size >= worker.WORKER_MIN_BYTES
+    script = tmp_path / "nightly.py"
+    script.write_text(
+        "from datetime import datetime\n"
+        "from pathlib import Path\n"
+        "from privdom.ingest import loader\n"
+        "from privdom.store import schema\n"
+        f"here = Path({str(tmp_path)!r})\n"
+        "with (here / 'runs.log').open('a') as log:\n"
+        "    log.write('ran\\n')\n"
+        "conn = schema.connect(here / 'privdom.db', create=True)\n"
+        "report = loader.import_file(conn, 'members', here / 'big.csv', timezone='Asia/Shanghai',\n"
+        "                            started_at=datetime(2026, 11, 23))\n"
+        "conn.close()\n"
+        "print(report.inserted)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(privdom.__file__).parent.parent)}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == sum(1 for _ in big.open(encoding="utf-8")) - 1
+    assert (tmp_path / "runs.log").read_text() == "ran\n"

@@ -1,4 +1,4 @@
 from privdom.cli.main import run
 
-if __name__ == "__main__":  # not when a worker process imports it
+if __name__ == "__main__":  # not when imported (by a tool, or a process that only wants privdom)
     run()

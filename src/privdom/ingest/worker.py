@@ -5,28 +5,31 @@ parsers) as it costs to store. On a machine with two cores, two processes can ea
 for one half of the file. The cut comes from `ingest.split`. The second process runs the same
 `records.value_batches` on its half and appends the rows to a scratch database (`store.scratch`),
 which the import then copies in after its own rows, so the table holds the records in file order.
-Nothing crosses between the processes while they read but a byte count for the progress bar; the
+Nothing crosses between the processes while they read but byte counts for the progress bar; the
 counts, rejects and NULLed cells of the second half come back at the end, in one message.
 
-The worker is started with "spawn", not "fork": it inherits no open database, no progress-bar
-thread and no locks, and it behaves the same on every platform.
+The worker is a fresh interpreter (`python -c`) that imports privdom only. It inherits no open
+database, no progress-bar thread and no locks, and, unlike multiprocessing's "spawn", it never runs
+the top level of the program that called `import_file` again.
 """
 
 from __future__ import annotations
 
 import gc
-import marshal
-import multiprocessing
 import os
-import signal
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import privdom
 from privdom.errors import PrivdomError
 from privdom.ingest.headers import map_header
 from privdom.ingest.reader import Part, open_source
@@ -86,39 +89,70 @@ class SecondHalf:
     worker that is still running (the first half failed, or Ctrl-C)."""
 
     def __init__(self, job: Job, target: Target) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._receive, send = ctx.Pipe(duplex=False)
-        self._read = ctx.RawValue("q", 0)  # bytes of its half read so far, for the progress bar
-        self._worker = ctx.Process(
-            target=_work, args=(send, job, target, self._read, os.getpid()), name="privdom-import-reader", daemon=True
+        self._read = 0  # bytes of its half read so far, for the progress bar
+        self._end: tuple[Any, ...] | None = None
+        self._ended = threading.Event()
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        # A fresh interpreter that imports privdom, and nothing of the program that called
+        # import_file (multiprocessing's "spawn" would run that program's top level again). Its own
+        # session: Ctrl-C at the terminal goes to the import, which stops the worker itself.
+        root = str(Path(privdom.__file__).resolve().parent.parent)
+        bootstrap = f"import sys; sys.path.insert(0, {root!r}); from {__name__} import serve; serve()"
+        self._worker = subprocess.Popen(
+            [sys.executable, "-c", bootstrap],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            start_new_session=True,
         )
-        self._worker.start()
-        send.close()  # the worker holds the only writing end: its exit ends the pipe
+        assert self._worker.stdin is not None and self._worker.stdout is not None
+        self._worker.stdin.write(pickle.dumps((job, target, os.getpid())))
+        self._worker.stdin.close()
+        self._listener = threading.Thread(target=self._listen, args=(self._worker.stdout,), daemon=True)
+        self._listener.start()
 
     def __enter__(self) -> SecondHalf:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._receive.close()
-        if self._worker.is_alive():
-            self._worker.terminate()
-        self._worker.join()
+        if self._worker.poll() is None:
+            self._worker.kill()
+        self._worker.wait()
+        self._listener.join()
+        if self._worker.stdout is not None:
+            self._worker.stdout.close()
+        self._errors.close()
+
+    def _listen(self, stream: IO[bytes]) -> None:
+        """Messages from the worker: byte counts as it reads, then its end."""
+        try:
+            while len(head := stream.read(4)) == 4:
+                message = pickle.loads(stream.read(int.from_bytes(head, "big")))  # noqa: S301 - our own worker
+                if message[0] == "read":
+                    self._read = message[1]
+                else:
+                    self._end = message
+                    break
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            pass  # the worker was stopped mid-message: `result` reports its exit
+        finally:
+            self._ended.set()
 
     def bytes_read(self) -> int:
-        return int(self._read.value)
+        return self._read
 
     def result(self, waiting: Callable[[], None] | None = None) -> Half:
         """Wait for the worker's end, calling `waiting` now and then; a whole-file problem the
         worker met is raised as the same PrivdomError."""
-        while not self._receive.poll(0.1):
+        while not self._ended.wait(0.1):
             if waiting is not None:
                 waiting()
-        try:
-            message = marshal.loads(self._receive.recv_bytes())
-        except EOFError:
-            self._worker.join()
-            code = self._worker.exitcode
-            raise RuntimeError(f"the import's second reading process stopped (exit code {code})") from None
+        message = self._end
+        if message is None:
+            code = self._worker.wait()
+            self._errors.seek(0)
+            said = self._errors.read().decode("utf-8", "replace").strip()
+            raise RuntimeError(f"the import's second reading process stopped (exit code {code})\n{said}")
         what = message[0]
         if what == "error":
             raise PrivdomError(message[1], hint=message[2])
@@ -129,16 +163,26 @@ class SecondHalf:
         return Half(read, blank, repeated, plain, nulled, rows)
 
 
-def _work(pipe: Connection, job: Job, target: Target, read: Any, parent: int) -> None:
-    """The worker's whole life: read its half into the scratch file, then report."""
-    # Ctrl-C reaches the whole process group: the import rolls back and stops this process itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def serve() -> None:
+    """The worker process: its job comes on stdin, its messages go out on stdout."""
     gc.disable()  # for the rest of this short-lived process: see privdom.cycles
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not break the messages
+    job, target, parent = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - from the import itself
     try:
+        _work(channel, job, target, parent)
+    finally:
+        channel.close()
 
-        def note(done: int, _total: int) -> None:
-            read.value = done
 
+def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
+    """The worker's whole life: read its half into the scratch file, then report."""
+    read = [0]
+
+    def note(done: int, _total: int) -> None:
+        read[0] = done
+
+    try:
         src = open_source(job.path, encoding=job.encoding, progress=note, part=target.part)
         try:
             hmap = map_header(job.kind, src.header, source=job.source, mappings=job.mappings, file=str(job.path))
@@ -155,22 +199,24 @@ def _work(pipe: Connection, job: Job, target: Target, read: Any, parent: int) ->
                     bulk.find_order_members(db, batch, phones)
                 bulk.append_rows(db, job.kind, batch)
                 rows += len(batch)
+                _send(channel, ("read", read[0]))
             scratch.close_after_writing(db)
         finally:
             src.close()
         counts = (tally.read, tally.blank, tally.repeated_headers)
         rejects = [(r.record, r.line, r.reason, r.raw) for r in tally.rejects]
-        _send(pipe, ("end", counts, rejects, parser.nulled, rows))
+        _send(channel, ("read", read[0]))
+        _send(channel, ("end", counts, rejects, parser.nulled, rows))
     except PrivdomError as exc:
-        _send(pipe, ("error", exc.message, exc.hint))
+        _send(channel, ("error", exc.message, exc.hint))
     except BaseException:  # noqa: BLE001 - everything else is reported to the import, with its traceback
-        _send(pipe, ("crash", traceback.format_exc()))
-    finally:
-        pipe.close()
+        _send(channel, ("crash", traceback.format_exc()))
 
 
-def _send(pipe: Connection, message: tuple[Any, ...]) -> None:
+def _send(channel: IO[bytes], message: tuple[Any, ...]) -> None:
+    data = pickle.dumps(message)
     try:
-        pipe.send_bytes(marshal.dumps(message))
+        channel.write(len(data).to_bytes(4, "big") + data)
+        channel.flush()
     except (BrokenPipeError, ConnectionResetError):
         pass  # the import is gone (it failed, or was stopped): nothing is waiting for this
