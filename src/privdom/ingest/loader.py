@@ -220,18 +220,16 @@ def _load_direct(
             both(first.end, size)  # the whole file: the worker has read its half to the end
         _add_half(conn, report, parser, half, target.scratch)
     with bulk.sorting_in_threads(conn):
-        unique = bulk.create_key_index(conn, kind, indexes)
-    if not unique:
-        sql.create_stage(conn, kind)
-        moved, identities = bulk.stage_repeated_keys(conn, kind)
-        report.inserted -= moved - identities
         if not bulk.create_key_index(conn, kind, indexes):
-            raise AssertionError(f"{kind}: identities still repeat after staging their rows")
-        sql.find_repeated_keys(conn)
-        report.duplicates += sql.drop_duplicates(conn)
-        report.merged = _merge_repeats(conn, kind)
-        sql.replace_from_stage(conn, kind)
-    with bulk.sorting_in_threads(conn):
+            sql.create_stage(conn, kind)
+            moved, identities = bulk.stage_repeated_keys(conn, kind)
+            report.inserted -= moved - identities
+            if not bulk.create_key_index(conn, kind, indexes):
+                raise AssertionError(f"{kind}: identities still repeat after staging their rows")
+            sql.find_repeated_keys(conn)
+            report.duplicates += sql.drop_duplicates(conn)
+            report.merged = _merge_repeats(conn, kind)
+            sql.replace_from_stage(conn, kind)
         bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
     if kind == "orders":
         report.members_created = bulk.create_unknown_members(conn)
