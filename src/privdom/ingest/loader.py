@@ -14,7 +14,6 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from privdom.errors import PrivdomError
 from privdom.ingest import split
 from privdom.ingest.headers import KINDS, SOURCES, map_header
 from privdom.ingest.reader import Part, Progress, Source, SplitMisread, open_source
-from privdom.ingest.records import Batch, records, reject, value_batches
+from privdom.ingest.records import records, reject, value_batches
 from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
 from privdom.ingest.worker import Half, Job, SecondHalf, Target, worth_a_worker
@@ -200,11 +199,11 @@ def _load_direct(
     indexes = bulk.drop_indexes(conn, kind)
     halves = _halves(conn, src, job, after_commit) if job is not None else None
     if job is None or halves is None:
-        _append(conn, value_batches(src, parser, report), report)
+        report.inserted += bulk.append_batches(conn, kind, value_batches(src, parser, report))
     else:
         first, target = halves
         with SecondHalf(job, target) as second:
-            size = job.path.stat().st_size
+            size = target.part.end
             shown = src.progress
 
             def both(done: int, _total: int) -> None:
@@ -213,7 +212,7 @@ def _load_direct(
 
             own = open_source(job.path, encoding=src.encoding, progress=both, part=first)
             try:
-                _append(conn, value_batches(own, parser, report), report)
+                report.inserted += bulk.append_batches(conn, kind, value_batches(own, parser, report))
             finally:
                 own.close()
             half = second.result(lambda: both(first.end, size))
@@ -233,14 +232,6 @@ def _load_direct(
         bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
     if kind == "orders":
         report.members_created = bulk.create_unknown_members(conn)
-
-
-def _append(conn: sqlite3.Connection, batches: Iterator[Batch], report: ImportReport) -> None:
-    for rows, phones in batches:
-        if report.kind == "orders":
-            bulk.find_order_members(conn, rows, phones)
-        bulk.append_rows(conn, report.kind, rows)
-        report.inserted += len(rows)
 
 
 def _halves(conn: sqlite3.Connection, src: Source, job: Job, after_commit: ExitStack) -> tuple[Part, Target] | None:
@@ -263,10 +254,10 @@ def _add_half(conn: sqlite3.Connection, report: ImportReport, parser: RowParser,
     """The worker's rows after this process's (the second half comes later in the file), and its
     counts; its records are numbered on from the first half's."""
     report.inserted += scratch.append_to_workspace(conn, report.kind, path)
-    report.rejects += [r.model_copy(update={"record": r.record + report.read}) for r in half.rejects]
-    report.read += half.read
-    report.blank += half.blank
-    report.repeated_headers += half.repeated_headers
+    report.rejects += [r.model_copy(update={"record": r.record + report.read}) for r in half.report.rejects]
+    report.read += half.report.read
+    report.blank += half.report.blank
+    report.repeated_headers += half.report.repeated_headers
     for column, count in half.nulled.items():
         parser.nulled[column] = parser.nulled.get(column, 0) + count
 

@@ -120,14 +120,14 @@ def open_source(
         raise PrivdomError(f"--sheet {sheet!r} given but {path} is not an XLSX workbook", hint="drop --sheet")
     codec = detect_encoding(path, encoding)
     size = path.stat().st_size
-    start, end = (0, size) if part is None else (part.start, part.end)
+    start, end, first_line = (0, size, 0) if part is None else (part.start, part.end, part.first_line)
     if start:
         # The header still comes from the top of the file; the records from `start`, where a BOM
         # is no longer in front of them.
         with _text(path, codec, 0, size, None) as top:
             first, _ = _header_line(top, path, codec)
         text = _text(path, codec.removesuffix("-sig"), start, end, progress)
-        base = part.first_line if part else 0
+        base = first_line
     else:
         text = _text(path, codec, 0, end, progress)
         try:

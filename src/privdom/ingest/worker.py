@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,8 +33,8 @@ import privdom
 from privdom.errors import PrivdomError
 from privdom.ingest.headers import map_header
 from privdom.ingest.reader import Part, open_source
-from privdom.ingest.records import value_batches
-from privdom.ingest.report import ImportReport, Reject
+from privdom.ingest.records import Batch, value_batches
+from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
 from privdom.store import bulk_insert as bulk
 from privdom.store import scratch
@@ -73,15 +73,11 @@ class Target:
 
 @dataclass
 class Half:
-    """What the second half added up to: the counts of `records`, its rejects (numbered within
-    the half; lines are the file's), the NULLed cells and the rows in the scratch table."""
+    """What the second half's reading counted (`records`: read, blank, repeated headers, rejects
+    numbered within the half on the file's lines) and the cells it NULLed, by column."""
 
-    read: int
-    blank: int
-    repeated_headers: int
-    rejects: list[Reject]
+    report: ImportReport
     nulled: dict[str, int]
-    rows: int
 
 
 class SecondHalf:
@@ -106,10 +102,13 @@ class SecondHalf:
             start_new_session=True,
         )
         assert self._worker.stdin is not None and self._worker.stdout is not None
-        self._worker.stdin.write(pickle.dumps((job, target, os.getpid())))
-        self._worker.stdin.close()
         self._listener = threading.Thread(target=self._listen, args=(self._worker.stdout,), daemon=True)
         self._listener.start()
+        try:
+            self._worker.stdin.write(pickle.dumps((job, target, os.getpid())))
+            self._worker.stdin.close()
+        except BrokenPipeError:
+            pass  # it died starting up: `result` reports its exit and what it said
 
     def __enter__(self) -> SecondHalf:
         return self
@@ -158,9 +157,8 @@ class SecondHalf:
             raise PrivdomError(message[1], hint=message[2])
         if what == "crash":
             raise RuntimeError(f"the import's second reading process failed:\n{message[1]}")
-        _, (read, blank, repeated), rejects, nulled, rows = message
-        plain = [Reject(record=record, line=line, reason=reason, raw=raw) for record, line, reason, raw in rejects]
-        return Half(read, blank, repeated, plain, nulled, rows)
+        _, report, nulled = message
+        return Half(report, nulled)
 
 
 def serve() -> None:
@@ -175,12 +173,23 @@ def serve() -> None:
         channel.close()
 
 
+class _Orphaned(Exception):
+    """The import that started this worker is gone: nobody will copy its rows."""
+
+
 def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
     """The worker's whole life: read its half into the scratch file, then report."""
     read = [0]
 
     def note(done: int, _total: int) -> None:
         read[0] = done
+
+    def reported(batches: Iterator[Batch]) -> Iterator[Batch]:
+        for batch in batches:
+            if os.getppid() != parent:  # the import was killed
+                raise _Orphaned
+            yield batch
+            _send(channel, ("read", read[0]))
 
     try:
         src = open_source(job.path, encoding=job.encoding, progress=note, part=target.part)
@@ -189,24 +198,17 @@ def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
             parser = RowParser(job.kind, src.header, hmap, ZoneInfo(job.timezone))
             tally = ImportReport(kind=job.kind, file=str(job.path), sha256="", encoding=src.encoding)
             db = scratch.open_for_writing(target.scratch, job.kind, target.create_table, target.workspace)
-            rows = 0
-            for batch, phones in value_batches(src, parser, tally):
-                if os.getppid() != parent:  # the import was killed: nobody will copy these rows
-                    db.close()
-                    target.scratch.unlink(missing_ok=True)
-                    return
-                if job.kind == "orders":
-                    bulk.find_order_members(db, batch, phones)
-                bulk.append_rows(db, job.kind, batch)
-                rows += len(batch)
-                _send(channel, ("read", read[0]))
+            try:
+                bulk.append_batches(db, job.kind, reported(value_batches(src, parser, tally)))
+            except _Orphaned:
+                db.close()
+                target.scratch.unlink(missing_ok=True)
+                return
             scratch.close_after_writing(db)
         finally:
             src.close()
-        counts = (tally.read, tally.blank, tally.repeated_headers)
-        rejects = [(r.record, r.line, r.reason, r.raw) for r in tally.rejects]
         _send(channel, ("read", read[0]))
-        _send(channel, ("end", counts, rejects, parser.nulled, rows))
+        _send(channel, ("end", tally, parser.nulled))
     except PrivdomError as exc:
         _send(channel, ("error", exc.message, exc.hint))
     except BaseException:  # noqa: BLE001 - everything else is reported to the import, with its traceback

@@ -92,6 +92,18 @@ def append_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any
         cur.executemany(head + one, rows[whole:])
 
 
+def append_batches(conn: sqlite3.Connection, kind: str, batches: Iterable[tuple[list[list[Any]], list[Any]]]) -> int:
+    """Append batches of (rows, phones) as `records.value_batches` gives them; orders find their
+    members first. Returns the rows appended."""
+    appended = 0
+    for rows, phones in batches:
+        if kind == "orders":
+            find_order_members(conn, rows, phones)
+        append_rows(conn, kind, rows)
+        appended += len(rows)
+    return appended
+
+
 def stage_repeated_keys(conn: sqlite3.Connection, kind: str) -> tuple[int, int]:
     """Move every row of an identity the file gave more than once to the stage, to be settled
     there like the staged path settles repeats; returns (rows moved, identities).
