@@ -77,6 +77,35 @@ def test_json_is_the_documented_shape_in_the_one_encoders_text(plan: Plan, capsy
     assert list(expected["deferred"][0]) == deferred_keys  # type: ignore[index]
 
 
+@pytest.mark.parametrize("per_piece", [1, 2, 3, 500])
+@pytest.mark.parametrize("emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred")])
+def test_json_written_in_pieces_is_the_whole_plans_json(
+    plan: Plan, per_piece: int, emptied: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big plan's JSON goes out a few hundred tasks at a time; joined, the pieces are the one
+    serialization of the whole plan, byte for byte, whether a list splits evenly, unevenly or is empty."""
+    monkeypatch.setattr(render, "TASKS_PER_JSON_PIECE", per_piece)
+    plan = plan.model_copy(
+        update={
+            "tasks": [] if "tasks" in emptied else plan.tasks * 3,
+            "deferred": [] if "deferred" in emptied else plan.deferred * 2,
+        }
+    )
+    pieces = list(render.plan_json(plan))
+    whole = b"".join(pieces)
+    assert whole == render._PLAN_JSON.dump_json(plan, indent=2)
+    expected = {
+        "date": plan.date,
+        "timezone": plan.timezone,
+        "tasks": [asdict(t) for t in plan.tasks],
+        "deferred": [asdict(d) for d in plan.deferred],
+        "summary": plan.summary,
+    }
+    assert whole.decode("utf-8") == dumps(expected)
+    if not emptied and per_piece == 1:
+        assert len(pieces) > len(plan.tasks) + len(plan.deferred)  # really written in pieces
+
+
 def test_phones_in_deferred_targets_are_masked(plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
     masked = printed(plan, "json", capsys, show_pii=False)
     assert '"target": "138****5678"' in masked and "13812345678" not in masked

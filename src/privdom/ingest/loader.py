@@ -9,7 +9,6 @@ or Ctrl-C anywhere rolls the whole file back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -24,6 +23,7 @@ from privdom import store
 from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.ingest import split
+from privdom.ingest.hashing import Hashing
 from privdom.ingest.headers import KINDS, SOURCES, map_header
 from privdom.ingest.reader import Part, Progress, Source, SplitMisread, open_source
 from privdom.ingest.records import records, reject, value_batches
@@ -39,14 +39,6 @@ BATCH = 20_000
 
 class _DryRun(Exception):
     """Raised after a dry run has counted everything, so the transaction rolls back."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def import_file(
@@ -97,13 +89,19 @@ def _import(
     may_split: bool,
 ) -> ImportReport:
     started = time.perf_counter()
-    src = open_source(path, encoding=encoding, sheet=sheet, progress=progress)
+    hashing = Hashing(path)
+    try:
+        src = open_source(path, encoding=encoding, sheet=sheet, progress=progress)
+    except BaseException:
+        hashing.cancel()
+        raise
     try:
         hmap = map_header(kind, src.header, source=source, mappings=mappings, file=str(path))
+        cut = _cut(conn, kind, src, path) if may_split else None  # while the file is hashed
         report = ImportReport(
             kind=kind,
             file=str(path),
-            sha256=file_sha256(path),
+            sha256=hashing.digest(),
             encoding=src.encoding,
             delimiter=src.delimiter,
             sheet=src.sheet,
@@ -124,8 +122,8 @@ def _import(
             try:
                 with collector_paused(), sql.bulk_settings(conn), store.transaction(conn):
                     if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
-                        job = Job(kind, path, src.encoding, source, mappings, timezone) if may_split else None
-                        _load_direct(conn, src, parser, report, job, after_commit)
+                        job = Job(kind, path, src.encoding, source, mappings, timezone)
+                        _load_direct(conn, src, parser, report, job, cut, after_commit)
                     else:
                         sql.create_stage(conn, kind)
                         _stage(conn, src, parser, report)
@@ -154,6 +152,7 @@ def _import(
                 pass
         return report
     finally:
+        hashing.cancel()
         src.close()
 
 
@@ -182,7 +181,8 @@ def _load_direct(
     src: Source,
     parser: RowParser,
     report: ImportReport,
-    job: Job | None,
+    job: Job,
+    cut: tuple[Part, Part] | None,
     after_commit: ExitStack,
 ) -> None:
     """The insert-only path for a file whose table is empty: records go straight into the table.
@@ -197,8 +197,8 @@ def _load_direct(
     kind = report.kind
     sql.drop_stage(conn)  # leftovers of an earlier import on this connection
     indexes = bulk.drop_indexes(conn, kind)
-    halves = _halves(conn, src, job, after_commit) if job is not None else None
-    if job is None or halves is None:
+    halves = _halves(conn, job, cut, after_commit)
+    if halves is None:
         report.inserted += bulk.append_batches(conn, kind, value_batches(src, parser, report))
     else:
         first, target = halves
@@ -234,16 +234,26 @@ def _load_direct(
         report.members_created = bulk.create_unknown_members(conn)
 
 
-def _halves(conn: sqlite3.Connection, src: Source, job: Job, after_commit: ExitStack) -> tuple[Part, Target] | None:
+def _cut(conn: sqlite3.Connection, kind: str, src: Source, path: Path) -> tuple[Part, Part] | None:
+    """Where a big CSV is cut for two readers; None when it is read in one part (a workbook, a small
+    file, one core, a database in memory, a table that has rows already, or no cut found)."""
+    if kind not in bulk.DIRECT_KINDS or src.sheet is not None or not worth_a_worker(path):
+        return None
+    # Looked at again inside the transaction; here it only spares a scan that would go unused.
+    if scratch.database_file(conn) is None or not bulk.table_is_empty(conn, kind):
+        return None
+    return split.halves(path, src.encoding)
+
+
+def _halves(
+    conn: sqlite3.Connection, job: Job, cut: tuple[Part, Part] | None, after_commit: ExitStack
+) -> tuple[Part, Target] | None:
     """The first half of a big CSV, read here, and what the worker reads and writes; None when the
-    file is read in one part (small, a workbook, one core, a database in memory, no cut found)."""
-    if src.sheet is not None or not worth_a_worker(job.path):
-        return None
+    file is read in one part."""
     workspace = scratch.database_file(conn)
-    parts = split.halves(job.path, src.encoding) if workspace is not None else None
-    if workspace is None or parts is None:
+    if cut is None or workspace is None:
         return None
-    first, second = parts
+    first, second = cut
     path = scratch.new_file(workspace)
     after_commit.callback(path.unlink, missing_ok=True)
     after_commit.callback(scratch.detach, conn)  # runs first: the callbacks run last in, first out

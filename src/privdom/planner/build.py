@@ -6,7 +6,7 @@ import sqlite3
 from collections import Counter
 from datetime import date, datetime, timedelta
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from jinja2 import TemplateError
 
@@ -15,7 +15,7 @@ from privdom.planner.limits import apply_limits
 from privdom.planner.models import PRIVATE_TOUCHES, Candidate, DeferredTask, Plan, Task
 from privdom.planner.reasons import reason
 from privdom.planner.triggers import rule_candidates
-from privdom.playbook.models import Playbook
+from privdom.playbook.models import Playbook, Rule
 from privdom.playbook.templates import (
     compiled,
     context_names,
@@ -28,10 +28,18 @@ from privdom.playbook.templates import (
 from privdom.render import yuan
 from privdom.store import plan_queries as q
 from privdom.store import tasks as store
-
-BY_OWNER = attrgetter("owner", "due_at", "id")  # each owner's tasks in time order
+from privdom.store.schema import mapped_reads
 
 T = TypeVar("T", bound=Task)
+
+
+def by_owner(tasks: list[T]) -> list[T]:
+    """Each owner's tasks in time order, then by id: three stable sorts on one attribute each, least
+    significant first (faster than one sort on a tuple key at tens of thousands of tasks)."""
+    tasks.sort(key=attrgetter("id"))
+    tasks.sort(key=attrgetter("due_at"))
+    tasks.sort(key=attrgetter("owner"))
+    return tasks
 
 
 def candidates(
@@ -58,9 +66,14 @@ def build_plan(
     action: str | None = None,
 ) -> Plan:
     """The day's tasks; limits are applied over the whole day before the filters narrow the view."""
-    metrics.materialize(conn, playbook, day)
-    cands = candidates(conn, playbook, day)
-    saved = store.saved_ids(conn, [c.id for c in cands])
+    metrics.materialize(conn, playbook, day)  # a build reads every order: not mapped (see mapped_reads)
+    with mapped_reads(conn):
+        cands = candidates(conn, playbook, day)
+        saved = store.saved_ids(conn, [c.id for c in cands])
+        touches = store.private_touches(
+            conn, PRIVATE_TOUCHES, (day - timedelta(days=6)).isoformat(), day.isoformat()
+        )
+        load = store.owner_load(conn, day.isoformat())
     existing = [c for c in cands if c.id in saved and saved[c.id]["date"] == day.isoformat()]
     fresh = [c for c in cands if c.id not in saved]  # issued on an earlier day: never twice
     limits = playbook.limits
@@ -69,10 +82,8 @@ def build_plan(
         quiet=limits.quiet_hours,
         touches_cap=limits.private_touches_per_7_days,
         owner_capacity=limits.owner_daily_capacity,
-        touches_saved=store.private_touches(
-            conn, PRIVATE_TOUCHES, (day - timedelta(days=6)).isoformat(), day.isoformat()
-        ),
-        owner_saved=store.owner_load(conn, day.isoformat()),
+        touches_saved=touches,
+        owner_saved=load,
     )
 
     def wanted(c: Candidate) -> bool:
@@ -84,9 +95,10 @@ def build_plan(
 
     kept = [c for c in existing + kept if wanted(c)]
     deferred = [c for c in deferred if wanted(c)]
-    renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
-    tasks = sorted((renderer.task(c, saved.get(c.id)) for c in kept), key=BY_OWNER)
-    later = sorted((renderer.deferred(c) for c in deferred), key=BY_OWNER)
+    with mapped_reads(conn):
+        renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
+    tasks = by_owner([renderer.task(c, saved.get(c.id)) for c in kept])
+    later = by_owner([renderer.deferred(c) for c in deferred])
     return Plan(
         date=day.isoformat(),
         timezone=playbook.timezone,
@@ -154,6 +166,15 @@ def render_message(template: str, context: dict[str, Any]) -> str:
         return render(template, context)
 
 
+class _RuleFields(NamedTuple):
+    id: str
+    title: dict[str, str]  # one dict shared by the rule's tasks: nothing writes to it
+    trigger: str
+    action: str
+    content_type: str
+    priority: int
+
+
 class _Renderer:
     """Renders messages for the tasks that go out, fetching only their members and groups."""
 
@@ -169,6 +190,7 @@ class _Renderer:
         self.reasons: dict[tuple[int, str], str] = {}
         self.messages: dict[tuple[int, Any], str] = {}
         self.due_texts: dict[tuple[datetime, timedelta | None], str] = {}
+        self.rules: dict[int, _RuleFields] = {}
 
     def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task:
         """A task that goes out today, its message rendered for its member or group."""
@@ -188,15 +210,15 @@ class _Renderer:
         **own: Any,
     ) -> T:
         """The fields every task has, plus the kind's `own` (a saved status, or a deferral's cause)."""
-        rule = c.rule
+        rule = self.rule_fields(c.rule)
         return kind(
             id=c.id,
             date=self.date,
             due_at=self.due_at(c.due),
             stage=c.stage,
             rule=rule.id,
-            rule_title={"zh": rule.title.zh, "en": rule.title.en},
-            trigger=rule.when.trigger,
+            rule_title=rule.title,
+            trigger=rule.trigger,
             action=rule.action,
             content_type=rule.content_type,
             member_id=c.member_id,
@@ -209,6 +231,20 @@ class _Renderer:
             event_date=c.event_date,
             **own,
         )
+
+    def rule_fields(self, rule: Rule) -> _RuleFields:
+        """What every task of `rule` shares, read off the playbook once per rule, not per task."""
+        fields = self.rules.get(id(rule))
+        if fields is None:
+            fields = self.rules[id(rule)] = _RuleFields(
+                rule.id,
+                {"zh": rule.title.zh, "en": rule.title.en},
+                rule.when.trigger,
+                rule.action,
+                rule.content_type,
+                rule.priority,
+            )
+        return fields
 
     def due_at(self, due: datetime) -> str:
         """`due.isoformat()`, once per due time: a rule's tasks share theirs. The key holds the UTC

@@ -1,0 +1,55 @@
+"""The sha256 of an import file, which tells a re-import of the same file apart.
+
+It is taken in a thread while the import reads the header and looks for the cut of a big file
+(`split.halves`): both read the file, and since hashlib and file reads let go of the GIL, the two
+run side by side on two cores instead of one after the other (a 600 MB orders file: 1.25-1.34 s
+one after the other, 0.82-1.18 s side by side).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's sha256 in hex ('' when `stop` was set before the end)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            if stop is not None and stop.is_set():
+                return ""
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Hashing:
+    """`file_sha256(path)` in a thread, started at once; `digest()` waits for it."""
+
+    def __init__(self, path: Path) -> None:
+        self._stop = threading.Event()
+        self._digest = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="privdom-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._digest = file_sha256(path, self._stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the import's thread by digest()
+            self._error = exc
+
+    def digest(self) -> str:
+        """The hex digest; an error reading the file is raised here, in the import's thread."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest
+
+    def cancel(self) -> None:
+        """The import ended early (bad header, already imported...): stop at the next chunk."""
+        self._stop.set()
+        self._thread.join()
