@@ -9,6 +9,7 @@ one after the other, 0.65-0.77 s side by side).
 from __future__ import annotations
 
 import hashlib
+import mmap
 import threading
 from pathlib import Path
 
@@ -22,10 +23,11 @@ _CHUNK = 16 << 20
 def file_sha256(path: Path, stop: threading.Event | None = None) -> str:
     """The file's sha256 in hex ('' when `stop` was set before the end)."""
     digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)  # one buffer, read into again and again: no new 16 MB per read
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as f:
-        while size := f.readinto(buffer):
+    # One buffer, read into again and again, and mapped by itself rather than taken from malloc:
+    # glibc serves any block up to the size of the largest one freed from its heap from then on and
+    # keeps twice that much unreturned, which added 30 MB to the import's peak memory.
+    with mmap.mmap(-1, _CHUNK) as buffer, memoryview(buffer) as view, path.open("rb", buffering=0) as f:
+        while size := f.readinto(view):
             if stop is not None and stop.is_set():
                 return ""
             digest.update(view[:size])
