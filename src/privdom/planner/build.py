@@ -28,7 +28,6 @@ from privdom.playbook.templates import (
 from privdom.render import yuan
 from privdom.store import plan_queries as q
 from privdom.store import tasks as store
-from privdom.store.schema import mapped_reads
 
 T = TypeVar("T", bound=Task)
 
@@ -66,14 +65,9 @@ def build_plan(
     action: str | None = None,
 ) -> Plan:
     """The day's tasks; limits are applied over the whole day before the filters narrow the view."""
-    metrics.materialize(conn, playbook, day)  # a build reads every order: not mapped (see mapped_reads)
-    with mapped_reads(conn):
-        cands = candidates(conn, playbook, day)
-        saved = store.saved_ids(conn, [c.id for c in cands])
-        touches = store.private_touches(
-            conn, PRIVATE_TOUCHES, (day - timedelta(days=6)).isoformat(), day.isoformat()
-        )
-        load = store.owner_load(conn, day.isoformat())
+    metrics.materialize(conn, playbook, day)
+    cands = candidates(conn, playbook, day)
+    saved = store.saved_ids(conn, [c.id for c in cands])
     existing = [c for c in cands if c.id in saved and saved[c.id]["date"] == day.isoformat()]
     fresh = [c for c in cands if c.id not in saved]  # issued on an earlier day: never twice
     limits = playbook.limits
@@ -82,8 +76,10 @@ def build_plan(
         quiet=limits.quiet_hours,
         touches_cap=limits.private_touches_per_7_days,
         owner_capacity=limits.owner_daily_capacity,
-        touches_saved=touches,
-        owner_saved=load,
+        touches_saved=store.private_touches(
+            conn, PRIVATE_TOUCHES, (day - timedelta(days=6)).isoformat(), day.isoformat()
+        ),
+        owner_saved=store.owner_load(conn, day.isoformat()),
     )
 
     def wanted(c: Candidate) -> bool:
@@ -95,8 +91,7 @@ def build_plan(
 
     kept = [c for c in existing + kept if wanted(c)]
     deferred = [c for c in deferred if wanted(c)]
-    with mapped_reads(conn):
-        renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
+    renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
     tasks = by_owner([renderer.task(c, saved.get(c.id)) for c in kept])
     later = by_owner([renderer.deferred(c) for c in deferred])
     return Plan(

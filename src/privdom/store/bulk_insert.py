@@ -16,8 +16,7 @@ from contextlib import AbstractContextManager
 from itertools import chain
 from typing import Any
 
-from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone
-from privdom.store.schema import pragmas
+from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone, pragmas
 
 DIRECT_KINDS = ("members", "orders")
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
-
-from privdom.store.schema import pragmas
 
 TABLE = {
     "members": "members",
@@ -370,6 +368,20 @@ def drop_stage(conn: sqlite3.Connection) -> None:
 # The page cache while an import runs: bounded, so memory stays flat in the file size, and big
 # enough for the key look-ups of a merge and the sorts that build indexes after a first import.
 BULK_CACHE_KIB = 65_536
+
+
+@contextmanager
+def pragmas(conn: sqlite3.Connection, settings: dict[str, int]) -> Iterator[None]:
+    """The PRAGMA settings (name -> number; our own names, never input) for a block; the values
+    before are restored after it."""
+    before = {name: int(conn.execute(f"PRAGMA {name}").fetchone()[0]) for name in settings}
+    for name, value in settings.items():
+        conn.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            conn.execute(f"PRAGMA {name} = {value}")
 
 
 def bulk_settings(conn: sqlite3.Connection) -> AbstractContextManager[None]:

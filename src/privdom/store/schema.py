@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from privdom.errors import PrivdomError
@@ -277,33 +277,3 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-@contextmanager
-def pragmas(conn: sqlite3.Connection, settings: dict[str, int]) -> Iterator[None]:
-    """The PRAGMA settings (name -> number; our own names, never input) for a block; the values
-    before are restored after it."""
-    before: dict[str, int] = {}
-    for name in settings:
-        row = conn.execute(f"PRAGMA {name}").fetchone()
-        if row is not None:  # None: this SQLite was built without the setting (e.g. no mmap)
-            before[name] = int(row[0])
-    for name in before:
-        conn.execute(f"PRAGMA {name} = {settings[name]}")
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            conn.execute(f"PRAGMA {name} = {value}")
-
-
-# A reading command that looks up rows all over a big workspace (the planner reads tens of
-# thousands of members out of a million-row metrics snapshot) pays one read() and one copy per page
-# through SQLite's small page cache. Mapped, the pages are read straight from the OS cache: the
-# planner's queries took 0.12-0.15 s less at a million members. Only around reads: mapped pages
-# count toward the process's resident memory, which the import keeps small.
-MAPPED_READ_BYTES = 1 << 30
-
-
-def mapped_reads(conn: sqlite3.Connection) -> AbstractContextManager[None]:
-    return pragmas(conn, {"mmap_size": MAPPED_READ_BYTES})
