@@ -59,19 +59,24 @@ def plan() -> Plan:
     )
 
 
-def printed(plan: Plan, fmt: str, capsys: pytest.CaptureFixture[str], show_pii: bool = True) -> str:
-    render.plan(plan, fmt, show_pii)
-    return capsys.readouterr().out
-
-
-def test_json_is_the_documented_shape_in_the_one_encoders_text(plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
-    expected = {
+def documented(plan: Plan) -> dict[str, Any]:
+    """The plan as docs/output.md describes it, built from the dataclasses' own fields."""
+    return {
         "date": plan.date,
         "timezone": plan.timezone,
         "tasks": [asdict(t) for t in plan.tasks],
         "deferred": [asdict(d) for d in plan.deferred],
         "summary": plan.summary,
     }
+
+
+def printed(plan: Plan, fmt: str, capsys: pytest.CaptureFixture[str], show_pii: bool = True) -> str:
+    render.plan(plan, fmt, show_pii)
+    return capsys.readouterr().out
+
+
+def test_json_is_the_documented_shape_in_the_one_encoders_text(plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
+    expected = documented(plan)
     assert printed(plan, "json", capsys) == dumps(expected) + "\n"
     deferred_keys = [f.name for f in fields(Task)] + ["cause"]
     assert list(expected["deferred"][0]) == deferred_keys  # type: ignore[index]
@@ -94,13 +99,7 @@ def test_json_written_in_pieces_is_the_whole_plans_json(
     pieces = list(render.plan_json(plan))
     whole = b"".join(pieces)
     assert whole == render._PLAN_JSON.dump_json(plan, indent=2)
-    expected = {
-        "date": plan.date,
-        "timezone": plan.timezone,
-        "tasks": [asdict(t) for t in plan.tasks],
-        "deferred": [asdict(d) for d in plan.deferred],
-        "summary": plan.summary,
-    }
+    expected = documented(plan)
     assert whole.decode("utf-8") == dumps(expected)
     if not emptied and per_piece == 1:
         assert len(pieces) > len(plan.tasks) + len(plan.deferred)  # really written in pieces
