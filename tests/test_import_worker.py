@@ -5,6 +5,8 @@ errors must be the same."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import signal
 import sqlite3
@@ -20,7 +22,7 @@ import pytest
 import privdom
 from import_helpers import BRAND_ORDERS, rows, write
 from privdom.errors import PrivdomError
-from privdom.ingest import loader, reader, records, split, worker
+from privdom.ingest import decode, loader, reader, records, split, worker
 from privdom.store import schema
 
 # More records than two batches, so each half has several; the odd ones cover every kind of record
@@ -331,3 +333,17 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_worker(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == sum(1 for _ in big.open(encoding="utf-8")) - 1
     assert (tmp_path / "runs.log").read_text() == "ran\n"
+
+
+def test_physical_lines_are_counted_as_the_csv_reader_counts_them_across_any_chunk_boundary() -> None:
+    """The cut's line numbers (split) and a bad byte's line (reader) count lines by bytes; a \\r\\n
+    falling across two chunks is still one line end, and a lone \\r is one as well."""
+    data = "会员卡号,备注\r\nM1,一\r\nM2,二\rM3,三\nM4,\"四\r\n续\"\r\n\r\nM5,五".encode("gb18030")
+    reader = csv.reader(io.StringIO(data.decode("gb18030"), newline=""))
+    for _ in reader:
+        pass
+    for cut in range(len(data) + 1):
+        count = decode.LineCount()
+        count.add(data[:cut])
+        count.add(data[cut:])
+        assert count.lines + 1 == reader.line_num, cut  # the last line has no line end

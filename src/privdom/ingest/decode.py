@@ -26,6 +26,28 @@ BYTE_LINES = frozenset(
 )
 
 
+def lines_are_bytes(codec: str) -> bool:
+    """Whether a file in `codec` can be cut at, and counted by, the bytes of its newlines."""
+    return codecs.lookup(codec).name in BYTE_LINES
+
+
+class LineCount:
+    """Physical lines, as the csv reader counts them (a line ends at \\n, \\r\\n or a lone \\r),
+    over consecutive chunks of a file in one of the BYTE_LINES encodings."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self._after_cr = False
+
+    def add(self, chunk: bytes) -> None:
+        self.lines += chunk.count(b"\n")
+        if self._after_cr and chunk.startswith(b"\n"):
+            self.lines -= 1
+        if cr := chunk.count(b"\r"):  # most files have none: then one pass less
+            self.lines += cr - chunk.count(b"\r\n")
+        self._after_cr = chunk.endswith(b"\r")
+
+
 def is_xlsx(path: Path) -> bool:
     with path.open("rb") as f:
         return f.read(4) == XLSX_MAGIC

@@ -5,7 +5,6 @@ Nothing here holds more than one record: a million-row export reads in flat memo
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from privdom.errors import PrivdomError
-from privdom.ingest.decode import BYTE_LINES, detect_encoding, is_xlsx
+from privdom.ingest.decode import LineCount, detect_encoding, is_xlsx, lines_are_bytes
 from privdom.ingest.sniff import sniff_delimiter
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -171,16 +170,17 @@ def open_source(
 def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | None:
     """The physical line, counted from `line` at byte `start`, of the first bytes that are not
     `codec` text; None for an encoding whose lines cannot be told apart as bytes (UTF-16)."""
-    if codecs.lookup(codec).name not in BYTE_LINES:
+    if not lines_are_bytes(codec):
         return None
+    count = LineCount()
     with path.open("rb") as f:
         f.seek(start)
-        for raw in f:  # split at \n; a lone \r inside also ends a line for the csv reader
+        for raw in f:
             try:
                 raw.decode(codec)
             except UnicodeDecodeError:
-                return line
-            line += 1 + raw.count(b"\r") - raw.count(b"\r\n")
+                return line + count.lines
+            count.add(raw)
     return None
 
 

@@ -12,10 +12,9 @@ qualify; UTF-16 does not.
 
 from __future__ import annotations
 
-import codecs
 from pathlib import Path
 
-from privdom.ingest.decode import BYTE_LINES
+from privdom.ingest.decode import LineCount, lines_are_bytes
 from privdom.ingest.reader import Part
 
 _CHUNK = 1 << 20
@@ -26,11 +25,12 @@ _SEARCH = 16 << 20
 
 def halves(path: Path, codec: str) -> tuple[Part, Part] | None:
     """The two parts of `path`, or None when no cut was found or the encoding cannot be cut."""
-    if codecs.lookup(codec).name not in BYTE_LINES:
+    if not lines_are_bytes(codec):
         return None
     size = path.stat().st_size
     middle = size // 2
-    count = _Count()
+    count = LineCount()
+    quotes = 0
     with path.open("rb") as f:
         done = 0
         while done < middle:
@@ -38,31 +38,15 @@ def halves(path: Path, codec: str) -> tuple[Part, Part] | None:
             if not chunk:
                 return None
             count.add(chunk)
+            quotes += chunk.count(b'"')
             done += len(chunk)
         window = f.read(_SEARCH)
     at = 0
     while (newline := window.find(b"\n", at)) >= 0:
-        count.add(window[at : newline + 1])
+        line = window[at : newline + 1]
+        count.add(line)
+        quotes += line.count(b'"')
         at = newline + 1
-        if count.quotes % 2 == 0 and middle + at < size:
+        if quotes % 2 == 0 and middle + at < size:
             return Part(0, middle + at), Part(middle + at, size, count.lines + 1)
     return None
-
-
-class _Count:
-    """Quotes and physical lines, as the csv reader meets them (a line ends at \\n, \\r\\n or a
-    lone \\r), over consecutive chunks of a file."""
-
-    def __init__(self) -> None:
-        self.quotes = 0
-        self.lines = 0
-        self._after_cr = False
-
-    def add(self, chunk: bytes) -> None:
-        self.quotes += chunk.count(b'"')
-        self.lines += chunk.count(b"\n")
-        if self._after_cr and chunk.startswith(b"\n"):
-            self.lines -= 1
-        if cr := chunk.count(b"\r"):  # most files have none: then one pass less
-            self.lines += cr - chunk.count(b"\r\n")
-        self._after_cr = chunk.endswith(b"\r")
