@@ -33,11 +33,7 @@ def _tiers(cli: Cli) -> dict[str, int]:
 
 
 def _snapshots(workspace: Path) -> list[str]:
-    conn = sqlite3.connect(workspace / "privdom.db")
-    try:
-        return [r[0] for r in conn.execute("SELECT table_name FROM metrics_cache ORDER BY snapshot_id")]
-    finally:
-        conn.close()
+    return [p.name for p in metrics_cache.snapshots(workspace / "privdom.db")]
 
 
 def _member_data(cli: Cli, workspace: Path) -> None:
@@ -112,13 +108,13 @@ def test_old_snapshots_are_dropped(workspace: Path) -> None:
     conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
     for day in range(1, 6):
         metrics.materialize(conn, pb, date(2026, 11, day))
-    kept = [r[0] for r in conn.execute("SELECT table_name FROM metrics_cache")]
+    kept = _snapshots(workspace)
     assert len(kept) == metrics_cache.KEEP
-    sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'metrics_snapshot_%'"
-    tables = {r[0] for r in conn.execute(sql)}
-    assert tables == set(kept)
+    newest = metrics_cache.snapshots(workspace / "privdom.db")[0].stat()
     metrics.materialize(conn, pb, date(2026, 11, 5))  # the newest is still there: read, not rebuilt
-    assert [r[0] for r in conn.execute("SELECT table_name FROM metrics_cache")] == kept
+    assert _snapshots(workspace) == kept
+    assert metrics_cache.snapshots(workspace / "privdom.db")[0].stat().st_ino == newest.st_ino
+    assert conn.execute("SELECT COUNT(*) FROM member_metrics").fetchone()[0] == 1
 
 
 def test_inside_an_open_transaction_it_computes_for_the_connection_only(workspace: Path) -> None:
@@ -129,4 +125,102 @@ def test_inside_an_open_transaction_it_computes_for_the_connection_only(workspac
     metrics.materialize(conn, pb, date(2026, 11, 23))
     assert [r[0] for r in conn.execute("SELECT member_id FROM member_metrics")] == ["B1"]
     conn.execute("ROLLBACK")
-    assert conn.execute("SELECT COUNT(*) FROM metrics_cache").fetchone()[0] == 0
+    assert _snapshots(workspace) == []
+
+
+def test_a_snapshot_is_a_file_beside_the_workspace_and_the_database_keeps_none(cli: Cli, workspace: Path) -> None:
+    _member_data(cli, workspace)
+    _tiers(cli)
+    (snapshot,) = metrics_cache.snapshots(workspace / "privdom.db")
+    assert snapshot.parent == workspace and snapshot.name.startswith("privdom.db-metrics-")
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM member_metrics").fetchone()[0] == 2
+    with sqlite3.connect(workspace / "privdom.db") as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%metrics%'")]
+    assert tables == []
+
+
+def test_a_failed_build_leaves_no_snapshot_and_the_next_command_builds_one(
+    cli: Cli, workspace: Path, monkeypatch: Any
+) -> None:
+    _member_data(cli, workspace)
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    real = metrics_cache.sql.build
+
+    def killed(conn: sqlite3.Connection, q: Any, target: str) -> None:
+        real(conn, q, target)
+        raise KeyboardInterrupt  # after the rows went in, before the indexes: a half-built file
+
+    monkeypatch.setattr(metrics_cache.sql, "build", killed)
+    try:
+        metrics.materialize(conn, pb, date(2026, 11, 23))
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the build was not interrupted")
+    assert sorted(p.name for p in workspace.iterdir() if "metrics" in p.name) == []
+    assert not conn.in_transaction
+    monkeypatch.setattr(metrics_cache.sql, "build", real)
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert conn.execute("SELECT COUNT(*) FROM member_metrics").fetchone()[0] == 2
+    assert len(_snapshots(workspace)) == 1
+
+
+def test_a_snapshot_file_deleted_under_a_reader_is_built_again(cli: Cli, workspace: Path) -> None:
+    """Another process's eviction can delete the file between the look and the ATTACH, which then
+    makes an empty file of that name: the empty file is not taken for a snapshot."""
+    _member_data(cli, workspace)
+    assert _tiers(cli) == {"regular": 2, "silver": 0, "gold": 0}
+    (snapshot,) = metrics_cache.snapshots(workspace / "privdom.db")
+    snapshot.unlink()
+    snapshot.touch()
+    assert _tiers(cli) == {"regular": 2, "silver": 0, "gold": 0}
+    (again,) = metrics_cache.snapshots(workspace / "privdom.db")
+    assert again == snapshot and again.stat().st_size > 0
+
+
+def test_a_folder_privdom_may_not_write_to_gets_the_metrics_for_the_connection(
+    workspace: Path, monkeypatch: Any
+) -> None:
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
+
+    def refused(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(metrics_cache.tempfile, "mkstemp", refused)
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert [r[0] for r in conn.execute("SELECT member_id FROM member_metrics")] == ["B1"]
+    assert _snapshots(workspace) == []
+
+
+def test_a_workspace_made_again_with_other_data_of_the_same_shape_reads_no_old_snapshot(
+    cli: Cli, workspace: Path
+) -> None:
+    """The snapshot files outlive a deleted privdom.db. A new workspace whose imports give the same
+    row counts and ids still has other files (sha256), so another key."""
+    members = _write(workspace / "m.csv", "member_id,name,joined_at\nA1,甲,2026-01-05\nA2,乙,2026-02-01\n")
+    _import(cli, "members", members)
+    orders = "order_id,member_id,paid_at,amount\n1,A1,2026-03-01 10:00,350\n"
+    _import(cli, "orders", _write(workspace / "o.csv", orders))
+    res = cli("member", "A1", "--date", D, "--format", "json")
+    assert res.json()["tier"]["id"] == "silver"
+    (workspace / "privdom.db").unlink()
+    assert cli("init").exit_code == 0
+    _import(cli, "members", members)
+    orders = "order_id,member_id,paid_at,amount\n1,A2,2026-03-01 10:00,350\n"
+    _import(cli, "orders", _write(workspace / "o.csv", orders))
+    res = cli("member", "A1", "--date", D, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["tier"]["id"] == "regular"
+    assert len(_snapshots(workspace)) == 2
+
+
+def test_a_snapshot_may_be_read_by_whoever_may_read_the_workspace(cli: Cli, workspace: Path) -> None:
+    (workspace / "privdom.db").chmod(0o640)
+    _member_data(cli, workspace)
+    _tiers(cli)
+    (snapshot,) = metrics_cache.snapshots(workspace / "privdom.db")
+    assert snapshot.stat().st_mode & 0o777 == 0o640

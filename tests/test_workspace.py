@@ -185,3 +185,36 @@ def test_a_third_version_workspace_keeps_its_members_and_orders_unique_after_the
                       "INSERT INTO orders (order_id, member_id) VALUES ('T1', '00007')"):
             with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
                 conn.execute(again)
+
+
+def test_a_fourth_version_workspace_lets_go_of_the_snapshots_it_kept_inside(cli, tmp_path: Path) -> None:
+    """Version 5 keeps metrics snapshots in files of their own: the tables version 2-4 kept in the
+    database are dropped with their list, the data stays, and the next command builds a file."""
+    from privdom.store.schema import MIGRATIONS
+
+    assert cli("init").exit_code == 0
+    db = tmp_path / "privdom.db"
+    db.unlink()
+    old = sqlite3.connect(db)
+    for script in MIGRATIONS[:4]:
+        assert isinstance(script, str)
+        old.executescript(script)
+    old.execute("INSERT INTO members (member_id, name, joined_at) VALUES ('00042', '老会员', '2026-01-01')")
+    old.execute("CREATE TABLE metrics_snapshot_0123456789abcdef01234567 (member_id TEXT)")
+    old.execute(
+        "INSERT INTO metrics_cache (cache_key, table_name, as_of)"
+        " VALUES ('k', 'metrics_snapshot_0123456789abcdef01234567', '2026-11-23')"
+    )
+    old.execute("PRAGMA user_version = 4")
+    old.commit()
+    old.close()
+
+    res = cli("tiers", "--date", "2026-11-23", "--format", "json")
+
+    assert res.exit_code == 0, res.stderr
+    assert {c["id"]: c["members"] for c in res.json()["classes"]}["regular"] == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'metrics%'").fetchall() == []
+        assert conn.execute("SELECT name FROM members").fetchall() == [("老会员",)]
+    assert [p.name.startswith("privdom.db-metrics-") for p in tmp_path.iterdir() if "metrics" in p.name] == [True]

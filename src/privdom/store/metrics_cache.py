@@ -1,31 +1,49 @@
-"""The persistent metrics cache: member_metrics snapshots kept in the workspace database.
+"""The persistent metrics cache: member_metrics snapshots kept in files beside the workspace.
 
 Every command is a new process, so a TEMP table would be rebuilt by each `members`, `segments`,
-`tiers` and `plan`. Instead a build is written once into a real table `metrics_snapshot_<key>`
-(listed in `metrics_cache`) and later commands read it through a TEMP VIEW named `member_metrics`,
-so every query over `member_metrics` works unchanged.
+`tiers` and `plan`. Instead a build is written once into a snapshot file beside the workspace
+database, `<db name>-metrics-<key>` (like SQLite's own `-wal` and `-shm`), and later commands
+attach it and read it through a TEMP VIEW named `member_metrics`, so every query over
+`member_metrics` works unchanged.
+
+Why a file of its own and not a table in the workspace: a snapshot is derived data, rebuilt at
+will, so it needs no journal. In the workspace every page of it went through the WAL and was
+copied again at the checkpoint, and dropping an old snapshot walked all its pages: at 1M members
+about 6 s of a 28 s build. Here the build writes each page once, with no journal, into a
+temporary file that is renamed to its final name only when complete (a killed build leaves no
+snapshot, only a `.tmp` that a later build clears), and an old snapshot goes by deleting its file.
+The build reads the workspace in a read transaction, so it never holds the write lock: an import
+can run while a snapshot is built.
 
 The key is a hash of everything the numbers depend on:
-* the data: the last import id plus the row count and highest rowid of members, orders and
-  activity (any import that commits, and any row inserted or deleted by hand, changes it);
+* the data: every import's id and sha256, plus the row count and highest rowid of members, orders
+  and activity (any import that commits, and any row inserted or deleted by hand, changes it; the
+  files' hashes tell a re-created workspace of the same shape from the one a snapshot was built for);
 * the playbook parts that feed the metrics, as compiled into the `MetricsQuery` (as-of date,
   windows, growth rate, tier thresholds, lifecycle conditions, RFM scores, KOC minimums);
 * the source of `store/metrics.py`, so a new privdom version never reads an old layout.
 
 A stale snapshot is never read: its key no longer matches. At most `KEEP` snapshots are kept (a
-report reads two dates); older ones are dropped when a new one is built. A read-only or busy
-database falls back to a TEMP table.
+report reads two dates); older files are deleted when a new one is built. A database in memory, a
+caller's open transaction, or a folder privdom may not write to gets a TEMP table instead.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import inspect
+import os
 import sqlite3
+import stat
+import tempfile
+import time
 from importlib.metadata import version
+from pathlib import Path
 
 from privdom.store import metrics as sql
-from privdom.store.schema import transaction
+from privdom.store.imports import pragmas
+from privdom.store.scratch import database_file
 
 KEEP = 2
 # A snapshot is written once and read by every later command, so it carries the indexes they need:
@@ -41,7 +59,12 @@ INDEXES = (
     ("segment_since", "segment_since"),
     ("birthday", "COALESCE(birthday_md, substr(birthday, 6, 5))"),
 )
-_PREFIX = "metrics_snapshot_"
+READING = "metrics_snapshot"  # the snapshot a connection reads, as it attaches it
+_BUILDING = "metrics_building"  # the file a build writes, attached while it does
+# Helper threads for the sorts of the snapshot's indexes (see bulk_insert.sorting_in_threads).
+SORT_THREADS = 4
+# A `.tmp` this old belongs to no running build (one takes about 30 s at 1M members).
+ABANDONED_AFTER_S = 3600
 
 
 def _build_source() -> str:
@@ -57,7 +80,11 @@ _BUILD_TEXT = _build_source()
 
 def data_fingerprint(conn: sqlite3.Connection) -> str:
     """Changes whenever an import commits or rows are added to or removed from a metrics input."""
-    parts = [str(conn.execute("SELECT MAX(import_id) FROM imports").fetchone()[0])]
+    imported = conn.execute(
+        "SELECT group_concat(import_id || ':' || sha256, ',')"
+        " FROM (SELECT import_id, sha256 FROM imports ORDER BY import_id)"
+    ).fetchone()[0]
+    parts = [str(imported)]
     for table in ("members", "orders", "activity"):
         # Two statements: a bare COUNT(*) counts b-tree cells without reading a row and MAX(rowid)
         # is one seek, but asked together SQLite reads every row (0.35 s at 4.6M orders).
@@ -72,65 +99,127 @@ def cache_key(conn: sqlite3.Connection, q: sql.MetricsQuery) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _snapshot(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT table_name FROM metrics_cache WHERE cache_key = ?", (key,)).fetchone()
-    return None if row is None else str(row[0])
+def snapshot_path(workspace: Path, key: str) -> Path:
+    return workspace.with_name(f"{workspace.name}-metrics-{key[:24]}")
 
 
-def _show(conn: sqlite3.Connection, table: str) -> None:
-    """Point the TEMP VIEW member_metrics at a snapshot (table names are generated hex, never input)."""
-    sql.drop_member_metrics(conn)
-    conn.execute(f"CREATE TEMP VIEW member_metrics AS SELECT * FROM main.{table}")
+def snapshots(workspace: Path) -> list[Path]:
+    """The workspace's snapshot files, the most recently built first."""
+    found = workspace.parent.glob(f"{glob.escape(workspace.name)}-metrics-*")
+    return sorted((p for p in found if not p.name.endswith(".tmp")), key=_built_at, reverse=True)
+
+
+def _built_at(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile by another process's eviction
+        return 0.0
 
 
 def materialize(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
     """member_metrics for `q`: the cached snapshot when its key matches, else built (and kept)."""
-    key = cache_key(conn, q)
-    table = _snapshot(conn, key)
-    if table is not None:
-        _show(conn, table)
-        return
-    if conn.in_transaction:  # a caller's open transaction cannot be committed here
+    workspace = database_file(conn)
+    if workspace is None or conn.in_transaction:  # ATTACH is refused inside a transaction
         sql.build_temp(conn, q)
         return
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:  # read-only or busy: compute for this process only
-        sql.build_temp(conn, q)
+    path = snapshot_path(workspace, cache_key(conn, q))
+    if path.exists() and _show(conn, path):
         return
     try:
-        key = cache_key(conn, q)  # under the write lock: no import can slip in between
-        table = _snapshot(conn, key)
-        if table is None:
-            table = _PREFIX + key[:24]
-            conn.execute(f"DROP TABLE IF EXISTS main.{table}")
-            sql.build(conn, q, f"main.{table}")
-            for name, columns in INDEXES:
-                unique = "UNIQUE " if name == "id" else ""
-                conn.execute(f"CREATE {unique}INDEX main.{table}_{name} ON {table}({columns})")
-            conn.execute(
-                "INSERT INTO metrics_cache (cache_key, table_name, as_of) VALUES (?, ?, ?)", (key, table, q.as_of)
-            )
-            _evict(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    _show(conn, table)
+        handle, name = tempfile.mkstemp(prefix=f".{workspace.name}-metrics-", suffix=".tmp", dir=workspace.parent)
+    except OSError:  # a folder privdom may read but not write to
+        sql.build_temp(conn, q)
+        return
+    os.close(handle)
+    path = _build(conn, q, workspace, Path(name))
+    if not _show(conn, path):
+        sql.build_temp(conn, q)
 
 
-def _evict(conn: sqlite3.Connection) -> None:
-    old = conn.execute(
-        "SELECT snapshot_id, table_name FROM metrics_cache ORDER BY snapshot_id DESC LIMIT -1 OFFSET ?", (KEEP,)
-    ).fetchall()
-    for snapshot_id, table in old:
-        conn.execute(f"DROP TABLE IF EXISTS main.{table}")
-        conn.execute("DELETE FROM metrics_cache WHERE snapshot_id = ?", (snapshot_id,))
+def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, building: Path) -> Path:
+    """Write the snapshot of the data as it is now into `building`, then give it its final name,
+    which is returned."""
+    try:
+        # mkstemp made the file its owner's only: it gets the workspace's permissions, so that
+        # whoever may read the workspace may read its snapshot too.
+        os.chmod(building, stat.S_IMODE(workspace.stat().st_mode))
+        conn.execute(f"ATTACH ? AS {_BUILDING}", (str(building),))
+        try:
+            conn.execute(f"PRAGMA {_BUILDING}.journal_mode = OFF")
+            conn.execute(f"PRAGMA {_BUILDING}.synchronous = OFF")
+            conn.execute("BEGIN")  # one read snapshot of the workspace for the key and the build
+            try:
+                path = snapshot_path(workspace, cache_key(conn, q))
+                if not path.exists():  # else built by another process since the first look
+                    _write(conn, q)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.execute(f"DETACH {_BUILDING}")
+        if not path.exists():
+            os.replace(building, path)  # complete, or not there at all
+        _evict(workspace, path)
+        return path
+    finally:
+        building.unlink(missing_ok=True)
 
 
-def clear(conn: sqlite3.Connection) -> None:
-    """Drop every snapshot (they are rebuilt on demand)."""
-    with transaction(conn):
-        for (table,) in conn.execute("SELECT table_name FROM metrics_cache").fetchall():
-            conn.execute(f"DROP TABLE IF EXISTS main.{table}")
-        conn.execute("DELETE FROM metrics_cache")
+def _write(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
+    sql.build(conn, q, f"{_BUILDING}.member_metrics")
+    with pragmas(conn, {"threads": SORT_THREADS}):
+        for name, columns in INDEXES:
+            unique = "UNIQUE " if name == "id" else ""
+            conn.execute(f"CREATE {unique}INDEX {_BUILDING}.member_metrics_{name} ON member_metrics({columns})")
+
+
+def _show(conn: sqlite3.Connection, path: Path) -> bool:
+    """Point the TEMP VIEW member_metrics at the snapshot in `path`; False when the file is gone."""
+    sql.drop_member_metrics(conn)
+    detach(conn)
+    conn.execute(f"ATTACH ? AS {READING}", (str(path),))
+    found = f"SELECT 1 FROM {READING}.sqlite_master WHERE type = 'table' AND name = 'member_metrics'"
+    if conn.execute(found).fetchone() is None:
+        # Deleted by another process's eviction between the look and the ATTACH, which then
+        # made an empty file of that name: that one goes too.
+        detach(conn)
+        if path.exists() and path.stat().st_size == 0:
+            path.unlink(missing_ok=True)
+        return False
+    conn.execute(f"CREATE TEMP VIEW member_metrics AS SELECT * FROM {READING}.member_metrics")
+    return True
+
+
+def detach(conn: sqlite3.Connection) -> None:
+    """Let go of the snapshot this connection reads, if any."""
+    if any(name == READING for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall()):
+        conn.execute(f"DETACH {READING}")
+
+
+def _evict(workspace: Path, newest: Path) -> None:
+    """Keep the KEEP most recently built snapshots (`newest` among them); drop abandoned builds.
+
+    A file another process still reads stays readable to it until it lets go (POSIX); where the
+    system refuses to delete an open file, it is left for a later build to delete.
+    """
+    kept = [newest] + [p for p in snapshots(workspace) if p != newest][: KEEP - 1]
+    for old in snapshots(workspace):
+        if old not in kept:
+            _delete(old)
+    for left in workspace.parent.glob(f".{glob.escape(workspace.name)}-metrics-*.tmp"):
+        if time.time() - _built_at(left) > ABANDONED_AFTER_S:
+            _delete(left)
+
+
+def _delete(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def clear(workspace: Path) -> None:
+    """Delete every snapshot of the workspace (they are rebuilt on demand)."""
+    for path in snapshots(workspace):
+        _delete(path)

@@ -15,7 +15,7 @@ Conventions every module relies on:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,16 @@ from privdom.errors import PrivdomError
 
 BUSY_TIMEOUT_MS = 30_000
 
-MIGRATIONS: list[str] = [
+def _drop_snapshot_tables(conn: sqlite3.Connection) -> None:
+    """4 -> 5: metrics snapshots moved out of the workspace into files of their own (see
+    store/metrics_cache.py): the tables of version 2's cache go, with their list."""
+    for (table,) in conn.execute("SELECT table_name FROM metrics_cache").fetchall():
+        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+    conn.execute("DROP TABLE metrics_cache")
+
+
+# A step is SQL statements, or a function for a step that needs to look at the data first.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 0 -> 1: the first schema.
     """
     CREATE TABLE members (
@@ -146,8 +155,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tasks_member ON tasks(member_id, date);
     CREATE INDEX tasks_rule ON tasks(rule, member_id, group_id, event_date);
     """,
-    # ---- 1 -> 2: the metrics cache (see store/metrics_cache.py). Snapshot tables
-    # `metrics_snapshot_<key>` are created and dropped at run time and listed here.
+    # ---- 1 -> 2: the metrics cache of versions 2-4. Snapshot tables `metrics_snapshot_<key>`
+    # were created and dropped at run time and listed here (dropped by 4 -> 5).
     """
     CREATE TABLE metrics_cache (
         snapshot_id INTEGER PRIMARY KEY,
@@ -214,6 +223,7 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX orders_key ON orders(order_id);
     CREATE INDEX orders_member ON orders(member_id, paid_at, amount_fen, counted);
     """,
+    _drop_snapshot_tables,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -256,8 +266,11 @@ def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
     if version == SCHEMA_VERSION:
         return
     with transaction(conn):
-        for step in range(version, SCHEMA_VERSION):
-            for statement in _statements(MIGRATIONS[step]):
+        for step in MIGRATIONS[version:]:
+            if callable(step):
+                step(conn)
+                continue
+            for statement in _statements(step):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
