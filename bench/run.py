@@ -30,6 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "examples" / "generate.py"
 PLAN_DATE = "2026-11-23"
+# The morning after: the first command of a new date finds no metrics snapshot for it and builds one.
+NEXT_DAY = "2026-11-24"
 
 # SPEC §6 targets, on a 2-core machine at 1,000,000 members.
 TARGET_IMPORT_RATIO = 2.5
@@ -229,6 +231,7 @@ def privdom_steps(work: Path, files: dict[str, Path], rows: dict[str, int], refe
     step("segments", ["segments", "--date", PLAN_DATE])
     step("tiers", ["tiers", "--date", PLAN_DATE])
     step("plan", ["plan", "--no-save", "--date", PLAN_DATE, "--format", "json"])
+    step("plan, next day (builds metrics)", ["plan", "--no-save", "--date", NEXT_DAY, "--format", "json"])
     for kind in ("members", "orders"):
         name = f"re-import {kind} (unchanged)"
         if imported[kind].status != "ok":

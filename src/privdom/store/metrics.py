@@ -340,8 +340,8 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
         """,
         params,
     )
-    for table in _TEMP_TABLES[1:]:
-        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    # The helper tables stay until the connection closes, or the next build drops them: dropping
+    # them here walks their pages to free them, 0.5 s at 1M members that no later query needs.
 
 
 def drop_member_metrics(conn: sqlite3.Connection) -> None:
