@@ -224,3 +224,30 @@ def test_a_snapshot_may_be_read_by_whoever_may_read_the_workspace(cli: Cli, work
     _tiers(cli)
     (snapshot,) = metrics_cache.snapshots(workspace / "privdom.db")
     assert snapshot.stat().st_mode & 0o777 == 0o640
+
+
+def test_an_import_commits_while_a_snapshot_is_built_and_the_snapshot_is_of_the_rows_before(
+    workspace: Path, monkeypatch: Any
+) -> None:
+    """A build reads in a read transaction: a writer is never kept waiting, and what it commits
+    meanwhile is neither in that snapshot nor hidden by it (the next command builds another)."""
+    db = workspace / "privdom.db"
+    conn = store.connect(db)
+    pb = load_playbook(workspace / "sops")
+    conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
+    real = metrics_cache.sql.build
+
+    def with_a_writer(c: sqlite3.Connection, q: Any, target: str) -> None:
+        other = sqlite3.connect(db, timeout=0, isolation_level=None)  # busy at once if locked
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO members (member_id, joined_at) VALUES ('B2', '2026-01-01')")
+        other.execute("COMMIT")
+        other.close()
+        real(c, q, target)
+
+    monkeypatch.setattr(metrics_cache.sql, "build", with_a_writer)
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert [r[0] for r in conn.execute("SELECT member_id FROM member_metrics")] == ["B1"]
+    monkeypatch.setattr(metrics_cache.sql, "build", real)
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert sorted(r[0] for r in conn.execute("SELECT member_id FROM member_metrics")) == ["B1", "B2"]
