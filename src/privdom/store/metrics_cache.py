@@ -177,13 +177,13 @@ def _write(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
 def _show(conn: sqlite3.Connection, path: Path) -> bool:
     """Point the TEMP VIEW member_metrics at the snapshot in `path`; False when the file is gone."""
     sql.drop_member_metrics(conn)
-    detach(conn)
+    _detach(conn)
     conn.execute(f"ATTACH ? AS {READING}", (str(path),))
     found = f"SELECT 1 FROM {READING}.sqlite_master WHERE type = 'table' AND name = 'member_metrics'"
     if conn.execute(found).fetchone() is None:
         # Deleted by another process's eviction between the look and the ATTACH, which then
         # made an empty file of that name: that one goes too.
-        detach(conn)
+        _detach(conn)
         if path.exists() and path.stat().st_size == 0:
             path.unlink(missing_ok=True)
         return False
@@ -191,7 +191,7 @@ def _show(conn: sqlite3.Connection, path: Path) -> bool:
     return True
 
 
-def detach(conn: sqlite3.Connection) -> None:
+def _detach(conn: sqlite3.Connection) -> None:
     """Let go of the snapshot this connection reads, if any."""
     if any(name == READING for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall()):
         conn.execute(f"DETACH {READING}")
@@ -218,8 +218,3 @@ def _delete(path: Path) -> None:
     except OSError:
         pass
 
-
-def clear(workspace: Path) -> None:
-    """Delete every snapshot of the workspace (they are rebuilt on demand)."""
-    for path in snapshots(workspace):
-        _delete(path)
