@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 
 from privdom import metrics, store
 from privdom.playbook import load_playbook
-from privdom.store import metrics_cache
+from privdom.store import metrics_cache, scratch
 
 Cli = Callable[..., Any]
 D = "2026-11-23"
@@ -190,7 +192,7 @@ def test_a_folder_privdom_may_not_write_to_gets_the_metrics_for_the_connection(
     def refused(*args: Any, **kwargs: Any) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(metrics_cache.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(scratch.tempfile, "mkstemp", refused)
     metrics.materialize(conn, pb, date(2026, 11, 23))
     assert [r[0] for r in conn.execute("SELECT member_id FROM member_metrics")] == ["B1"]
     assert _snapshots(workspace) == []
@@ -251,3 +253,18 @@ def test_an_import_commits_while_a_snapshot_is_built_and_the_snapshot_is_of_the_
     monkeypatch.setattr(metrics_cache.sql, "build", real)
     metrics.materialize(conn, pb, date(2026, 11, 23))
     assert sorted(r[0] for r in conn.execute("SELECT member_id FROM member_metrics")) == ["B1", "B2"]
+
+
+def test_a_build_clears_the_files_of_builds_killed_an_hour_ago_or_more(workspace: Path) -> None:
+    """A build killed outright leaves its `.tmp`; another process may be writing a recent one."""
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    old = workspace / ".privdom.db-metrics-k1ll3d.tmp"
+    recent = workspace / ".privdom.db-metrics-bu1ld1ng.tmp"
+    for path, age in ((old, metrics_cache.ABANDONED_AFTER_S + 60), (recent, 60)):
+        path.write_bytes(b"")
+        then = time.time() - age
+        os.utime(path, (then, then))
+    metrics.materialize(conn, pb, date(2026, 11, 23))
+    assert not old.exists() and recent.exists()
+    assert len(_snapshots(workspace)) == 1

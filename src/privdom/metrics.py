@@ -2,9 +2,10 @@
 
 Contract (planner, reports and the members commands code against it):
 
-`materialize(conn, playbook, as_of)` makes `member_metrics` (a TEMP view of the cached snapshot kept
-beside the workspace, or a TEMP table; indexed on member_id either way) hold one row per member existing as of
-`as_of` (joined_at local date <= as_of, or joined_at unknown), with these columns:
+`materialize(conn, playbook, as_of)` makes `member_metrics` (a TEMP view of the cached snapshot
+kept beside the workspace, or a TEMP table; indexed on member_id either way) hold one row per
+member existing as of `as_of` (joined_at local date <= as_of, or joined_at unknown), with these
+columns:
 
 * identity: member_id, name, nickname, phone, phone_display, owner, store, region,
   tags (JSON array text), birthday, birthday_md, joined_date;

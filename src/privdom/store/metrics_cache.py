@@ -36,14 +36,13 @@ import inspect
 import os
 import sqlite3
 import stat
-import tempfile
-import time
 from importlib.metadata import version
 from pathlib import Path
 
 from privdom.store import metrics as sql
+from privdom.store.bulk_insert import SORT_THREADS
 from privdom.store.imports import pragmas
-from privdom.store.scratch import database_file
+from privdom.store.scratch import database_file, side_file, side_files
 
 KEEP = 2
 # A snapshot is written once and read by every later command, so it carries the indexes they need:
@@ -61,8 +60,7 @@ INDEXES = (
 )
 READING = "metrics_snapshot"  # the snapshot a connection reads, as it attaches it
 _BUILDING = "metrics_building"  # the file a build writes, attached while it does
-# Helper threads for the sorts of the snapshot's indexes (see bulk_insert.sorting_in_threads).
-SORT_THREADS = 4
+_SIDE = "metrics"  # in the names of the snapshot files and of the files being built
 # A `.tmp` this old belongs to no running build (one takes about 30 s at 1M members).
 ABANDONED_AFTER_S = 3600
 
@@ -100,13 +98,13 @@ def cache_key(conn: sqlite3.Connection, q: sql.MetricsQuery) -> str:
 
 
 def snapshot_path(workspace: Path, key: str) -> Path:
-    return workspace.with_name(f"{workspace.name}-metrics-{key[:24]}")
+    return workspace.with_name(f"{workspace.name}-{_SIDE}-{key[:24]}")
 
 
 def snapshots(workspace: Path) -> list[Path]:
     """The workspace's snapshot files, the most recently built first."""
-    found = workspace.parent.glob(f"{glob.escape(workspace.name)}-metrics-*")
-    return sorted((p for p in found if not p.name.endswith(".tmp")), key=_built_at, reverse=True)
+    found = workspace.parent.glob(f"{glob.escape(workspace.name)}-{_SIDE}-*")
+    return sorted(found, key=_built_at, reverse=True)
 
 
 def _built_at(path: Path) -> float:
@@ -126,12 +124,11 @@ def materialize(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
     if path.exists() and _show(conn, path):
         return
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{workspace.name}-metrics-", suffix=".tmp", dir=workspace.parent)
+        building = side_file(workspace, _SIDE)
     except OSError:  # a folder privdom may read but not write to
         sql.build_temp(conn, q)
         return
-    os.close(handle)
-    path = _build(conn, q, workspace, Path(name))
+    path = _build(conn, q, workspace, building)
     if not _show(conn, path):
         sql.build_temp(conn, q)
 
@@ -168,7 +165,7 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
 
 def _write(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
     sql.build(conn, q, f"{_BUILDING}.member_metrics")
-    with pragmas(conn, {"threads": SORT_THREADS}):
+    with pragmas(conn, {"threads": SORT_THREADS}):  # helper threads for the sorts, as a bulk load has
         for name, columns in INDEXES:
             unique = "UNIQUE " if name == "id" else ""
             conn.execute(f"CREATE {unique}INDEX {_BUILDING}.member_metrics_{name} ON member_metrics({columns})")
@@ -201,14 +198,17 @@ def _evict(workspace: Path, newest: Path) -> None:
     """Keep the KEEP most recently built snapshots (`newest` among them); drop abandoned builds.
 
     A file another process still reads stays readable to it until it lets go (POSIX); where the
-    system refuses to delete an open file, it is left for a later build to delete.
+    system refuses to delete an open file, it is left for a later build to delete. A build's age
+    is told by the file system's clock, against the snapshot just written.
     """
-    kept = [newest] + [p for p in snapshots(workspace) if p != newest][: KEEP - 1]
-    for old in snapshots(workspace):
+    found = snapshots(workspace)
+    kept = [newest] + [p for p in found if p != newest][: KEEP - 1]
+    for old in found:
         if old not in kept:
             _delete(old)
-    for left in workspace.parent.glob(f".{glob.escape(workspace.name)}-metrics-*.tmp"):
-        if time.time() - _built_at(left) > ABANDONED_AFTER_S:
+    now = _built_at(newest)
+    for left in side_files(workspace, _SIDE):
+        if now - _built_at(left) > ABANDONED_AFTER_S:
             _delete(left)
 
 

@@ -36,18 +36,28 @@ def table_sql(conn: sqlite3.Connection, kind: str) -> str:
     )
 
 
+def side_file(workspace: Path, what: str) -> Path:
+    """A new empty file beside the workspace, `.<db name>-<what>-<random>.tmp`: on the same disk as
+    the workspace (which holds what it is for anyway), and named so that it can be found again."""
+    handle, name = tempfile.mkstemp(prefix=f".{workspace.name}-{what}-", suffix=".tmp", dir=workspace.parent)
+    os.close(handle)
+    return Path(name)
+
+
+def side_files(workspace: Path, what: str) -> list[Path]:
+    """The `side_file`s of `what` there now: in use, or left by a process that was killed."""
+    return list(workspace.parent.glob(f".{glob.escape(workspace.name)}-{glob.escape(what)}-*.tmp"))
+
+
 def new_file(workspace: Path) -> Path:
-    """An empty file beside the workspace (the same disk, which holds the imported rows anyway).
+    """The scratch file of an import.
 
     Called inside the import's transaction, which no other import can hold: a scratch file already
     there was left by an import that was killed, and goes.
     """
-    prefix = f".{workspace.name}-import-"
-    for left in workspace.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+    for left in side_files(workspace, "import"):
         left.unlink(missing_ok=True)
-    handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=workspace.parent)
-    os.close(handle)
-    return Path(name)
+    return side_file(workspace, "import")
 
 
 def open_for_writing(path: Path, kind: str, create_table: str, workspace: Path) -> sqlite3.Connection:
