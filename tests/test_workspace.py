@@ -55,6 +55,27 @@ def test_an_old_workspace_is_upgraded_in_place(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM keepme").fetchone()[0] == 0
 
 
+def test_a_new_workspace_has_big_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    from privdom import store
+    from privdom.store.schema import PAGE_SIZE
+
+    assert PAGE_SIZE > 4096
+    new = store.connect(tmp_path / "new.db", create=True)
+    assert new.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    assert new.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    db = tmp_path / "old.db"
+    old = sqlite3.connect(db)
+    old.execute("PRAGMA journal_mode = WAL")
+    old.execute("CREATE TABLE keepme (x)")
+    old.execute("INSERT INTO keepme VALUES (1)")
+    old.commit()
+    old.close()
+    conn = store.connect(db)
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert conn.execute("SELECT x FROM keepme").fetchone()[0] == 1
+
+
 def test_a_missing_database_is_a_user_error(cli) -> None:
     from privdom.cli.context import Workspace
 

@@ -23,6 +23,14 @@ from privdom.errors import PrivdomError
 
 BUSY_TIMEOUT_MS = 30_000
 
+# The page size of a new workspace; SQLite's default is 4 KiB. A first import of 4.6M orders writes
+# about 900 MB of table and index pages, each into the WAL and again into the file at the commit,
+# and with 16 KiB pages it writes a quarter as many. Measured in alternating runs on one machine:
+# the copy, index builds and commit of that import took 6.6-7.3 s instead of 9.1-9.8 s, while
+# plans, segments, tiers and the members CSV ran as fast as before. A workspace made with smaller
+# pages keeps them: WAL mode fixes the page size.
+PAGE_SIZE = 16_384
+
 def _drop_snapshot_tables(conn: sqlite3.Connection) -> None:
     """4 -> 5: metrics snapshots moved out of the workspace into files of their own (see
     store/metrics_cache.py): the tables of version 2's cache go, with their list."""
@@ -237,9 +245,12 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
             hint="run `privdom init` first, or point --db / PRIVDOM_DB at an existing privdom.db",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if new:
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL mode, which fixes it
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from privdom.store.bulk_insert import create_unknown_table
 from privdom.store.imports import TABLE
+from privdom.store.schema import PAGE_SIZE
 
 SCHEMA = "import_half"  # the scratch file, as the workspace's connection attaches it
 
@@ -67,6 +68,7 @@ def open_for_writing(path: Path, kind: str, create_table: str, workspace: Path) 
     The scratch file has no members table, so `members` in the shared SQL is the workspace's.
     """
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # the workspace's: see store.schema
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute(create_table)
