@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +24,7 @@ import privdom
 from import_helpers import BRAND_ORDERS, rows, write
 from privdom.errors import PrivdomError
 from privdom.ingest import decode, loader, reader, records, split, worker
-from privdom.store import schema
+from privdom.store import schema, scratch
 
 # More records than two batches, so each half has several; the odd ones cover every kind of record
 # the reading counts or rejects, and cells that become NULL.
@@ -347,3 +348,37 @@ def test_physical_lines_are_counted_as_the_csv_reader_counts_them_across_any_chu
         count.add(data[:cut])
         count.add(data[cut:])
         assert count.lines + 1 == reader.line_num, cut  # the last line has no line end
+
+
+def test_a_full_disk_in_the_second_half_is_reported_as_the_operators_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's scratch file meets SQLITE_FULL: the import gets an error with a hint, not a crash."""
+    path = _members_file(tmp_path / "members.csv")
+    cut = split.halves(path, "utf-8")
+    assert cut is not None
+    workspace = tmp_path / "privdom.db"
+    conn = schema.connect(workspace, create=True)
+    create_table = scratch.table_sql(conn, "members")
+    conn.close()
+    real = scratch.open_for_writing
+
+    def small(*args: Any) -> sqlite3.Connection:
+        db = real(*args)
+        db.execute("PRAGMA max_page_count = 8")  # SQLite then answers as for a full disk
+        return db
+
+    monkeypatch.setattr(worker.scratch, "open_for_writing", small)
+    channel = io.BytesIO()
+    job = worker.Job("members", path, "utf-8", "generic", None, "Asia/Shanghai")
+    worker._work(channel, job, worker.Target(cut[1], tmp_path / "half.db", workspace, create_table), os.getppid())
+    data = channel.getvalue()
+    messages = []
+    while data:
+        size = int.from_bytes(data[:4], "big")
+        messages.append(pickle.loads(data[4 : 4 + size]))
+        data = data[4 + size :]
+    what, message, hint = messages[-1]
+    assert what == "error"
+    assert message.startswith(f"no space left on the disk of {workspace}")
+    assert hint.startswith("free some space")

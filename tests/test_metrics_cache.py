@@ -269,3 +269,19 @@ def test_a_build_clears_the_files_of_builds_killed_an_hour_ago_or_more(workspace
     metrics.materialize(conn, pb, date(2026, 11, 23))
     assert not old.exists() and recent.exists()
     assert len(_snapshots(workspace)) == 1
+
+
+def test_a_full_disk_during_a_build_is_an_error_line_and_leaves_no_file(
+    cli: Cli, workspace: Path, monkeypatch: Any
+) -> None:
+    _member_data(cli, workspace)
+
+    def full(conn: sqlite3.Connection, _q: Any) -> None:
+        conn.execute("ROLLBACK")  # SQLite ends the transaction by itself after some failed writes
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(metrics_cache, "_write", full)
+    res = cli("tiers", "--date", D)
+    assert res.exit_code == 1, res.stderr
+    assert res.stderr.startswith("error: no space left on the disk of privdom.db")
+    assert sorted(p.name for p in workspace.iterdir() if "metrics" in p.name) == []

@@ -239,3 +239,72 @@ def test_a_fourth_version_workspace_lets_go_of_the_snapshots_it_kept_inside(cli,
         assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'metrics%'").fetchall() == []
         assert conn.execute("SELECT name FROM members").fetchall() == [("老会员",)]
     assert [p.name.startswith("privdom.db-metrics-") for p in tmp_path.iterdir() if "metrics" in p.name] == [True]
+
+
+def _disk_full_after(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
+    """Every workspace connection may grow the file by `pages` pages at most: past that, SQLite
+    reports SQLITE_FULL, as it does for a full disk."""
+    from privdom import store
+    from privdom.cli import context
+
+    real = store.schema.connect
+
+    def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+        conn = real(path, create=create)
+        used = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {used + pages}")
+        return conn
+
+    monkeypatch.setattr(context.store, "connect", connect)
+
+
+def test_a_full_disk_during_an_import_is_an_error_line_and_changes_nothing(
+    cli, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = ["member_id,name,phone,joined_at"] + [f"M{i:05d},会员{i},138{i:08d},2026-01-05" for i in range(3000)]
+    (workspace / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _disk_full_after(monkeypatch, 2)
+
+    res = cli("import", "members", "m.csv")
+    assert res.exit_code == 1, res.stderr
+    assert res.stderr.startswith("error: no space left on the disk of privdom.db")
+    assert "hint: free some space" in res.stderr
+    assert "Traceback" not in res.stderr and not (workspace / "logs").exists()
+    with sqlite3.connect(workspace / "privdom.db") as conn:
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+    _disk_full_after(monkeypatch, 1_000_000)  # space again: the same file imports
+    assert cli("import", "members", "m.csv").exit_code == 0
+
+
+def test_a_full_disk_after_sqlite_rolled_back_by_itself_is_the_same_error(
+    cli, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite ends the whole transaction after some failed writes; the import must not then fail
+    on its own ROLLBACK (that was exit 3, 'cannot rollback - no transaction is active')."""
+    from privdom.store import bulk_insert
+
+    def full(conn: sqlite3.Connection, *_args: object) -> None:
+        conn.execute("ROLLBACK")  # what SQLite does on a full disk in the middle of a write
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(bulk_insert, "append_rows", full)
+    (workspace / "m.csv").write_text("member_id,name\nM1,甲\n", encoding="utf-8")
+    res = cli("import", "members", "m.csv")
+    assert res.exit_code == 1, res.stderr
+    assert res.stderr.startswith("error: no space left on the disk of privdom.db")
+    with sqlite3.connect(workspace / "privdom.db") as conn:
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0
+
+
+def test_what_counts_as_a_full_disk() -> None:
+    import errno
+
+    from privdom.errors import disk_full
+
+    assert disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert disk_full(sqlite3.OperationalError("database or disk is full"))
+    assert not disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert not disk_full(sqlite3.OperationalError("database is locked"))
+    assert not disk_full(ValueError("disk is full"))

@@ -6,6 +6,9 @@ Everything else that escapes a command is a bug (exit 3, traceback to a log file
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 
 class PrivdomError(Exception):
     """A mistake in the user's input: a bad file, an invalid playbook, an unknown member."""
@@ -18,3 +21,17 @@ class PrivdomError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def disk_full(exc: BaseException) -> bool:
+    """The disk (or a quota) is full: SQLite's SQLITE_FULL, or the OS's ENOSPC.
+
+    Not a bug and not the input's fault, but the operator's to fix: it is reported like a
+    PrivdomError, and the transaction that met it was rolled back, so nothing was written.
+    """
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+DISK_FULL_HINT = "free some space on the disk (or raise the quota) that holds the workspace, then run it again"

@@ -24,7 +24,7 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import PrivdomError
+from privdom.errors import DISK_FULL_HINT, PrivdomError, disk_full
 
 
 def write_crash_log() -> Path:
@@ -58,6 +58,12 @@ class PrivdomGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
             if _is_command_line_exception(exc):
                 raise
+            if disk_full(exc):
+                where = ctx.obj.db if ctx.obj else "the workspace"
+                typer.echo(f"error: no space left on the disk of {where}; the command's changes were rolled back",
+                           err=True)
+                typer.echo(f"hint: {DISK_FULL_HINT}", err=True)
+                ctx.exit(1)
             log = write_crash_log()
             typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
             typer.echo(f"the traceback is in {log}; please report it", err=True)

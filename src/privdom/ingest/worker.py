@@ -30,7 +30,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import privdom
-from privdom.errors import PrivdomError
+from privdom.errors import DISK_FULL_HINT, PrivdomError, disk_full
 from privdom.ingest.headers import map_header
 from privdom.ingest.reader import Part, open_source
 from privdom.ingest.records import Batch, value_batches
@@ -213,6 +213,12 @@ def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
         _send(channel, ("end", tally, parser.nulled))
     except PrivdomError as exc:
         _send(channel, ("error", exc.message, exc.hint))
+    except Exception as exc:  # noqa: BLE001 - a full disk is the operator's to fix; anything else is a bug
+        if not disk_full(exc):
+            _send(channel, ("crash", traceback.format_exc()))
+            return
+        message = f"no space left on the disk of {target.workspace} for the import's scratch file; nothing was written"
+        _send(channel, ("error", message, DISK_FULL_HINT))
     except BaseException:  # noqa: BLE001 - everything else is reported to the import, with its traceback
         _send(channel, ("crash", traceback.format_exc()))
 

@@ -152,7 +152,8 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
                 if not path.exists():  # else built by another process since the first look
                     _write(conn, q)
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         finally:
