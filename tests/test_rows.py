@@ -47,3 +47,18 @@ def test_values_match_the_cell_rules() -> None:
     assert p.nulled == {"性别": 2, "生日": 2, "注册时间": 2, "积分": 2, "累计消费金额": 2}
     assert p.values(["", "138****0000", "", "", "", "", "", "", "", ""]) == "masked_phone"
     assert p.values(["", "1.38E+10", "", "", "", "", "", "", "", ""]) == "scientific_phone"
+
+
+def test_a_time_cell_is_stored_as_given_only_in_the_storage_shape() -> None:
+    """The record function's inline test of the storage shape agrees with `cells.parse_datetime`
+    on cells of that length that fromisoformat also reads."""
+    from privdom.ingest import cells
+
+    p = parser("orders", ["订单号", "会员卡号", "支付时间", "实付金额"])
+    at = p.pos["paid_at"]
+    for cell in ["2024-03-05 14:22:09", "2024-03-05 14+09:00", "2024-W10-2 14:22:00", "2024-03-05 24:00:00",
+                 "2024-02-30 10:00:00", "2024/03/05 14:22:09"]:
+        vals = p.values(["A1", "M1", cell, "10"])
+        assert isinstance(vals, list)
+        assert vals[at] == cells.parse_datetime(cell, TZ), cell
+    assert p.values(["A1", "M1", "2024-03-05 14+09:00", "10"])[at] == "2024-03-05 13:00:00"

@@ -61,8 +61,9 @@ def parse_datetime(cell: str, tz: ZoneInfo) -> str | None:
 
     Aware times (`Z`, `+08:00`, Unix epochs) are converted to `tz`; naive ones are taken as local.
     """
-    # Fast path: already the storage shape.
-    if len(cell) == 19 and cell[10] == " " and cell[4] == "-":
+    # Fast path: already the storage shape. Every separator is checked: fromisoformat also takes
+    # `2024-03-05 14+09:00` and `2024-W10-2 14:22:00` at that length, which are not stored as given.
+    if is_storage_shape(cell):
         try:
             datetime.fromisoformat(cell)
         except ValueError:
@@ -74,6 +75,13 @@ def parse_datetime(cell: str, tz: ZoneInfo) -> str | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(tz).replace(tzinfo=None)
     return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def is_storage_shape(cell: str) -> bool:
+    """`YYYY-MM-DD HH:MM:SS` by its separators (fromisoformat checks the digits); the record
+    function of `rowcode.moment` tests the same, written out."""
+    return (len(cell) == 19 and cell[4] == "-" and cell[7] == "-" and cell[10] == " "
+            and cell[13] == ":" and cell[16] == ":")
 
 
 def parse_date(cell: str, tz: ZoneInfo) -> str | None:

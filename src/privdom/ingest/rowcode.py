@@ -84,12 +84,13 @@ def converted(plan: Plan, index: int, at: int, column: str, convert: Callable[[s
 
 
 def moment(plan: Plan, index: int, at: int, column: str, convert: Callable[[str], object]) -> None:
-    """A time cell: the storage shape itself is only checked; anything else goes to `convert`."""
+    """A time cell: the storage shape itself is only checked (`cells.is_storage_shape`, written
+    out); anything else goes to `convert`."""
     plan.assigned.add(at)
     fn = plan.name("convert", convert)
     plan.add(
         f"    c = row[{index}]",
-        '    if len(c) == 19 and c[10] == " " and c[4] == "-" and c[0].isdigit() and c[18].isdigit():',
+        '    if len(c) == 19 and c[4] == "-" and c[7] == "-" and c[10] == " " and c[13] == ":" and c[16] == ":":',
         "        try:",
         "            fromisoformat(c)",
         f"            v{at} = c",
