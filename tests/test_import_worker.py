@@ -380,5 +380,5 @@ def test_a_full_disk_in_the_second_half_is_reported_as_the_operators_to_fix(
         data = data[4 + size :]
     what, message, hint = messages[-1]
     assert what == "error"
-    assert message.startswith(f"no space left on the disk of {workspace}")
+    assert message.startswith(f"no space left on the disk for the import's scratch file beside {workspace}")
     assert hint.startswith("free some space")

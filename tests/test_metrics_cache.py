@@ -283,5 +283,5 @@ def test_a_full_disk_during_a_build_is_an_error_line_and_leaves_no_file(
     monkeypatch.setattr(metrics_cache, "_write", full)
     res = cli("tiers", "--date", D)
     assert res.exit_code == 1, res.stderr
-    assert res.stderr.startswith("error: no space left on the disk of privdom.db")
+    assert res.stderr.startswith("error: no space left on the disk; privdom.db is as it was before this command")
     assert sorted(p.name for p in workspace.iterdir() if "metrics" in p.name) == []

@@ -267,7 +267,7 @@ def test_a_full_disk_during_an_import_is_an_error_line_and_changes_nothing(
 
     res = cli("import", "members", "m.csv")
     assert res.exit_code == 1, res.stderr
-    assert res.stderr.startswith("error: no space left on the disk of privdom.db")
+    assert res.stderr.startswith("error: no space left on the disk; privdom.db is as it was before this command")
     assert "hint: free some space" in res.stderr
     assert "Traceback" not in res.stderr and not (workspace / "logs").exists()
     with sqlite3.connect(workspace / "privdom.db") as conn:
@@ -293,7 +293,7 @@ def test_a_full_disk_after_sqlite_rolled_back_by_itself_is_the_same_error(
     (workspace / "m.csv").write_text("member_id,name\nM1,甲\n", encoding="utf-8")
     res = cli("import", "members", "m.csv")
     assert res.exit_code == 1, res.stderr
-    assert res.stderr.startswith("error: no space left on the disk of privdom.db")
+    assert res.stderr.startswith("error: no space left on the disk; privdom.db is as it was before this command")
     with sqlite3.connect(workspace / "privdom.db") as conn:
         assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0
 

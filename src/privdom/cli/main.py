@@ -60,8 +60,7 @@ class PrivdomGroup(TyperGroup):
                 raise
             if disk_full(exc):
                 where = ctx.obj.db if ctx.obj else "the workspace"
-                typer.echo(f"error: no space left on the disk of {where}; the command's changes were rolled back",
-                           err=True)
+                typer.echo(f"error: no space left on the disk; {where} is as it was before this command", err=True)
                 typer.echo(f"hint: {DISK_FULL_HINT}", err=True)
                 ctx.exit(1)
             log = write_crash_log()

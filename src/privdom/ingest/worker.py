@@ -217,8 +217,9 @@ def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
         if not disk_full(exc):
             _send(channel, ("crash", traceback.format_exc()))
             return
-        message = f"no space left on the disk of {target.workspace} for the import's scratch file; nothing was written"
-        _send(channel, ("error", message, DISK_FULL_HINT))
+        beside = target.workspace
+        _send(channel, ("error", f"no space left on the disk for the import's scratch file beside {beside}; "
+                                 "nothing was written", DISK_FULL_HINT))
     except BaseException:  # noqa: BLE001 - everything else is reported to the import, with its traceback
         _send(channel, ("crash", traceback.format_exc()))
 

@@ -31,6 +31,7 @@ BUSY_TIMEOUT_MS = 30_000
 # pages keeps them: WAL mode fixes the page size.
 PAGE_SIZE = 16_384
 
+
 def _drop_snapshot_tables(conn: sqlite3.Connection) -> None:
     """4 -> 5: metrics snapshots moved out of the workspace into files of their own (see
     store/metrics_cache.py): the tables of version 2's cache go, with their list."""
