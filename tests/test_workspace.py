@@ -235,7 +235,7 @@ def test_a_fourth_version_workspace_lets_go_of_the_snapshots_it_kept_inside(cli,
     assert res.exit_code == 0, res.stderr
     assert {c["id"]: c["members"] for c in res.json()["classes"]}["regular"] == 1
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'metrics%'").fetchall() == []
         assert conn.execute("SELECT name FROM members").fetchall() == [("老会员",)]
     assert [p.name.startswith("privdom.db-metrics-") for p in tmp_path.iterdir() if "metrics" in p.name] == [True]
@@ -256,6 +256,40 @@ def _disk_full_after(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
         return conn
 
     monkeypatch.setattr(context.store, "connect", connect)
+
+
+def test_a_fifth_version_workspace_keeps_its_members_and_indexes_only_the_ids_it_has(cli, tmp_path: Path) -> None:
+    """Version 6 leaves NULL phones and WeCom ids out of their indexes; lookups still use them."""
+    from privdom.store.schema import MIGRATIONS
+
+    db = tmp_path / "privdom.db"
+    old = sqlite3.connect(db)
+    for script in MIGRATIONS[:5]:
+        if callable(script):
+            script(old)
+        else:
+            old.executescript(script)
+    old.execute("INSERT INTO members (member_id, phone, joined_at) VALUES ('00042', '13800000042', '2026-01-01')")
+    old.execute("INSERT INTO members (member_id, external_userid, joined_at) VALUES ('wm1', 'wm1', '2026-01-02')")
+    old.execute("PRAGMA user_version = 5")
+    old.commit()
+    old.close()
+    assert cli("init").exit_code == 0
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 2
+        names = "('members_phone', 'members_external')"
+        indexes = dict(conn.execute(f"SELECT name, sql FROM sqlite_master WHERE name IN {names}"))
+        assert indexes["members_phone"].endswith("WHERE phone IS NOT NULL")
+        assert indexes["members_external"].endswith("WHERE external_userid IS NOT NULL")
+        for index, column, value in (("members_phone", "phone", "13800000042"),
+                                     ("members_external", "external_userid", "wm1")):
+            lookup = f"SELECT member_id FROM members WHERE {column} = ?"
+            plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {lookup}", (value,)))
+            assert f"USING INDEX {index}" in plan, plan
+            found = f"SELECT member_id FROM members INDEXED BY {index} WHERE {column} = ?"
+            assert len(conn.execute(found, (value,)).fetchall()) == 1
 
 
 def test_a_full_disk_during_an_import_is_an_error_line_and_changes_nothing(

@@ -233,6 +233,16 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     CREATE INDEX orders_member ON orders(member_id, paid_at, amount_fen, counted);
     """,
     _drop_snapshot_tables,
+    # 5 -> 6: a member's phone and WeCom id are optional, and they are only ever looked up by
+    # equality, which never matches NULL: the indexes leave the empty ones out. A members export
+    # without WeCom ids (most of them) made a first import sort a million NULLs for nothing:
+    # 0.41 s at 1M members against 0.09 s with the partial index.
+    """
+    DROP INDEX members_phone;
+    CREATE INDEX members_phone ON members(phone) WHERE phone IS NOT NULL;
+    DROP INDEX members_external;
+    CREATE INDEX members_external ON members(external_userid) WHERE external_userid IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
