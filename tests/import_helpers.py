@@ -33,3 +33,18 @@ def member(db: Path, member_id: str) -> dict[str, Any]:
     row["tags"] = json.loads(row["tags"]) if row["tags"] else None
     row["extra"] = json.loads(row["extra"]) if row["extra"] else None
     return row
+
+
+def disk_full_error() -> sqlite3.OperationalError:
+    """The error SQLite raises when a write finds no space (SQLITE_FULL), raised for real by a
+    database that may not grow."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    try:
+        conn.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError("the database grew past max_page_count")

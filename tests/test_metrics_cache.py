@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from import_helpers import disk_full_error
 from privdom import metrics, store
 from privdom.playbook import load_playbook
 from privdom.store import metrics_cache, scratch
@@ -278,7 +279,7 @@ def test_a_full_disk_during_a_build_is_an_error_line_and_leaves_no_file(
 
     def full(conn: sqlite3.Connection, _q: Any) -> None:
         conn.execute("ROLLBACK")  # SQLite ends the transaction by itself after some failed writes
-        raise sqlite3.OperationalError("database or disk is full")
+        raise disk_full_error()
 
     monkeypatch.setattr(metrics_cache, "_write", full)
     res = cli("tiers", "--date", D)

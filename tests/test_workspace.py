@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from import_helpers import disk_full_error
 from privdom.store import SCHEMA_VERSION
 
 
@@ -321,7 +322,7 @@ def test_a_full_disk_after_sqlite_rolled_back_by_itself_is_the_same_error(
 
     def full(conn: sqlite3.Connection, *_args: object) -> None:
         conn.execute("ROLLBACK")  # what SQLite does on a full disk in the middle of a write
-        raise sqlite3.OperationalError("database or disk is full")
+        raise disk_full_error()
 
     monkeypatch.setattr(bulk_insert, "append_rows", full)
     (workspace / "m.csv").write_text("member_id,name\nM1,甲\n", encoding="utf-8")
@@ -338,7 +339,8 @@ def test_what_counts_as_a_full_disk() -> None:
     from privdom.errors import disk_full
 
     assert disk_full(OSError(errno.ENOSPC, "No space left on device"))
-    assert disk_full(sqlite3.OperationalError("database or disk is full"))
+    assert disk_full(disk_full_error())
+    assert not disk_full(sqlite3.OperationalError("database or disk is full"))  # not from SQLite: no code
     assert not disk_full(OSError(errno.EACCES, "Permission denied"))
     assert not disk_full(sqlite3.OperationalError("database is locked"))
     assert not disk_full(ValueError("disk is full"))

@@ -29,8 +29,10 @@ def disk_full(exc: BaseException) -> bool:
     Not a bug and not the input's fault, but the operator's to fix: it is reported like a
     PrivdomError, and the transaction that met it was rolled back, so nothing was written.
     """
-    if isinstance(exc, sqlite3.OperationalError):
-        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    if isinstance(exc, sqlite3.Error):
+        # The extended code (Python 3.11+ sets it on every error SQLite raises); its low byte is the
+        # primary code.
+        return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 

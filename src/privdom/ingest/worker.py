@@ -213,15 +213,13 @@ def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
         _send(channel, ("end", tally, parser.nulled))
     except PrivdomError as exc:
         _send(channel, ("error", exc.message, exc.hint))
-    except Exception as exc:  # noqa: BLE001 - a full disk is the operator's to fix; anything else is a bug
-        if not disk_full(exc):
+    except BaseException as exc:  # noqa: BLE001 - reported to the import: a full disk as the operator's
+        if disk_full(exc):  # to fix, anything else with its traceback
+            beside = target.workspace
+            _send(channel, ("error", f"no space left on the disk for the import's scratch file beside {beside}; "
+                                     "nothing was written", DISK_FULL_HINT))
+        else:
             _send(channel, ("crash", traceback.format_exc()))
-            return
-        beside = target.workspace
-        _send(channel, ("error", f"no space left on the disk for the import's scratch file beside {beside}; "
-                                 "nothing was written", DISK_FULL_HINT))
-    except BaseException:  # noqa: BLE001 - everything else is reported to the import, with its traceback
-        _send(channel, ("crash", traceback.format_exc()))
 
 
 def _send(channel: IO[bytes], message: tuple[Any, ...]) -> None:
