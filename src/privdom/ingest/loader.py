@@ -33,7 +33,6 @@ from privdom.ingest.worker import Half, Job, SecondHalf, Target, worth_a_worker
 from privdom.store import bulk_insert as bulk
 from privdom.store import imports as sql
 from privdom.store import scratch
-from privdom.store.binding import fast_null_binding
 
 BATCH = 20_000
 
@@ -121,7 +120,7 @@ def _import(
         # What must wait for the transaction's end: a scratch database is detached only then.
         with ExitStack() as after_commit:
             try:
-                with collector_paused(), fast_null_binding(), sql.bulk_settings(conn), store.transaction(conn):
+                with collector_paused(), sql.bulk_settings(conn), store.transaction(conn):
                     if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
                         job = Job(kind, path, src.encoding, source, mappings, timezone)
                         _load_direct(conn, src, parser, report, job, cut, after_commit)

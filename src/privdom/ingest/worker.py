@@ -38,7 +38,6 @@ from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
 from privdom.store import bulk_insert as bulk
 from privdom.store import scratch
-from privdom.store.binding import fast_null_binding
 
 # Files smaller than this are read in one process: starting a worker costs a few tenths of a second,
 # about what 50,000 records cost to read.
@@ -200,8 +199,7 @@ def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
             tally = ImportReport(kind=job.kind, file=str(job.path), sha256="", encoding=src.encoding)
             db = scratch.open_for_writing(target.scratch, job.kind, target.create_table, target.workspace)
             try:
-                with fast_null_binding():
-                    bulk.append_batches(db, job.kind, reported(value_batches(src, parser, tally)))
+                bulk.append_batches(db, job.kind, reported(value_batches(src, parser, tally)))
             except _Orphaned:
                 db.close()
                 target.scratch.unlink(missing_ok=True)

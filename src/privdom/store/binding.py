@@ -1,4 +1,5 @@
-"""`fast_null_binding`: NULL parameters bound at the cost of other values, around bulk inserts.
+"""`fast_null_binding`: NULL parameters bound at the cost of other values, around the store's
+bulk inserts (`bulk_insert.append_rows`, `imports.stage_rows`).
 
 CPython's sqlite3 module binds int, float, str and bytes directly, but takes None for a type it
 may have to adapt: it builds a (type, protocol) key, misses it in `sqlite3.adapters`, and looks for

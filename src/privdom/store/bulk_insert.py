@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from itertools import chain
 from typing import Any
 
+from privdom.store.binding import fast_null_binding
 from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone, pragmas
 
 DIRECT_KINDS = ("members", "orders")
@@ -86,10 +87,11 @@ def append_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any
     many = head + ", ".join([one] * per)
     cur = conn.cursor()
     whole = len(rows) - len(rows) % per
-    for start in range(0, whole, per):
-        cur.execute(many, list(chain.from_iterable(rows[start : start + per])))
-    if whole < len(rows):
-        cur.executemany(head + one, rows[whole:])
+    with fast_null_binding():
+        for start in range(0, whole, per):
+            cur.execute(many, list(chain.from_iterable(rows[start : start + per])))
+        if whole < len(rows):
+            cur.executemany(head + one, rows[whole:])
 
 
 def append_batches(conn: sqlite3.Connection, kind: str, batches: Iterable[tuple[list[list[Any]], list[Any]]]) -> int:

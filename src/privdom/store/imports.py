@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from privdom.store.binding import fast_null_binding
+
 TABLE = {
     "members": "members",
     "orders": "orders",
@@ -112,7 +114,8 @@ def create_stage(conn: sqlite3.Connection, kind: str) -> None:
 
 def stage_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[Sequence[Any]]) -> None:
     marks = ", ".join("?" * len(stage_columns(kind)))
-    conn.executemany(f"INSERT INTO import_stage VALUES ({marks})", rows)
+    with fast_null_binding():
+        conn.executemany(f"INSERT INTO import_stage VALUES ({marks})", rows)
 
 
 def find_repeated_keys(conn: sqlite3.Connection) -> int:
