@@ -382,3 +382,17 @@ def test_a_full_disk_in_the_second_half_is_reported_as_the_operators_to_fix(
     assert what == "error"
     assert message.startswith(f"no space left on the disk for the import's scratch file beside {workspace}")
     assert hint.startswith("free some space")
+
+
+def test_the_scratch_file_is_written_once_with_the_workspaces_page_size_and_no_journal(tmp_path: Path) -> None:
+    workspace = tmp_path / "privdom.db"
+    conn = schema.connect(workspace, create=True)
+    create_table = scratch.table_sql(conn, "members")
+    conn.close()
+    db = scratch.open_for_writing(tmp_path / "half.db", "members", create_table, workspace)
+    try:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == schema.PAGE_SIZE
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "off"
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 0
+    finally:
+        db.close()

@@ -42,7 +42,7 @@ from pathlib import Path
 from privdom.store import metrics as sql
 from privdom.store.bulk_insert import SORT_THREADS
 from privdom.store.imports import pragmas
-from privdom.store.schema import PAGE_SIZE
+from privdom.store.schema import rollback, write_once
 from privdom.store.scratch import database_file, side_file, side_files
 
 KEEP = 2
@@ -143,17 +143,14 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
         os.chmod(building, stat.S_IMODE(workspace.stat().st_mode))
         conn.execute(f"ATTACH ? AS {_BUILDING}", (str(building),))
         try:
-            conn.execute(f"PRAGMA {_BUILDING}.page_size = {PAGE_SIZE}")  # the workspace's: see store.schema
-            conn.execute(f"PRAGMA {_BUILDING}.journal_mode = OFF")
-            conn.execute(f"PRAGMA {_BUILDING}.synchronous = OFF")
+            write_once(conn, _BUILDING)
             conn.execute("BEGIN")  # one read snapshot of the workspace for the key and the build
             try:
                 path = snapshot_path(workspace, cache_key(conn, q))
                 if not path.exists():  # else built by another process since the first look
                     _write(conn, q)
             except BaseException:
-                if conn.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
-                    conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
             conn.execute("COMMIT")
         finally:

@@ -302,6 +302,22 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
+def write_once(conn: sqlite3.Connection, schema: str = "main") -> None:
+    """Settings for a file beside the workspace that is written once and thrown away if the
+    writing fails (the import's scratch file, a metrics snapshot being built): the workspace's page
+    size, no journal, no syncs. Before the file's first table, which fixes the page size."""
+    conn.execute(f"PRAGMA {schema}.page_size = {PAGE_SIZE}")
+    conn.execute(f"PRAGMA {schema}.journal_mode = OFF")
+    conn.execute(f"PRAGMA {schema}.synchronous = OFF")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """ROLLBACK, unless SQLite has already rolled back by itself (it does after some errors, a full
+    disk among them, and a second ROLLBACK would raise)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT; anything raised (Ctrl-C included) rolls back."""
@@ -309,7 +325,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        if conn.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
-            conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     conn.execute("COMMIT")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from privdom.store.bulk_insert import create_unknown_table
 from privdom.store.imports import TABLE
-from privdom.store.schema import PAGE_SIZE
+from privdom.store.schema import write_once
 
 SCHEMA = "import_half"  # the scratch file, as the workspace's connection attaches it
 
@@ -68,9 +68,7 @@ def open_for_writing(path: Path, kind: str, create_table: str, workspace: Path) 
     The scratch file has no members table, so `members` in the shared SQL is the workspace's.
     """
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # the workspace's: see store.schema
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
+    write_once(conn)
     conn.execute(create_table)
     if kind == "orders":
         conn.execute("ATTACH ? AS workspace", (workspace.resolve().as_uri() + "?mode=ro",))
