@@ -60,6 +60,10 @@ class Plan(BaseModel):
     deferred: list[DeferredTask]
     summary: dict[str, dict[str, int]]
 
+    def model_dump_json(self, *, indent: int | None = 2, **options: Any) -> str:
+        """The plan as `privdom plan --format json` prints it (without the final newline)."""
+        return super().model_dump_json(indent=indent, **options)
+
 
 @dataclass(slots=True)
 class Candidate:

@@ -86,6 +86,24 @@ def write_utf8(data: bytes) -> None:
     buffer.write(data)
 
 
-def console(stderr: bool = False) -> Console:
-    """A rich console; wide enough for Chinese text when the output is not a terminal."""
-    return Console(stderr=stderr, width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+def console(stderr: bool = False, default_width: int = 160) -> Console:
+    """A rich console as wide as the terminal it writes to (see `output_width`)."""
+    return Console(stderr=stderr, width=output_width(stderr, default_width), soft_wrap=False)
+
+
+def output_width(stderr: bool = False, default: int = 160) -> int | None:
+    """The width to lay text out for: None (rich measures it) on a terminal; else `COLUMNS` when
+    set, else the width of a terminal the user is watching on stderr (`privdom plan | less`), else
+    `default` (wide tables print whole to a file)."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 40:
+        return int(columns)
+    if not stderr and sys.stderr.isatty():
+        try:
+            return os.get_terminal_size(sys.stderr.fileno()).columns
+        except (OSError, ValueError):
+            pass
+    return default

@@ -5,19 +5,25 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import groupby
 from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
+from rich.cells import cell_len
+from rich.text import Text
 
-from privdom.planner import DeferredTask, Plan, Task
+from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STAGES, STATUSES, Lang, label, pick
+from privdom.planner import DeferredTask, Plan, SavedTask, Task
+from privdom.planner.lines import Line, lines, short_ids
 from privdom.render import console, print_json, write_csv, write_utf8
 from privdom.render.table import Column, print_table
+from privdom.render.wrap import shorten, wrap
 
 TaskT = TypeVar("TaskT", bound=Task)
+Taken = Callable[[Sequence[str]], Iterable[str]]
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _PLAN_JSON = TypeAdapter(Plan)
 # A piece of a task list, as the one key of an object: serialized, its tasks sit at the plan's depth.
@@ -27,21 +33,9 @@ _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
 }
 TASKS_PER_JSON_PIECE = 500
 
-ACTION_ZH = {
-    "group_post": "群发",
-    "private_message": "私聊",
-    "moment_post": "朋友圈",
-    "call": "电话",
-    "invite_to_group": "邀请入群",
-    "coupon": "发券",
-}
-STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
-CAUSE_ZH = {
-    "member_cap": "会员7天触达已满",
-    "owner_capacity": "负责人当日容量已满",
-    "quiet_hours": "免打扰时段",
-}
-GROUP_TYPE_ZH = {"welfare": "福利群", "service": "服务群", "interest": "兴趣群"}
+# Chinese labels by id, for the modules that print Chinese only (the schedule's calendar titles).
+GROUP_TYPE_ZH = {key: zh for key, (zh, _) in GROUP_TYPES.items()}
+PLAN_WIDTH = 100  # a plan piped to a file or a pager, with no terminal to measure: fits most screens
 
 CSV_COLUMNS = (
     "id",
@@ -92,7 +86,11 @@ def _masked(tasks: Sequence[TaskT]) -> list[TaskT]:
     return out
 
 
-def plan(p: Plan, fmt: str, show_pii: bool) -> None:
+def plan(
+    p: Plan, fmt: str, show_pii: bool, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None
+) -> None:
+    """Print the plan in `fmt`; the table takes `full` (messages uncut), `lang` and `taken` (see
+    plan_lines)."""
     p = masked(p, show_pii)
     if fmt == "json":
         for piece in plan_json(p):
@@ -103,7 +101,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
-        _table(p)
+        print_plan(p, full=full, lang=lang, taken=taken)
 
 
 def plan_json(p: Plan) -> Iterator[bytes]:
@@ -163,102 +161,161 @@ def _time(t: Task) -> str:
     return t.due_at[11:16]
 
 
-def collapsed(tasks: Sequence[Task]) -> list[tuple[Task, int]]:
-    """Group posts of one rule at one time collapse to one line with a count; other tasks stay one each."""
-    out: list[tuple[Task, int]] = []
-    for t in tasks:
-        last = out[-1] if out else None
-        if (
-            last
-            and t.action == "group_post"
-            and last[0].action == "group_post"
-            and last[0].rule == t.rule
-            and last[0].due_at == t.due_at
-            and last[0].owner == t.owner
-        ):
-            out[-1] = (last[0], last[1] + 1)
-        else:
-            out.append((t, 1))
-    return out
-
-
 def _ordered(tasks: Sequence[TaskT]) -> list[TaskT]:
     return sorted(tasks, key=attrgetter("owner", "due_at", "rule", "id"))
 
 
-def _target(t: Task, count: int) -> str:
-    return f"{count} 个群" if count > 1 else t.target
+def targets(line: Line[TaskT], most: int | None = None) -> str:
+    """A line's target: the member or group, or its groups' names (`福利3群、福利4群 +3`)."""
+    names = list(dict.fromkeys(t.target for t in line.tasks))
+    if most is None or len(names) <= most:
+        return "、".join(names)
+    return "、".join(names[:most]) + f" +{len(names) - most}"
 
 
-PLAN_TABLE = tuple(
-    Column(header)
-    for header in ("时间 time", "阶段 stage", "规则 rule", "动作 action", "对象 target", "内容 message", "原因 reason")
-)
-DEFERRED_TABLE = (Column("原因 cause"), Column("负责人 owner"), Column("规则 rule"), Column("数量 count", "right"))
+# ---------------------------------------------------------------- the table, for a person
+
+FIRST_PRIORITY = 80  # rules at or above it are marked ★: the first things to do
+MESSAGE_LINES = 2  # a message longer than this many lines is cut with … (unless --full)
+GROUP_NAMES = 2  # a collapsed line names this many groups, then counts the rest
+PLAIN, DIM, BOLD = "", "dim", "bold"
 
 
-def _table(p: Plan) -> None:
-    out = console()
-    for owner, tasks in groupby(_ordered(p.tasks), key=attrgetter("owner")):
-        rows = [_table_row(t, count) for t, count in collapsed(list(tasks))]
-        print_table(out, f"{p.date} · {owner}", PLAN_TABLE, rows)
-    s = p.summary
-    out.print(
-        f"合计 total: {len(p.tasks)} 项任务 tasks · "
-        + " · ".join(f"{STAGE_ZH.get(k, k)} {v}" for k, v in s["by_stage"].items())
-    )
-    if p.tasks:
-        out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()), markup=False)
-    if p.deferred:
-        print_table(out, f"延后 deferred: {len(p.deferred)}", DEFERRED_TABLE, deferred_summary(p.deferred))
-        out.print(
-            "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
-            style="dim",
-        )
-    if not p.tasks and not p.deferred:
-        out.print("今天没有任务 nothing planned for this day", style="dim")
+def plan_lines(
+    p: Plan, width: int, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None
+) -> list[tuple[str, str]]:
+    """The plan as a person reads it: (text, style) lines of at most `width` cells.
 
+    A header first (the date; tasks per owner and stage; deferred and blocked counts), then one
+    section per owner in due-time order. Each line carries a short id that `privdom done` takes (a
+    collapsed line's id closes all its tasks) and ★ for the first things to do; its message and
+    reason follow on lines of their own, wrapped between words. `taken(ids)` gives the other saved
+    ids that share a first few characters with them: a short id is never the prefix of one.
+    """
+    rows = lines(_ordered(p.tasks))
+    ids = [line.id for line in rows]
+    short = short_ids(ids, taken(ids) if taken is not None else ())
+    blocked = list(getattr(p, "blocked", None) or [])  # planner robustness adds blocked tasks
+    out: list[tuple[str, str]] = []
 
-def _table_row(t: Task, count: int) -> list[str]:
-    mark = " ✓" if t.status == "done" else (" (已保存)" if t.existing else "")
-    return [
-        _time(t),
-        STAGE_ZH.get(t.stage, t.stage),
-        t.rule_title["zh"] + mark,
-        ACTION_ZH.get(t.action, t.action),
-        _target(t, count),
-        t.message,
-        t.reason,
+    def add(text: str, style: str = PLAIN, *, first: str = "", rest: str | None = None) -> None:
+        out.extend((line, style) for line in wrap(text, width, first=first, rest=rest))
+
+    counts = [
+        f"{len(p.tasks)} " + pick("项任务", "tasks", lang),
+        pick("延后", "deferred", lang) + f" {len(p.deferred)}",
+        pick("受阻", "blocked", lang) + f" {len(blocked)}",
     ]
+    add(f"{p.date} " + pick("运营计划", "plan", lang) + " · " + " · ".join(counts), BOLD)
+    by_owner: dict[str, Counter[str]] = {}
+    for t in p.tasks:
+        by_owner.setdefault(t.owner, Counter())[t.stage] += 1
+    for owner, stages in sorted(by_owner.items()):
+        per_stage = " · ".join(f"{label(STAGES, s, _cell(lang))} {stages[s]}" for s in STAGE_ORDER if stages[s])
+        add(f"{owner} {sum(stages.values())}: {per_stage}", first="  ")
+    if p.tasks:
+        add(
+            "★ " + pick("先做", "do first", lang) + f" (≥ {FIRST_PRIORITY}) · "
+            + pick("完成后", "when done:", lang) + " privdom done ID",
+            DIM,
+        )
+    for owner, owned in groupby(rows, key=lambda line: line.first.owner):
+        section = list(owned)
+        count = sum(len(line.tasks) for line in section)
+        out.append(("", PLAIN))
+        title = f"── {owner} · {count} " + pick("项", "tasks", lang) + " "
+        out.append((title + "─" * max(0, width - cell_len(title)), BOLD))
+        for line in section:
+            _plan_line(line, short[line.id], width, full=full, lang=lang, add=add)
+    if p.deferred:
+        out.append(("", PLAIN))
+        add(
+            pick("延后", "deferred", lang) + f" {len(p.deferred)} · "
+            + pick("每条见", "every task:", lang) + " privdom plan --format csv",
+            BOLD,
+        )
+        for cause, owner, rule, n in deferred_summary(p.deferred, lang):
+            add(f"{cause} · {owner} · {rule} · {n}", first="  ")
+    if blocked:
+        out.append(("", PLAIN))
+        causes = Counter(str(getattr(b, "cause", "")) for b in blocked)
+        add(pick("受阻", "blocked", lang) + f" {len(blocked)}: " + " · ".join(f"{c} {n}" for c, n in causes.items()))
+    if not p.tasks and not p.deferred:
+        out.append(("", PLAIN))
+        add(pick("今天没有任务", "nothing planned for this day", lang), DIM)
+    return out
 
 
-def deferred_summary(deferred: Sequence[DeferredTask]) -> list[list[str]]:
-    """What did not fit today, counted by cause, owner and rule: the rows of DEFERRED_TABLE.
+STAGE_ORDER = tuple(STAGES)
+
+
+def _cell(lang: Lang) -> Lang:
+    """Labels inside a line: Chinese unless English alone was asked for (both would crowd it)."""
+    return "en" if lang == "en" else "zh"
+
+
+def _plan_line(line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang, add: Any) -> None:
+    t = line.first
+    cell = _cell(lang)
+    mark = "★" if t.priority >= FIRST_PRIORITY else " "
+    head = f"{mark} {_time(t)} "
+    state = {
+        "done": " ✓",
+        "skipped": " [-]",
+        "open": " (" + pick("已保存", "saved", cell) + ")",
+    }.get(line.status or "", "")
+    count = f" ({len(line.tasks)}个群)" if cell == "zh" else f" ({len(line.tasks)} groups)"
+    count = count if len(line.tasks) > 1 else ""
+    what = (
+        f"{sid} {label(STAGES, t.stage, cell)} {label(ACTIONS, t.action, cell)} "
+        f"{t.rule_title.get(cell, t.rule_title['zh'])}{state} → {targets(line, None if full else GROUP_NAMES)}{count}"
+    )
+    indent = " " * cell_len(head)
+    add(what, BOLD if mark != " " else PLAIN, first=head, rest=indent + "  ")
+    message = wrap(t.message, width, first=indent, rest=indent)
+    for text in message if full else shorten(message, MESSAGE_LINES, width):
+        add(text.strip(), first=indent)
+    add(t.reason, DIM, first=indent + "↳ ", rest=indent + "  ")
+
+
+def print_plan(p: Plan, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None) -> None:
+    out = console(default_width=PLAN_WIDTH)
+    for text, style in plan_lines(p, out.width, full=full, lang=lang, taken=taken):
+        out.print(Text(text, style=style or ""), no_wrap=True, overflow="ignore", crop=False)
+
+
+def deferred_summary(deferred: Sequence[DeferredTask], lang: Lang = "both") -> list[list[str]]:
+    """What did not fit today, counted by cause, owner and rule.
 
     A big workspace defers tens of thousands of touches on a busy day; one line per task would bury
-    the morning's list (and take a minute to draw), so the table counts them and the CSV/JSON name them.
+    the morning's list, so the table counts them and the CSV/JSON name them.
     """
-    counts = Counter((d.cause, d.owner, d.rule_title["zh"]) for d in deferred)
-    return [[CAUSE_ZH.get(cause, cause), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
+    cell = _cell(lang)
+    counts = Counter((d.cause, d.owner, d.rule_title.get(cell, d.rule_title["zh"])) for d in deferred)
+    return [[label(CAUSES, cause, cell), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
 
 
 def markdown(p: Plan) -> str:
-    lines = [f"# {p.date} 运营计划 plan", ""]
-    for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
-        lines += [f"## {owner}", ""]
-        for t, count in collapsed(list(tasks)):
-            done = "x" if t.status == "done" else " "
-            lines.append(
-                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{t.rule_title['zh']} → "
-                f"{_target(t, count)}：{t.message}（{t.reason}）`{t.id}`"
+    """A checklist per owner to paste into a chat: one item per line, `[x]` only when all of a
+    line's tasks are done, `[-]` when all are closed and some skipped; the id closes them all."""
+    lines_ = [f"# {p.date} 运营计划 plan", ""]
+    for owner, owned in groupby(lines(_ordered(p.tasks)), key=lambda line: line.first.owner):
+        lines_ += [f"## {owner}", ""]
+        for line in owned:
+            t = line.first
+            box = {"done": "x", "skipped": "-"}.get(line.status or "", " ")
+            count = f"（{len(line.tasks)} 个群）" if len(line.tasks) > 1 else ""
+            lines_.append(
+                f"- [{box}] {_time(t)} 【{label(ACTIONS, t.action, 'zh')}】{t.rule_title['zh']} → "
+                f"{targets(line)}{count}：{t.message}（{t.reason}）`{line.id}`"
             )
-        lines.append("")
+        lines_.append("")
     if p.deferred:
-        lines += [f"## 延后 deferred ({len(p.deferred)})", ""]
+        lines_ += [f"## 延后 deferred ({len(p.deferred)})", ""]
         for d in _ordered(p.deferred):
-            lines.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{CAUSE_ZH.get(d.cause, d.cause)}")
-        lines.append("")
-    return "\n".join(lines)
+            lines_.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{label(CAUSES, d.cause, 'zh')}")
+        lines_.append("")
+    return "\n".join(lines_)
 
 
 TASK_COLUMNS = (
@@ -276,43 +333,52 @@ TASK_COLUMNS = (
     "reason",
     "note",
     "closed_at",
+    "target",
 )
 
 
-TASKS_TABLE = tuple(
-    Column(header)
-    for header in ("id", "时间 due", "状态 status", "负责人 owner", "动作 action", "对象 target", "内容 message")
-)
+def tasks_table(lang: Lang) -> tuple[Column, ...]:
+    headers = [("id", "id"), ("时间", "due"), ("状态", "status"), ("负责人", "owner"), ("动作", "action"),
+               ("对象", "target"), ("内容", "message")]  # fmt: skip
+    return tuple(Column(pick(zh, en, lang)) for zh, en in headers)
 
 
-def _task_row(r: dict[str, Any]) -> list[str]:
+def _task_row(t: SavedTask, sid: str, lang: Lang) -> list[str]:
+    cell = _cell(lang)
     return [
-        r["task_id"],
-        r["due_at"][:16].replace("T", " "),
-        r["status"],
-        r["owner"],
-        ACTION_ZH.get(r["action"], r["action"]),
-        r["member_id"] or r["group_id"] or "",
-        r["message"],
+        sid,
+        t.due_at[:16].replace("T", " "),
+        label(STATUSES, t.status, cell),
+        t.owner or "",
+        label(ACTIONS, t.action, cell),
+        t.target,
+        t.message or "",
     ]
 
 
-def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
+CHECKBOX = {"done": "x", "skipped": "-"}
+
+
+def tasks(rows: Sequence[SavedTask], fmt: str, show_pii: bool, *, lang: Lang = "both") -> None:
     if not show_pii:
-        rows = [{k: mask_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+        rows = [
+            t.model_copy(update={"message": mask_text(t.message or ""), "target": mask_text(t.target)})
+            for t in rows
+        ]
     if fmt == "json":
-        print_json(rows)
+        print_json([t.model_dump(mode="json") for t in rows])
     elif fmt == "csv":
-        write_csv(TASK_COLUMNS, ([r[c] for c in TASK_COLUMNS] for r in rows))
+        write_csv(TASK_COLUMNS, ([getattr(t, c) for c in TASK_COLUMNS] for t in rows))
     elif fmt == "md":
         sys.stdout.write(
             "".join(
-                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {r['owner']} "
-                f"{r['message']} `{r['task_id']}`\n"
-                for r in rows
+                f"- [{CHECKBOX.get(t.status, ' ')}] {t.due_at[11:16]} {t.owner} "
+                f"【{label(ACTIONS, t.action, 'zh')}】→ {t.target}：{t.message}`{t.task_id}`\n"
+                for t in rows
             )
         )
     else:
-        print_table(console(), "", TASKS_TABLE, [_task_row(r) for r in rows])
+        short = short_ids([t.task_id for t in rows])
+        print_table(console(), "", tasks_table(lang), [_task_row(t, short[t.task_id], lang) for t in rows])
         if not rows:
-            console(stderr=True).print("no tasks match", style="dim")
+            console(stderr=True).print(pick("没有符合的任务", "no tasks match", lang), style="dim")

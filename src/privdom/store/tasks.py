@@ -85,6 +85,7 @@ def list_tasks(
     member_id: str | None = None,
     from_day: str | None = None,
 ) -> list[sqlite3.Row]:
+    """Saved tasks in date and due order, each with `target`: its group's or member's name."""
     where: list[str] = []
     params: list[str] = []
     for column, op, value in (
@@ -95,13 +96,35 @@ def list_tasks(
         ("date", ">=", from_day),
     ):
         if value is not None:
-            where.append(f"{column} {op} ?")
+            where.append(f"t.{column} {op} ?")
             params.append(value)
     sql = (
-        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where) or '1'} "
-        "ORDER BY date, due_at, owner, task_id"
+        f"SELECT {', '.join('t.' + c for c in TASK_COLUMNS)}, "
+        "COALESCE(g.name, m.name, m.nickname, m.phone_display, m.phone, t.member_id, t.group_id, t.owner) AS target "
+        "FROM tasks t LEFT JOIN members m ON m.member_id = t.member_id "
+        "LEFT JOIN groups g ON g.group_id = t.group_id "
+        f"WHERE {' AND '.join(where) or '1'} ORDER BY t.date, t.due_at, t.owner, t.task_id"
     )
     return conn.execute(sql, params).fetchall()
+
+
+def ids_starting(conn: sqlite3.Connection, prefix: str) -> list[str]:
+    """Saved task ids that start with `prefix` (ids are lowercase hex: `~` sorts after them all)."""
+    rows = conn.execute(
+        "SELECT task_id FROM tasks WHERE task_id >= ? AND task_id < ? ORDER BY task_id", (prefix, prefix + "~")
+    )
+    return [str(r[0]) for r in rows]
+
+
+def line_tasks(conn: sqlite3.Connection, action: str) -> list[tuple[str, str | None, str, str, list[str]]]:
+    """(date, owner, rule, due_at, task ids) of every saved line of `action` tasks: the tasks of one
+    rule by one owner at one time of a day (planner.lines)."""
+    rows = conn.execute(
+        "SELECT date, owner, rule, due_at, group_concat(task_id) FROM tasks WHERE action = ? "
+        "GROUP BY date, owner, rule, due_at",
+        (action,),
+    )
+    return [(str(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]).split(",")) for r in rows]
 
 
 def missing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
