@@ -34,6 +34,7 @@ from privdom.playbook import Playbook, load_playbook
 from privdom.records import Member
 from privdom.render.members import QUERY_COLUMNS, member_record
 from privdom.render.plan import masked
+from privdom.render.schedule import masked as masked_schedule
 from privdom.schedule import Schedule, build_schedule
 from privdom.segments import Distribution
 from privdom.store import plan_queries as q
@@ -212,11 +213,20 @@ class Workspace:
     # ------------------------------------------------------------ the posting schedule
 
     def schedule(
-        self, start: date, days: int = 7, *, group: str | None = None, group_type: str | None = None
+        self,
+        start: date,
+        days: int = 7,
+        *,
+        group: str | None = None,
+        group_type: str | None = None,
+        show_pii: bool = False,
     ) -> Schedule:
-        """Every group post of `days` days from `start`; `.to_ics()` gives the calendar file."""
+        """Every group post of `days` days from `start`; `.to_ics()` gives the calendar file.
+        `group_type` takes an id or a Chinese or English label; phones in messages are masked
+        unless `show_pii`."""
         if days < 1:
             raise PrivdomError(f"days {days} is not a number of days", hint="give 1 or more days")
         group_type = labels.resolve(group_type, "group type", labels.GROUP_TYPES)
         with closing(self.connect()) as conn:
-            return build_schedule(conn, self.playbook(), start, days, group_id=group, group_type=group_type)
+            result = build_schedule(conn, self.playbook(), start, days, group_id=group, group_type=group_type)
+        return masked_schedule(result, show_pii)

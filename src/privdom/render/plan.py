@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,13 +17,12 @@ from rich.text import Text
 from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STAGES, STATUSES, Lang, label, pick
 from privdom.planner import DeferredTask, Plan, SavedTask, Task
 from privdom.planner.lines import Line, lines, short_ids
-from privdom.render import console, print_json, write_csv, write_utf8
+from privdom.render import console, mask_text, print_json, write_csv, write_utf8
 from privdom.render.table import Column, print_table
 from privdom.render.wrap import shorten, wrap
 
 TaskT = TypeVar("TaskT", bound=Task)
 Taken = Callable[[Sequence[str]], Iterable[str]]
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _PLAN_JSON = TypeAdapter(Plan)
 # A piece of a task list, as the one key of an object: serialized, its tasks sit at the plan's depth.
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
@@ -58,17 +56,6 @@ CSV_COLUMNS = (
     "existing",
     "cause",
 )
-
-
-def _masked_phone(match: re.Match[str]) -> str:
-    return f"{match[1]}****{match[2]}"
-
-
-def mask_text(text: str) -> str:
-    """Mask every mainland mobile number inside free text (messages, names)."""
-    # A function replacement: a template string is parsed again on every call, which is most of
-    # the cost when a plan at a million members masks a hundred thousand texts.
-    return _PHONE_IN_TEXT.sub(_masked_phone, text)
 
 
 def masked(plan: Plan, show_pii: bool) -> Plan:
