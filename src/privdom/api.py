@@ -219,14 +219,18 @@ class Workspace:
         *,
         group: str | None = None,
         group_type: str | None = None,
+        content_type: str | None = None,
         show_pii: bool = False,
     ) -> Schedule:
         """Every group post of `days` days from `start`; `.to_ics()` gives the calendar file.
-        `group_type` takes an id or a Chinese or English label; phones in messages are masked
-        unless `show_pii`."""
+        `group_type` and `content_type` take an id or a Chinese or English label; phones in
+        messages are masked unless `show_pii`."""
         if days < 1:
             raise PrivdomError(f"days {days} is not a number of days", hint="give 1 or more days")
         group_type = labels.resolve(group_type, "group type", labels.GROUP_TYPES)
+        content_type = labels.resolve(content_type, "content type", labels.CONTENT_TYPES)
         with closing(self.connect()) as conn:
             result = build_schedule(conn, self.playbook(), start, days, group_id=group, group_type=group_type)
+        if content_type is not None:
+            result.posts = [p for p in result.posts if p.content_type == content_type]
         return masked_schedule(result, show_pii)

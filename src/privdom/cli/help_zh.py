@@ -59,6 +59,7 @@ OPTIONS = {
     "--model": "生命周期阶段或 RFM 分类。",
     "--group": "只看此群（group_id）。",
     "--type": "只看福利群、服务群或兴趣群。",
+    "--content-type": "只看此内容类型的群发，如 产品营销 product。",
     "--html": "另写一个自包含的 HTML 报告文件（可离线打开）。",
     "--encoding": "auto（先 BOM，再 UTF-8，再 GB18030）或编码名称。",
     "--map": "源列=字段，可重复。",

@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from privdom.render import yuan

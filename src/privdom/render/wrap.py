@@ -70,8 +70,12 @@ def _wrap_paragraph(text: str, width: int, first: str, rest: str) -> list[str]:
         if used + size > width:  # one unit wider than a whole line (a long URL): cut it by cells
             for char in unit:
                 if used + cell_len(char) > width and not start:
+                    carried = ""
+                    # A mark takes the character before it down with it (and that one's, if a mark too).
+                    while (carried or char)[0] in NO_LINE_START and len(line) > len(rest) + 1:
+                        line, carried = line[:-1], line[-1] + carried
                     lines.append(line)
-                    line, used = rest, cell_len(rest)
+                    line, used = rest + carried, cell_len(rest + carried)
                 line, used, start = line + char, used + cell_len(char), False
             continue
         line, used, start = line + unit, used + size, False
