@@ -13,13 +13,11 @@ from rich.table import Table
 from privdom import render
 from privdom.cli.context import workspace
 from privdom.cli.options import Format, FormatOpt
+from privdom.labels import STAGES
 from privdom.playbook.describe import rule_rows
 from privdom.playbook.loader import check_playbook, load_playbook
 
 sop_app = typer.Typer(help="Check and read the playbook (sops/*.yaml).", no_args_is_help=True)
-
-_STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
-
 
 class ShowFormat(StrEnum):
     yaml = "yaml"
@@ -40,7 +38,7 @@ def validate(
         count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
         typer.echo(f"hint: {count}; fix each at the line shown, then validate again", err=True)
         raise typer.Exit(1)
-    stages = {stage: len(getattr(playbook.stages, stage)) for stage in _STAGE_ZH}
+    stages = {stage: len(getattr(playbook.stages, stage)) for stage in STAGES}
     typer.echo(
         f"ok: {sops} is valid: {sum(stages.values())} rules ("
         + ", ".join(f"{stage} {n}" for stage, n in stages.items())
@@ -64,7 +62,7 @@ def list_rules(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     table = Table("阶段 stage", "规则 rule", "触发 when", "对象 audience", "动作 action", "优先级")
     for row in rows:
         table.add_row(
-            f"{_STAGE_ZH[row['stage']]} {row['stage']}", f"{row['title_zh']}\n{row['id']}", row["when"],
+            f"{STAGES[row['stage']][0]} {row['stage']}", f"{row['title_zh']}\n{row['id']}", row["when"],
             row["audience"], f"{row['action']}\n{row['content_type']}", str(row["priority"]),
         )
     render.console().print(table)
