@@ -293,6 +293,8 @@ def test_lang_picks_the_labels_of_tables_and_help(teatalk: Path) -> None:
     assert "当天的任务" not in help_en and "The day's tasks" in help_en
     root = run("--help", env={"PRIVDOM_LANG": "zh"}).stdout
     assert "私域运营" in root and "当天的任务" in root
+    assert "工作区数据库" in run("--lang", "zh", "--help").stdout
+    assert "工作区数据库" not in run("--lang", "en", "--help").stdout
     imports = run("import", "--help").stdout
     assert "会员" in imports and "成员" not in imports.replace("群成员", "")
 

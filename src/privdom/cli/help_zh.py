@@ -76,10 +76,10 @@ OPTIONS = {
 }
 
 
-def translate(command: Any, lang: Lang) -> None:
+def translate(command: Any, lang: Lang, *, root: bool = False) -> None:
     """Set the help of a click command and of its parameters in `lang` (English kept as the source)."""
     english = command.__dict__.setdefault("_help_en", command.help)
-    zh = APP if command.name == "privdom" else COMMANDS.get(command.name or "")
+    zh = APP if root else COMMANDS.get(command.name or "")
     command.help = _pick(zh, english, lang)
     command.short_help = None
     for param in command.params:

@@ -52,7 +52,7 @@ class PrivdomGroup(TyperGroup):
         return command
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        translate(self, _lang(ctx))
+        translate(self, _lang(ctx), root=ctx.parent is None)
         super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
@@ -142,8 +142,12 @@ def main(
     ] = None,
     lang: Annotated[
         LangOpt | None,
+        # Eager, so that `privdom --lang zh --help` reads it before it prints the help.
         typer.Option(
-            "--lang", envvar="PRIVDOM_LANG", help="Language of labels and help: zh, en or both [default: both]."
+            "--lang",
+            envvar="PRIVDOM_LANG",
+            is_eager=True,
+            help="Language of labels and help: zh, en or both [default: both].",
         ),
     ] = None,
     version: Annotated[
