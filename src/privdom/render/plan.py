@@ -213,7 +213,7 @@ def plan_lines(
         title = f"── {owner} · {count} " + pick("项", "tasks", lang) + " "
         out.append((title + "─" * max(0, width - cell_len(title)), BOLD))
         for line in section:
-            _plan_line(line, short[line.id], width, full=full, lang=lang, add=add)
+            _plan_line(line, short[line.id], width, full=full, lang=lang, add=add, out=out)
     if p.deferred:
         out.append(("", PLAIN))
         add(
@@ -241,7 +241,9 @@ def _cell(lang: Lang) -> Lang:
     return "en" if lang == "en" else "zh"
 
 
-def _plan_line(line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang, add: Any) -> None:
+def _plan_line(
+    line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang, add: Any, out: list[tuple[str, str]]
+) -> None:
     t = line.first
     cell = _cell(lang)
     mark = "★" if t.priority >= FIRST_PRIORITY else " "
@@ -260,8 +262,7 @@ def _plan_line(line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang
     indent = " " * cell_len(head)
     add(what, BOLD if mark != " " else PLAIN, first=head, rest=indent + "  ")
     message = wrap(t.message, width, first=indent, rest=indent)
-    for text in message if full else shorten(message, MESSAGE_LINES, width):
-        add(text.strip(), first=indent)
+    out.extend((text, PLAIN) for text in (message if full else shorten(message, MESSAGE_LINES, width)))
     add(t.reason, DIM, first=indent + "↳ ", rest=indent + "  ")
 
 

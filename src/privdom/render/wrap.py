@@ -9,6 +9,7 @@ typesetting no line starts with closing punctuation (`，。）…`) and none en
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rich.cells import cell_len
 
@@ -47,11 +48,15 @@ def _units(text: str) -> list[str]:
 def wrap(text: str, width: int, *, first: str = "", rest: str | None = None) -> list[str]:
     """`text` as lines of at most `width` cells, the first starting with `first`, the others with
     `rest` (as wide as `first` when not given). Newlines in `text` start new lines."""
-    rest = " " * cell_len(first) if rest is None else rest
+    return list(_wrap(text, width, first, " " * cell_len(first) if rest is None else rest))
+
+
+@lru_cache(maxsize=65536)  # a plan repeats its reasons and group messages many times
+def _wrap(text: str, width: int, first: str, rest: str) -> tuple[str, ...]:
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         lines += _wrap_paragraph(paragraph, width, first if not lines else rest, rest)
-    return lines
+    return tuple(lines)
 
 
 def _wrap_paragraph(text: str, width: int, first: str, rest: str) -> list[str]:
