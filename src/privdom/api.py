@@ -102,18 +102,27 @@ class Workspace:
         action: str | None = None,
         save: bool = False,
         show_pii: bool = False,
+        strict: bool = False,
         saved_at: datetime | None = None,
     ) -> Plan:
         """The tasks of `day`; `save` records them (caps, catch-up and `done` work on saved tasks).
 
         `stage` and `action` take an id or a Chinese or English label. Phones in messages and
-        targets are masked unless `show_pii`.
+        targets are masked unless `show_pii`. A task that cannot be built is in `plan.blocked` with
+        its cause; with `strict`, any blocked task raises PrivdomError and nothing is saved.
         """
         playbook = self.playbook()
         stage = labels.resolve(stage, "stage", labels.STAGES)
         action = labels.resolve(action, "action", labels.ACTIONS)
         with closing(self.connect()) as conn, collector_paused():
             result = planner.build_plan(conn, playbook, day, owner=owner, stage=stage, action=action)
+            if strict and result.blocked:
+                count = f"{len(result.blocked)} task{'s' if len(result.blocked) != 1 else ''} blocked"
+                first = result.blocked[0]
+                raise PrivdomError(
+                    f"{count} (--strict); first: rule {first.rule}: {first.cause}",
+                    hint="every blocked task and its cause: privdom plan --format csv (or json); nothing was saved",
+                )
             if save:
                 planner.save_plan(conn, result, saved_at=saved_at or self.now())
         return masked(result, show_pii)

@@ -42,6 +42,9 @@ def plan(
     full: Annotated[
         bool, typer.Option("--full", help="Print every message in full (the table cuts long ones with …).")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 (and save nothing) when any task is blocked.")
+    ] = False,
 ) -> None:
     """The day's tasks: what to post, where, when, whom to message, and why."""
     ws = workspace(ctx)
@@ -49,7 +52,16 @@ def plan(
     action = resolve(action, "--action", ACTIONS)
     day = ws.date_or_today(date)
     ws.warn_unknown_owner(owner)
-    result = ws.plan(day, owner=owner, stage=stage, action=action, save=save, show_pii=show_pii)
+    result = ws.plan(day, owner=owner, stage=stage, action=action, save=save, show_pii=show_pii, strict=strict)
+    if result.blocked:
+        count = f"{len(result.blocked)} task{'s' if len(result.blocked) != 1 else ''} blocked"
+        first = result.blocked[0]
+        causes = len(result.summary["blocked_by_cause"])
+        typer.echo(
+            f"warning: {count} ({causes} cause{'s' if causes != 1 else ''}, e.g. rule {first.rule}: "
+            f"{first.cause}); the rest of the plan goes out",
+            err=True,
+        )
     if save:
         new = sum(not t.existing for t in result.tasks)
         typer.echo(

@@ -84,10 +84,7 @@ def resolve(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
     rest = [t for t in tokens if t not in exact]
     if not rest:
         return out
-    lines = {
-        line_id(day, owner, rule, due_at): task_ids
-        for day, owner, rule, due_at, task_ids in store.line_tasks(conn, "group_post")
-    }
+    lines = {line_id(task_ids): task_ids for task_ids in store.line_tasks(conn, "group_post")}
     missing: list[str] = []
     for token in rest:
         if len(token) < SHORTEST_ID:  # too short to be a prefix: only an id as it is would do

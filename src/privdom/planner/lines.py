@@ -1,6 +1,7 @@
-"""Plan lines: what a person reads and ticks off. A group post of one rule, at one time, by one
-owner, to many groups is one line standing for one task per group; every other task is a line of
-its own. A line that stands for several tasks has an id of its own, and `done` on it closes them all.
+"""Plan lines: what a person reads and ticks off. One message posted by one owner at one time, by
+one rule, to many groups is one line standing for one task per group; every other task is a line
+of its own (a welcome that names each newcomer is a line per newcomer). A line that stands for
+several tasks has an id of its own, and `done` on it closes them all.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ T = TypeVar("T", bound=Task)
 SHORTEST_ID = 6  # a short id is a prefix of at least this many characters
 
 
-def line_id(date: str, owner: str | None, rule: str, due_at: str) -> str:
-    """The id of the line for a rule's group posts by one owner at one time of a day."""
-    return sha1(f"line|{date}|{owner or ''}|{rule}|{due_at}".encode()).hexdigest()[:12]
+def line_id(task_ids: Iterable[str]) -> str:
+    """The id of a line standing for these tasks: the same tasks, the same id, on every run."""
+    return sha1(("line|" + ",".join(sorted(task_ids))).encode()).hexdigest()[:12]
 
 
 def collapses(action: str) -> bool:
@@ -40,8 +41,7 @@ class Line(Generic[T]):
     @property
     def id(self) -> str:
         """The task's id, or the line's own id when it stands for several tasks."""
-        t = self.first
-        return t.id if len(self.tasks) == 1 else line_id(t.date, t.owner, t.rule, t.due_at)
+        return self.first.id if len(self.tasks) == 1 else line_id(t.id for t in self.tasks)
 
     @property
     def status(self) -> str | None:
@@ -56,8 +56,8 @@ class Line(Generic[T]):
 
 
 def lines(tasks: Iterable[T]) -> list[Line[T]]:
-    """Tasks (ordered by owner, due time, rule) as lines: consecutive group posts of one rule, time
-    and owner share one."""
+    """Tasks (ordered by owner, due time, rule) as lines: consecutive group posts of one rule, time,
+    owner and message share one."""
     out: list[Line[T]] = []
     for t in tasks:
         last = out[-1].first if out else None
@@ -65,7 +65,7 @@ def lines(tasks: Iterable[T]) -> list[Line[T]]:
             last is not None
             and collapses(t.action)
             and collapses(last.action)
-            and (last.rule, last.due_at, last.owner) == (t.rule, t.due_at, t.owner)
+            and (last.rule, last.due_at, last.owner, last.message) == (t.rule, t.due_at, t.owner, t.message)
         ):
             out[-1].tasks.append(t)
         else:

@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STAGES, STATUSES, Lang, label, pick
-from privdom.planner import DeferredTask, Plan, SavedTask, Task
+from privdom.planner import BlockedTask, DeferredTask, Plan, SavedTask, Task
 from privdom.planner.lines import Line, lines, short_ids
 from privdom.render import console, mask_text, print_json, write_csv, write_utf8
 from privdom.render.table import Column, print_table
@@ -28,6 +28,7 @@ _PLAN_JSON = TypeAdapter(Plan)
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
+    "blocked": TypeAdapter(dict[str, list[BlockedTask]]),
 }
 TASKS_PER_JSON_PIECE = 500
 
@@ -55,13 +56,16 @@ CSV_COLUMNS = (
     "event_date",
     "existing",
     "cause",
+    "outcome",
 )
 
 
 def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
-    return plan.model_copy(update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred)})
+    return plan.model_copy(
+        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "blocked": _masked(plan.blocked)}
+    )
 
 
 def _masked(tasks: Sequence[TaskT]) -> list[TaskT]:
@@ -84,7 +88,7 @@ def plan(
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -100,7 +104,7 @@ def plan_json(p: Plan) -> Iterator[bytes]:
     about 100 MB more memory, touched page by page. Each piece is serialized as {"tasks": [...]},
     which puts its tasks at the depth they have in the plan; the text around them is cut off.
     """
-    rest = _PLAN_JSON.dump_json(p.model_copy(update={"tasks": [], "deferred": []}), indent=2)
+    rest = _PLAN_JSON.dump_json(p.model_copy(update=dict.fromkeys(_PIECE_JSON, [])), indent=2)
     for name, adapter in _PIECE_JSON.items():
         tasks: list[Task] = getattr(p, name)
         empty = f'"{name}": []'.encode()
@@ -140,7 +144,8 @@ def _csv_row(t: Task) -> list[Any]:
         t.priority,
         t.event_date,
         int(t.existing),
-        t.cause if isinstance(t, DeferredTask) else "",
+        t.cause if isinstance(t, DeferredTask | BlockedTask) else "",
+        "deferred" if isinstance(t, DeferredTask) else "blocked" if isinstance(t, BlockedTask) else "task",
     ]
 
 
@@ -182,7 +187,7 @@ def plan_lines(
     rows = lines(_ordered(p.tasks))
     ids = [line.id for line in rows]
     short = short_ids(ids, taken(ids) if taken is not None else ())
-    blocked = list(getattr(p, "blocked", None) or [])  # planner robustness adds blocked tasks
+    blocked = p.blocked
     out: list[tuple[str, str]] = []
 
     def add(text: str, style: str = PLAIN, *, first: str = "", rest: str | None = None) -> None:
@@ -225,9 +230,14 @@ def plan_lines(
             add(f"{cause} · {owner} · {rule} · {n}", first="  ")
     if blocked:
         out.append(("", PLAIN))
-        causes = Counter(str(getattr(b, "cause", "")) for b in blocked)
-        add(pick("受阻", "blocked", lang) + f" {len(blocked)}: " + " · ".join(f"{c} {n}" for c, n in causes.items()))
-    if not p.tasks and not p.deferred:
+        add(
+            pick("受阻", "blocked", lang) + f" {len(blocked)} · "
+            + pick("每条见", "every task:", lang) + " privdom plan --format csv",
+            BOLD,
+        )
+        for rule, cause, n in blocked_summary(blocked):
+            add(f"{rule} · {cause} · {n}", first="  ", rest="    ")
+    if not p.tasks and not p.deferred and not blocked:
         out.append(("", PLAIN))
         add(pick("今天没有任务", "nothing planned for this day", lang), DIM)
     return out
@@ -283,6 +293,12 @@ def deferred_summary(deferred: Sequence[DeferredTask], lang: Lang = "both") -> l
     return [[label(CAUSES, cause, cell), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
 
 
+def blocked_summary(blocked: Sequence[BlockedTask]) -> list[list[str]]:
+    """The blocked tasks counted by rule and cause."""
+    counts = Counter((b.rule, b.cause) for b in blocked)
+    return [[rule, cause, str(n)] for (rule, cause), n in sorted(counts.items())]
+
+
 def markdown(p: Plan) -> str:
     """A checklist per owner to paste into a chat: one item per line, `[x]` only when all of a
     line's tasks are done, `[-]` when all are closed and some skipped; the id closes them all."""
@@ -302,6 +318,11 @@ def markdown(p: Plan) -> str:
         lines_ += [f"## 延后 deferred ({len(p.deferred)})", ""]
         for d in _ordered(p.deferred):
             lines_.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{label(CAUSES, d.cause, 'zh')}")
+        lines_.append("")
+    if p.blocked:
+        lines_ += [f"## 受阻 blocked ({len(p.blocked)})", ""]
+        for b in _ordered(p.blocked):
+            lines_.append(f"- {b.owner} · {b.rule_title['zh']} → {b.target}：{b.cause}")
         lines_.append("")
     return "\n".join(lines_)
 

@@ -46,14 +46,20 @@ def insert_tasks(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int
 
 
 def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
-    """task_id -> (task_id, date, status) for the ids already in the history."""
+    """task_id -> (task_id, date, status, group_id) for the ids already in the history."""
     out: dict[str, sqlite3.Row] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        sql = f"SELECT task_id, date, status FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
+        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
         for row in conn.execute(sql, chunk):
             out[str(row["task_id"])] = row
     return out
+
+
+def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
+    """The days before `before` for which a plan was saved (the days the history has tasks for)."""
+    rows = conn.execute("SELECT DISTINCT date FROM tasks WHERE date < ? ORDER BY date", (before,))
+    return [str(r[0]) for r in rows]
 
 
 def private_touches(
@@ -116,15 +122,15 @@ def ids_starting(conn: sqlite3.Connection, prefix: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def line_tasks(conn: sqlite3.Connection, action: str) -> list[tuple[str, str | None, str, str, list[str]]]:
-    """(date, owner, rule, due_at, task ids) of every saved line of `action` tasks: the tasks of one
-    rule by one owner at one time of a day (planner.lines)."""
+def line_tasks(conn: sqlite3.Connection, action: str) -> list[list[str]]:
+    """The task ids of every saved line of two or more `action` tasks: one message of one rule by
+    one owner at one time of a day (planner.lines)."""
     rows = conn.execute(
-        "SELECT date, owner, rule, due_at, group_concat(task_id) FROM tasks WHERE action = ? "
-        "GROUP BY date, owner, rule, due_at",
+        "SELECT group_concat(task_id) FROM tasks WHERE action = ? "
+        "GROUP BY date, owner, rule, due_at, message HAVING COUNT(*) > 1",
         (action,),
     )
-    return [(str(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]).split(",")) for r in rows]
+    return [str(r[0]).split(",") for r in rows]
 
 
 def missing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
