@@ -19,7 +19,7 @@ from privdom.planner import BlockedTask, DeferredTask, Plan, SavedTask, Task
 from privdom.planner.lines import Line, lines, short_ids
 from privdom.render import console, mask_text, print_json, write_csv, write_utf8
 from privdom.render.table import Column, print_table
-from privdom.render.wrap import shorten, wrap
+from privdom.render.wrap import JOIN, shorten, wrap
 
 TaskT = TypeVar("TaskT", bound=Task)
 Taken = Callable[[Sequence[str]], Iterable[str]]
@@ -263,7 +263,9 @@ def _plan_line(
         "skipped": " [-]",
         "open": " (" + pick("已保存", "saved", cell) + ")",
     }.get(line.status or "", "")
-    count = f" ({len(line.tasks)}个群)" if cell == "zh" else f" ({len(line.tasks)} groups)"
+    # Joined so that the count never breaks across lines.
+    n = len(line.tasks)
+    count = " " + (JOIN.join(f"({n}个群)") if cell == "zh" else f"({n}{JOIN}\u00a0{JOIN}groups)")
     count = count if len(line.tasks) > 1 else ""
     what = (
         f"{sid} {label(STAGES, t.stage, cell)} {label(ACTIONS, t.action, cell)} "

@@ -19,6 +19,7 @@ NO_LINE_START = frozenset("，。、；：！？）」』】》〉〕］｝”�
 # May not end a line: opening brackets and quotes.
 NO_LINE_END = frozenset("（「『【《〈〔［｛“‘([{<")
 ELLIPSIS = "…"
+JOIN = "\u2060"  # WORD JOINER: never break here (it is dropped from the output)
 
 # One piece that is never split: a run of visible ASCII (words, numbers, dates, times, URLs), a run
 # of spaces, or one other character with the marks that join it (emoji variation selectors, ZWJ).
@@ -30,6 +31,9 @@ def _units(text: str) -> list[str]:
     units: list[str] = []
     glue_next = False
     for piece in _PIECE.findall(text):
+        if piece == JOIN:
+            glue_next = bool(units)
+            continue
         if piece.isspace():
             units.append(" ")
             glue_next = False
