@@ -194,10 +194,12 @@ class Workspace:
         }
         return {k: v for k, v in wanted.items() if v is not None}
 
-    def member(self, member_id: str, day: date) -> MemberProfile:
-        """One member as of `day`: why the tier, segment and RFM class, and the tasks ahead
-        (saved open tasks from `day` on, and the rules that fire for them in the next 7 days)."""
+    def member(self, member_id: str, day: date | None = None) -> MemberProfile:
+        """One member as of `day` (today in the playbook's timezone when not given): why the tier,
+        segment and RFM class, and the tasks ahead (saved open tasks from `day` on, and the rules
+        that fire for them in the next 7 days)."""
         playbook = self.playbook()
+        day = day or self.now().date()
         with closing(self.connect()) as conn:
             profile = metrics.member_profile(conn, playbook, member_id, day)
             profile.upcoming_tasks = upcoming(conn, playbook, member_id, day)

@@ -86,7 +86,7 @@ def tasks(
     day = ws.date_or_today(date)
     ws.warn_unknown_owner(owner)
     rows = ws.tasks(day, status=status.value if status else None, owner=owner)
-    render.tasks(rows, fmt.value, show_pii, lang=ws.lang)
+    render.tasks(rows, fmt.value, show_pii, lang=ws.lang, taken=ws.ids_near)
 
 
 def done(

@@ -370,7 +370,9 @@ def _task_row(t: SavedTask, sid: str, lang: Lang) -> list[str]:
 CHECKBOX = {"done": "x", "skipped": "-"}
 
 
-def tasks(rows: Sequence[SavedTask], fmt: str, show_pii: bool, *, lang: Lang = "both") -> None:
+def tasks(
+    rows: Sequence[SavedTask], fmt: str, show_pii: bool, *, lang: Lang = "both", taken: Taken | None = None
+) -> None:
     if not show_pii:
         rows = [
             t.model_copy(update={"message": mask_text(t.message or ""), "target": mask_text(t.target)})
@@ -389,7 +391,8 @@ def tasks(rows: Sequence[SavedTask], fmt: str, show_pii: bool, *, lang: Lang = "
             )
         )
     else:
-        short = short_ids([t.task_id for t in rows])
+        ids = [t.task_id for t in rows]
+        short = short_ids(ids, taken(ids) if taken is not None else ())
         print_table(console(), "", tasks_table(lang), [_task_row(t, short[t.task_id], lang) for t in rows])
         if not rows:
             console(stderr=True).print(pick("没有符合的任务", "no tasks match", lang), style="dim")
