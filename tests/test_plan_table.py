@@ -288,6 +288,9 @@ def test_lang_picks_the_labels_of_tables_and_help(teatalk: Path) -> None:
     assert "members" in tiers and "会员数" not in tiers
     both = run(*ws_args(teatalk), "tiers", "--date", D).stdout
     assert "会员数" in both and "members" in both
+    gold = ["members", "--date", D, "--tier", "gold", "--limit", "2"]
+    assert "金卡会员" in run(*ws_args(teatalk), *gold).stdout
+    assert "Gold" in run("--lang", "en", *ws_args(teatalk), *gold).stdout
     help_zh = run("--lang", "zh", "plan", "--help").stdout
     assert "当天的任务" in help_zh and "只看此阶段" in help_zh
     help_en = run("--lang", "en", "plan", "--help").stdout

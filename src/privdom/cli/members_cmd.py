@@ -67,7 +67,8 @@ def members(
         return
     # The rows as the store reads them, not Member models: a million members stream straight out.
     rows = metrics.member_rows(ws.connect(), playbook, as_of, filters, render.QUERY_COLUMNS, limit)
-    render.members(rows, fmt.value, show_pii, lang=ws.lang)
+    names = {"tier": tier_labels(playbook), "lifecycle": segment_labels(playbook), "rfm_class": RFM}
+    render.members(rows, fmt.value, show_pii, lang=ws.lang, names=names)
 
 
 def member(

@@ -11,7 +11,7 @@ from typing import IO, Any
 from rich.markup import escape
 from rich.table import Table
 
-from privdom.labels import ACTIONS, Lang, label, pick
+from privdom.labels import ACTIONS, Labels, Lang, label, pick
 from privdom.metrics import MemberProfile
 from privdom.render import (
     FORMULA_START,
@@ -75,8 +75,16 @@ def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
 
 
 def members(
-    rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str] | None = None, *, lang: Lang = "both"
+    rows: Iterable[Sequence[Any]],
+    fmt: str,
+    show_pii: bool,
+    out: IO[str] | None = None,
+    *,
+    lang: Lang = "both",
+    names: dict[str, Labels] | None = None,
 ) -> None:
+    """`names`: labels by column (tier, lifecycle, rfm_class) for the table's cells; JSON and CSV
+    keep the ids."""
     out = out or sys.stdout
     records = (member_record(row, show_pii) for row in rows)
     if fmt == "csv":
@@ -95,8 +103,13 @@ def members(
         out.write("]\n" if separator == "\n" else "\n]\n")
     else:
         table = Table(*(header(k, lang) for k in _TABLE_COLUMNS), title=None)
+        cell: Lang = "en" if lang == "en" else "zh"
         for rec in records:
-            table.add_row(*[escape("" if rec[k] is None else str(rec[k])) for k in _TABLE_COLUMNS])  # text, not markup
+            values = [
+                label(names[k], rec[k], cell) if names and k in names and rec[k] is not None else rec[k]
+                for k in _TABLE_COLUMNS
+            ]
+            table.add_row(*[escape("" if v is None else str(v)) for v in values])  # text, not markup
         console().print(table)
 
 
