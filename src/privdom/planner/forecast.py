@@ -65,8 +65,9 @@ def upcoming(
     seen: set[str] = set()
     for n in range(days):
         when = day + timedelta(days=n)
-        # A TEMP table per day: the cached snapshots stay those of the days commands plan for.
-        metrics.materialize(conn, playbook, when, cached=False)
+        # The day itself reads its cached snapshot (the profile has just built it); each later day a
+        # TEMP table, so that the cached snapshots stay those of the days commands plan for.
+        metrics.materialize(conn, playbook, when, cached=n == 0)
         mine = [c for c in candidates(conn, playbook, when) if c.member_id == member_id and c.id not in seen]
         seen.update(c.id for c in mine)
         saved = store.saved_ids(conn, [c.id for c in mine])
