@@ -247,6 +247,13 @@ def test_member_options_take_chinese_and_english_labels(teatalk: Path) -> None:
     assert ids("--tier", "金卡会员") == ids("--tier", "gold")
     assert ids("--rfm-class", "重要价值") == ids("--rfm-class", "important_value") != []
 
+    def tiers(what_if: str) -> Any:
+        res = run(*ws_args(teatalk), "tiers", "--date", D, "--what-if", what_if, "--format", "json")
+        assert res.exit_code == 0, res.stderr
+        return json.loads(res.stdout)
+
+    assert tiers("银卡会员=2500") == tiers("silver=2500") == tiers("Silver=2500")
+
 
 def test_member_lists_the_saved_task_of_the_day_and_the_planned_ones(teatalk: Path) -> None:
     plan = plan_json(teatalk, "--save")

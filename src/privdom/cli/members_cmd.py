@@ -10,6 +10,7 @@ import typer
 from privdom import metrics, segments
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, Format, FormatOpt, ShowPiiOpt, TableOrJson
+from privdom.errors import PrivdomError
 from privdom.labels import RFM, resolve, segment_labels, tier_labels
 from privdom.playbook import Playbook
 from privdom.render import members as render
@@ -89,7 +90,16 @@ def member(
 
 
 def _what_if(playbook: Playbook, values: list[str] | None) -> dict[str, int]:
-    return segments.parse_what_if(playbook, values or [])
+    """`silver=2500`, `银卡会员=2500` or `Silver=2500`: the tier by id or either label."""
+    names = tier_labels(playbook)
+    as_ids = []
+    for value in values or []:
+        tier, sep, number = value.partition("=")
+        try:
+            as_ids.append(f"{resolve(tier, '--what-if', names)}{sep}{number}")
+        except PrivdomError:
+            as_ids.append(value)  # parse_what_if words the error, with the whole value
+    return segments.parse_what_if(playbook, as_ids)
 
 
 def tiers(
