@@ -25,7 +25,7 @@ from privdom import __version__
 from privdom.cli.main import app
 from privdom.planner import Plan, Task
 from privdom.planner.lines import line_id
-from privdom.render.plan import MESSAGE_LINES, plan_lines
+from privdom.render.plan_table import MESSAGE_LINES, plan_lines
 from privdom.render.wrap import NO_LINE_START, _units, wrap
 
 D = "2026-11-23"

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from rich.cells import cell_len
-from rich.text import Text
 
-from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STAGES, STATUSES, Lang, label, pick
+from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STATUSES, Lang, label, pick
 from privdom.planner import BlockedTask, DeferredTask, Plan, SavedTask, Task
-from privdom.planner.lines import Line, lines, short_ids
+from privdom.planner.lines import lines, short_ids
 from privdom.render import console, mask_text, print_json, write_csv, write_utf8
+from privdom.render.plan_table import Taken, cell_lang, ordered, print_plan, targets, time_of
 from privdom.render.table import Column, print_table
-from privdom.render.wrap import JOIN, shorten, wrap
 
 TaskT = TypeVar("TaskT", bound=Task)
-Taken = Callable[[Sequence[str]], Iterable[str]]
 _PLAN_JSON = TypeAdapter(Plan)
 # A piece of a task list, as the one key of an object: serialized, its tasks sit at the plan's depth.
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
@@ -34,7 +29,6 @@ TASKS_PER_JSON_PIECE = 500
 
 # Chinese labels by id, for the modules that print Chinese only (the schedule's calendar titles).
 GROUP_TYPE_ZH = {key: zh for key, (zh, _) in GROUP_TYPES.items()}
-PLAN_WIDTH = 100  # a plan piped to a file or a pager, with no terminal to measure: fits most screens
 
 CSV_COLUMNS = (
     "id",
@@ -149,181 +143,29 @@ def _csv_row(t: Task) -> list[Any]:
     ]
 
 
-def _time(t: Task) -> str:
-    return t.due_at[11:16]
-
-
-def _ordered(tasks: Sequence[TaskT]) -> list[TaskT]:
-    return sorted(tasks, key=attrgetter("owner", "due_at", "rule", "id"))
-
-
-def targets(line: Line[TaskT], most: int | None = None) -> str:
-    """A line's target: the member or group, or its groups' names (`福利3群、福利4群 +3`)."""
-    names = list(dict.fromkeys(t.target for t in line.tasks))
-    if most is None or len(names) <= most:
-        return "、".join(names)
-    return "、".join(names[:most]) + f" +{len(names) - most}"
-
-
-# ---------------------------------------------------------------- the table, for a person
-
-FIRST_PRIORITY = 80  # rules at or above it are marked ★: the first things to do
-MESSAGE_LINES = 2  # a message longer than this many lines is cut with … (unless --full)
-GROUP_NAMES = 2  # a collapsed line names this many groups, then counts the rest
-PLAIN, DIM, BOLD = "", "dim", "bold"
-
-
-def plan_lines(
-    p: Plan, width: int, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None
-) -> list[tuple[str, str]]:
-    """The plan as a person reads it: (text, style) lines of at most `width` cells.
-
-    A header first (the date; tasks per owner and stage; deferred and blocked counts), then one
-    section per owner in due-time order. Each line carries a short id that `privdom done` takes (a
-    collapsed line's id closes all its tasks) and ★ for the first things to do; its message and
-    reason follow on lines of their own, wrapped between words. `taken(ids)` gives the other saved
-    ids that share a first few characters with them: a short id is never the prefix of one.
-    """
-    rows = lines(_ordered(p.tasks))
-    ids = [line.id for line in rows]
-    short = short_ids(ids, taken(ids) if taken is not None else ())
-    blocked = p.blocked
-    out: list[tuple[str, str]] = []
-
-    def add(text: str, style: str = PLAIN, *, first: str = "", rest: str | None = None) -> None:
-        out.extend((line, style) for line in wrap(text, width, first=first, rest=rest))
-
-    counts = [
-        f"{len(p.tasks)} " + pick("项任务", "tasks", lang),
-        pick("延后", "deferred", lang) + f" {len(p.deferred)}",
-        pick("受阻", "blocked", lang) + f" {len(blocked)}",
-    ]
-    add(f"{p.date} " + pick("运营计划", "plan", lang) + " · " + " · ".join(counts), BOLD)
-    by_owner: dict[str, Counter[str]] = {}
-    for t in p.tasks:
-        by_owner.setdefault(t.owner, Counter())[t.stage] += 1
-    for owner, stages in sorted(by_owner.items()):
-        per_stage = " · ".join(f"{label(STAGES, s, _cell(lang))} {stages[s]}" for s in STAGE_ORDER if stages[s])
-        add(f"{owner} {sum(stages.values())}: {per_stage}", first="  ")
-    if p.tasks:
-        add(
-            "★ " + pick("先做", "do first", lang) + f" (≥ {FIRST_PRIORITY}) · "
-            + pick("完成后", "when done:", lang) + " privdom done ID",
-            DIM,
-        )
-    for owner, owned in groupby(rows, key=lambda line: line.first.owner):
-        section = list(owned)
-        count = sum(len(line.tasks) for line in section)
-        out.append(("", PLAIN))
-        title = f"── {owner} · {count} " + pick("项", "tasks", lang) + " "
-        out.append((title + "─" * max(0, width - cell_len(title)), BOLD))
-        for line in section:
-            _plan_line(line, short[line.id], width, full=full, lang=lang, add=add, out=out)
-    if p.deferred:
-        out.append(("", PLAIN))
-        add(
-            pick("延后", "deferred", lang) + f" {len(p.deferred)} · "
-            + pick("每条见", "every task:", lang) + " privdom plan --format csv",
-            BOLD,
-        )
-        for cause, owner, rule, n in deferred_summary(p.deferred, lang):
-            add(f"{cause} · {owner} · {rule} · {n}", first="  ")
-    if blocked:
-        out.append(("", PLAIN))
-        add(
-            pick("受阻", "blocked", lang) + f" {len(blocked)} · "
-            + pick("每条见", "every task:", lang) + " privdom plan --format csv",
-            BOLD,
-        )
-        for rule, cause, n in blocked_summary(blocked):
-            add(f"{rule} · {cause} · {n}", first="  ", rest="    ")
-    if not p.tasks and not p.deferred and not blocked:
-        out.append(("", PLAIN))
-        add(pick("今天没有任务", "nothing planned for this day", lang), DIM)
-    return out
-
-
-STAGE_ORDER = tuple(STAGES)
-
-
-def _cell(lang: Lang) -> Lang:
-    """Labels inside a line: Chinese unless English alone was asked for (both would crowd it)."""
-    return "en" if lang == "en" else "zh"
-
-
-def _plan_line(
-    line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang, add: Any, out: list[tuple[str, str]]
-) -> None:
-    t = line.first
-    cell = _cell(lang)
-    mark = "★" if t.priority >= FIRST_PRIORITY else " "
-    head = f"{mark} {_time(t)} "
-    state = {
-        "done": " ✓",
-        "skipped": " [-]",
-        "open": " (" + pick("已保存", "saved", cell) + ")",
-    }.get(line.status or "", "")
-    # Joined so that the count never breaks across lines.
-    n = len(line.tasks)
-    count = " " + (JOIN.join(f"({n}个群)") if cell == "zh" else f"({n}{JOIN}\u00a0{JOIN}groups)")
-    count = count if len(line.tasks) > 1 else ""
-    what = (
-        f"{sid} {label(STAGES, t.stage, cell)} {label(ACTIONS, t.action, cell)} "
-        f"{t.rule_title.get(cell, t.rule_title['zh'])}{state} → {targets(line, None if full else GROUP_NAMES)}{count}"
-    )
-    indent = " " * cell_len(head)
-    add(what, BOLD if mark != " " else PLAIN, first=head, rest=indent + "  ")
-    message = wrap(t.message, width, first=indent, rest=indent)
-    out.extend((text, PLAIN) for text in (message if full else shorten(message, MESSAGE_LINES, width)))
-    add(t.reason, DIM, first=indent + "↳ ", rest=indent + "  ")
-
-
-def print_plan(p: Plan, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None) -> None:
-    out = console(default_width=PLAN_WIDTH)
-    for text, style in plan_lines(p, out.width, full=full, lang=lang, taken=taken):
-        out.print(Text(text, style=style or ""), no_wrap=True, overflow="ignore", crop=False)
-
-
-def deferred_summary(deferred: Sequence[DeferredTask], lang: Lang = "both") -> list[list[str]]:
-    """What did not fit today, counted by cause, owner and rule.
-
-    A big workspace defers tens of thousands of touches on a busy day; one line per task would bury
-    the morning's list, so the table counts them and the CSV/JSON name them.
-    """
-    cell = _cell(lang)
-    counts = Counter((d.cause, d.owner, d.rule_title.get(cell, d.rule_title["zh"])) for d in deferred)
-    return [[label(CAUSES, cause, cell), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
-
-
-def blocked_summary(blocked: Sequence[BlockedTask]) -> list[list[str]]:
-    """The blocked tasks counted by rule and cause."""
-    counts = Counter((b.rule, b.cause) for b in blocked)
-    return [[rule, cause, str(n)] for (rule, cause), n in sorted(counts.items())]
-
-
 def markdown(p: Plan) -> str:
     """A checklist per owner to paste into a chat: one item per line, `[x]` only when all of a
     line's tasks are done, `[-]` when all are closed and some skipped; the id closes them all."""
     lines_ = [f"# {p.date} 运营计划 plan", ""]
-    for owner, owned in groupby(lines(_ordered(p.tasks)), key=lambda line: line.first.owner):
+    for owner, owned in groupby(lines(ordered(p.tasks)), key=lambda line: line.first.owner):
         lines_ += [f"## {owner}", ""]
         for line in owned:
             t = line.first
             box = {"done": "x", "skipped": "-"}.get(line.status or "", " ")
             count = f"（{len(line.tasks)} 个群）" if len(line.tasks) > 1 else ""
             lines_.append(
-                f"- [{box}] {_time(t)} 【{label(ACTIONS, t.action, 'zh')}】{t.rule_title['zh']} → "
+                f"- [{box}] {time_of(t)} 【{label(ACTIONS, t.action, 'zh')}】{t.rule_title['zh']} → "
                 f"{targets(line)}{count}：{t.message}（{t.reason}）`{line.id}`"
             )
         lines_.append("")
     if p.deferred:
         lines_ += [f"## 延后 deferred ({len(p.deferred)})", ""]
-        for d in _ordered(p.deferred):
+        for d in ordered(p.deferred):
             lines_.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{label(CAUSES, d.cause, 'zh')}")
         lines_.append("")
     if p.blocked:
         lines_ += [f"## 受阻 blocked ({len(p.blocked)})", ""]
-        for b in _ordered(p.blocked):
+        for b in ordered(p.blocked):
             lines_.append(f"- {b.owner} · {b.rule_title['zh']} → {b.target}：{b.cause}")
         lines_.append("")
     return "\n".join(lines_)
@@ -355,7 +197,7 @@ def tasks_table(lang: Lang) -> tuple[Column, ...]:
 
 
 def _task_row(t: SavedTask, sid: str, lang: Lang) -> list[str]:
-    cell = _cell(lang)
+    cell = cell_lang(lang)
     return [
         sid,
         t.due_at[:16].replace("T", " "),
