@@ -200,7 +200,7 @@ def _task_row(t: SavedTask, sid: str, lang: Lang) -> list[str]:
     cell = cell_lang(lang)
     return [
         sid,
-        t.due_at[:16].replace("T", " "),
+        t.due_at[11:16] if t.due_at[:10] == t.date else t.due_at[:16].replace("T", " "),
         label(STATUSES, t.status, cell),
         t.owner or "",
         label(ACTIONS, t.action, cell),
