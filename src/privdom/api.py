@@ -6,9 +6,9 @@ A script does what the command line does, and gets the same pydantic models the 
     plan = ws.plan(date(2026, 11, 23))           # plan.model_dump_json() is `privdom plan -f json`
     for post in ws.schedule(date(2026, 11, 23), 7).posts: ...
 
-Dates are always passed in: only the caller knows what "today" is (the command line reads the
-clock; a script may plan any day). The one exception is the moment a plan is saved or a task
-closed, recorded when the caller gives none.
+Dates are passed in: only the caller knows what "today" is (the command line reads the clock; a
+script may plan any day). The clock is read here only for the moment a plan is saved or a task
+closed (when the caller gives none) and for `member()` without a day (`Workspace.now`).
 """
 
 from __future__ import annotations
