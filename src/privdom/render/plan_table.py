@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -19,6 +19,7 @@ from privdom.labels import ACTIONS, CAUSES, STAGES, Lang, label, pick
 from privdom.planner import BlockedTask, DeferredTask, Plan, Task
 from privdom.planner.lines import Line, lines, short_ids
 from privdom.render import console
+from privdom.render.table import writes_plain_text
 from privdom.render.wrap import JOIN, shorten, wrap
 
 TaskT = TypeVar("TaskT", bound=Task)
@@ -130,7 +131,8 @@ def cell_lang(lang: Lang) -> Lang:
 
 
 def _plan_line(
-    line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang, add: Any, out: list[tuple[str, str]]
+    line: Line[Task], sid: str, width: int, *, full: bool, lang: Lang, add: Callable[..., None],
+    out: list[tuple[str, str]],
 ) -> None:
     t = line.first
     cell = cell_lang(lang)
@@ -158,7 +160,11 @@ def _plan_line(
 
 def print_plan(p: Plan, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None) -> None:
     out = console(default_width=PLAN_WIDTH)
-    for text, style in plan_lines(p, out.width, full=full, lang=lang, taken=taken):
+    laid_out = plan_lines(p, out.width, full=full, lang=lang, taken=taken)
+    if writes_plain_text(out):  # no styles to draw: the lines as they are, in one write
+        out.file.write("".join(f"{text}\n" for text, _ in laid_out))
+        return
+    for text, style in laid_out:
         out.print(Text(text, style=style or ""), no_wrap=True, overflow="ignore", crop=False)
 
 
