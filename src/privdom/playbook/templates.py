@@ -265,6 +265,7 @@ _CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef"
 # An ASCII space between two Chinese characters, or after Chinese punctuation: what a folded YAML
 # line break leaves in Chinese text (`满30减 10元` is fine, `翻倍， 另送` and `满员！ 新朋友` are not).
 SPACE_IN_CHINESE = re.compile(f"(?:[{_CJK}] +(?=[{_CJK}])|[{_CJK_PUNCT}] +(?=\\S))")
+CJK_CHARS = re.compile(f"[{_CJK}{_CJK_PUNCT}]")
 _PLACEHOLDER_WORDS = re.compile(r"\b(?:None|null|undefined|nan|NaN|Infinity)\b")
 
 
