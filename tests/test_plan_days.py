@@ -43,6 +43,16 @@ def playbook_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(context, "load_playbook", cached)
 
 
+def add_rule(sops: Path, stage: str, rule_id: str, when: dict[str, Any], action: str, template: str) -> None:
+    """A rule of the operator's own, in a file of its own beside the shipped ones."""
+    import yaml
+
+    rule = {"id": rule_id, "title": {"zh": rule_id, "en": rule_id}, "when": when, "action": action,
+            "content_type": "culture", "template": template}
+    (sops / "zz_mine.yaml").write_text(yaml.safe_dump({"stages": {stage: [rule]}}, allow_unicode=True),
+                                       encoding="utf-8")
+
+
 def clean(message: str) -> str | None:
     """What is wrong with a message a customer may read, or None."""
     if not message.strip():
@@ -108,7 +118,7 @@ def check_morning(conn: sqlite3.Connection, plan: dict[str, Any], day: str, cap:
 
 
 def run_mornings(cli: Cli, db: Path, days: list[date], *, cap: int, capacity: int, skip_day: date | None = None,
-                 before: Callable[[date], None] | None = None) -> list[dict[str, Any]]:
+                 before: Callable[[date], None] | None = None, close: bool = True) -> list[dict[str, Any]]:
     """Each morning: the day's data (`before`), plan --save, the same again (adds nothing), then one
     task done and one skipped. Returns each morning's plan."""
     issued: set[str] = set()
@@ -131,7 +141,7 @@ def run_mornings(cli: Cli, db: Path, days: list[date], *, cap: int, capacity: in
             check_morning(conn, plan, day.isoformat(), cap, capacity)
         finally:
             conn.close()
-        if len(new) >= 2:
+        if close and len(new) >= 2:
             assert cli("done", new[0]).exit_code == 0
             assert cli("done", new[-1], "--skip").exit_code == 0
         plans.append(plan)
@@ -259,13 +269,8 @@ def edit_playbook(sops: Path) -> None:
     text = text.replace("private_touches_per_7_days: 2", "private_touches_per_7_days: 1")
     text = text.replace("owner_daily_capacity: 150", "owner_daily_capacity: 5")
     (sops / "playbook.yaml").write_text(text, encoding="utf-8")
-    (sops / "zz_mine.yaml").write_text(
-        "stages:\n  conversion:\n    - id: my-rule\n      title: {zh: 我的规则, en: Mine}\n"
-        "      when: {trigger: birthday, offset: -3, at: '10:00'}\n      action: private_message\n"
-        "      content_type: culture\n      template: \"{{ member.name }}的生日快到了，{{ member.owner }}提前祝福！"
-        "{{ member.next_tier_zh or '' }}\"\n",
-        encoding="utf-8",
-    )
+    add_rule(sops, "conversion", "my-rule", {"trigger": "birthday", "offset": -3, "at": "10:00"}, "private_message",
+             "{{ member.name }}的生日快到了，{{ member.owner }}提前祝福！{{ member.next_tier_zh or '' }}")
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -277,7 +282,8 @@ def test_brand_shapes_over_two_weeks_of_cron_mornings(cli: Cli, workspace: Path,
     db = workspace / "privdom.db"
     made = Brand(db, seed=sorted(SHAPES).index(shape), **options)  # type: ignore[arg-type]
     days = [START + timedelta(days=n) for n in range(MORNINGS)]
-    plans = run_mornings(cli, db, days, cap=limits[0], capacity=limits[1], before=made.day_arrives)
+    plans = run_mornings(cli, db, days, cap=limits[0], capacity=limits[1], before=made.day_arrives,
+                         close=shape == "bakery")  # done and skip: the month of mornings does them every day
     assert all(p["tasks"] or p["deferred"] or p["blocked"] for p in plans)
     # Every event known inside the mornings got its task exactly once (or waits, named, for a cap).
     rules = {"joined": "newcomer-welcome", "joined_group": "group-welcome", "group_created": "group-rules"}
@@ -337,12 +343,8 @@ def test_an_invite_without_a_group_is_blocked_and_the_plan_goes_out(cli: Cli, wo
 
 
 def test_a_template_that_fails_for_one_member_blocks_only_that_task(cli: Cli, workspace: Path) -> None:
-    (workspace / "sops" / "zz_mine.yaml").write_text(
-        "stages:\n  retention:\n    - id: avg-spend\n      title: {zh: 客单价, en: Average}\n"
-        "      when: {trigger: joined, at: '10:00'}\n      action: private_message\n      content_type: value\n"
-        "      template: \"{{ member.name }}上次下单是{{ member.last_order_date[:7] }}\"\n",
-        encoding="utf-8",
-    )
+    add_rule(workspace / "sops", "retention", "avg-spend", {"trigger": "joined", "at": "10:00"}, "private_message",
+             "{{ member.name }}上次下单是{{ member.last_order_date[:7] }}")
     with sqlite3.connect(workspace / "privdom.db") as conn:
         conn.executemany("INSERT INTO members (member_id, name, joined_at) VALUES (?, ?, '2026-06-01 10:00:00')",
                          [("m1", "王芳"), ("m2", None)])
@@ -354,7 +356,7 @@ def test_a_template_that_fails_for_one_member_blocks_only_that_task(cli: Cli, wo
     (blocked,) = plan["blocked"]
     assert blocked["member_id"] == "m2"
     assert blocked["cause"] == (
-        "template of rule avg-spend (sops/zz_mine.yaml:8): member.last_order_date is empty (no order yet) "
+        "template of rule avg-spend (sops/zz_mine.yaml:6): member.last_order_date is empty (no order yet) "
         "for a member task"
     )
     (ok,) = [t for t in plan["tasks"] if t["rule"] == "avg-spend"]
@@ -387,12 +389,8 @@ def test_sop_validate_names_a_template_that_reads_what_its_rule_never_gives(cli:
 
 
 def test_birthday_reminders_come_early_and_tiers_are_congratulated_once(cli: Cli, workspace: Path) -> None:
-    (workspace / "sops" / "zz_mine.yaml").write_text(
-        "stages:\n  conversion:\n    - id: cake\n      title: {zh: 蛋糕提醒, en: Cake}\n"
-        "      when: {trigger: birthday, offset: -3, at: '10:00'}\n      action: call\n"
-        "      content_type: culture\n      template: \"提醒{{ member.owner }}：{{ member.name }}三天后生日\"\n",
-        encoding="utf-8",
-    )
+    add_rule(workspace / "sops", "conversion", "cake", {"trigger": "birthday", "offset": -3, "at": "10:00"}, "call",
+             "提醒{{ member.owner }}：{{ member.name }}三天后生日")
     with sqlite3.connect(workspace / "privdom.db") as conn:
         conn.execute("INSERT INTO members (member_id, name, owner, joined_at, birthday) "
                      "VALUES ('m1', '王芳', NULL, '2026-01-01 10:00:00', '1990-06-04')")

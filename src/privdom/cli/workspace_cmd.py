@@ -85,6 +85,8 @@ def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
         result = planner.build_plan(conn, playbook, day)
     finally:
         conn.close()
+    if result.blocked:
+        typer.echo(f"warning: {len(result.blocked)} tasks blocked; see `blocked` in --format json", err=True)
     render_plan.plan(result, fmt.value, show_pii)
 
 

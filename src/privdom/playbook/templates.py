@@ -141,12 +141,17 @@ def render_problem(template: str, context: dict[str, Any]) -> tuple[str | None, 
         return f"{type(exc).__name__}: {exc}", ""
 
 
+class NotAPrice(PrivdomError, ValueError):
+    """A playbook number no message can print as a price: the operator's to fix (a planned task
+    with it is blocked; anywhere else it is an error line)."""
+
+
 def yuan_text(value: float | int) -> str:
     """5.0 -> '5', 12.5 -> '12.5': how a price reads in a message. A value no price can have
     (infinite, not a number, a billion yuan or more) raises ValueError: the task is blocked rather
     than a customer reading 'Infinity'."""
     if not math.isfinite(value) or abs(value) >= 1e9:
-        raise ValueError(f"{value!r} is not a price in yuan")
+        raise NotAPrice(f"{value!r} is not a price in yuan", hint="fix the coupon's value_yuan or threshold_yuan")
     text = format(Decimal(str(value)).normalize(), "f")
     return text
 
