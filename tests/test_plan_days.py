@@ -327,6 +327,14 @@ def test_an_invite_without_a_group_is_blocked_and_the_plan_goes_out(cli: Cli, wo
     assert blocked["cause"] == "no interest group with room for owner 可颂"
     assert plan["summary"]["blocked_by_cause"] == {"no interest group with room for owner 可颂": 1}
     assert plan["tasks"] and res.stderr.startswith("warning: 1 task blocked")
+    table = cli("plan", "--date", "2026-06-01").stdout
+    assert "受阻 blocked: 1" in table
+    (row,) = [line for line in table.splitlines() if "no interest group" in line]
+    assert [c.strip() for c in row.strip("│ ").split("│")] == [
+        "second-order-invite-interest", "no interest group with room for owner 可颂", "1"]
+    *_, last = cli("plan", "--date", "2026-06-01", "--format", "csv").stdout.splitlines()
+    assert last.endswith(",no interest group with room for owner 可颂,blocked")
+    assert "## 受阻 blocked (1)" in cli("plan", "--date", "2026-06-01", "--format", "md").stdout
     strict = cli("plan", "--date", "2026-06-01", "--strict", "--save")
     assert strict.exit_code == 1 and strict.stderr.startswith("error: 1 task blocked (--strict)")
     with sqlite3.connect(db) as conn:
