@@ -429,3 +429,9 @@ def test_a_silent_group_is_woken_once_per_spell_on_any_morning_of_it(cli: Cli, w
     later = cli("plan", "--date", "2026-06-02", "--save", "--format", "json").json()
     assert [t for t in later["tasks"] if t["rule"] == "silent-group-red-envelope"] == []
     _ = datetime  # the spell's id is the day the silence reached 3 days, whichever morning saw it
+
+
+def test_the_example_playbook_validates_on_the_example_brands_rows(cli: Cli, brand: Path) -> None:
+    res = cli("--db", str(brand / "privdom.db"), "--sops", str(brand / "sops"), "sop", "validate")
+    assert res.exit_code == 0, res.stderr
+    assert "warning:" not in res.stderr and res.stderr.startswith("ok: ")
