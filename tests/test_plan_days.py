@@ -315,6 +315,17 @@ def test_brand_shapes_over_two_weeks_of_cron_mornings(cli: Cli, workspace: Path,
             assert saved[kind, target] <= 1
         else:
             assert saved[kind, target] == 1, (kind, target, last)
+    # Birthdays are known ahead: each one on a morning gets its gift once (or waits, named).
+    with sqlite3.connect(db) as conn:
+        gifts = Counter(m for (m,) in conn.execute("SELECT member_id FROM tasks WHERE rule = 'birthday-gift'"))
+        on_mornings = {d.strftime("%m-%d") for d in days}
+        # known in time: joined by the birthday, so imported by the morning after it (catch-up 1 day)
+        born = [m for (m, md, joined) in conn.execute(
+            "SELECT member_id, substr(birthday, 6, 5), substr(joined_at, 1, 10) FROM members "
+            "WHERE birthday IS NOT NULL") if md in on_mornings and joined <= f"{START.year}-{md}"]
+    assert born or made.orders_only
+    for member in born:
+        assert gifts[member] == 1 or (("birthday-gift", member) in waited and gifts[member] <= 1), member
     late = [t for p in plans for t in p["tasks"] if "补发" in t["reason"]]
     assert late == []  # no morning was missed: late data says 数据晚到, never 补发
     if shape == "bakery":
