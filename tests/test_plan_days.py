@@ -10,7 +10,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,12 @@ def add_rule(sops: Path, stage: str, rule_id: str, when: dict[str, Any], action:
             "content_type": "culture", "template": template}
     (sops / "zz_mine.yaml").write_text(yaml.safe_dump({"stages": {stage: [rule]}}, allow_unicode=True),
                                        encoding="utf-8")
+
+
+def plan_of(cli: Cli, day: str, *args: str) -> dict[str, Any]:
+    res = cli("plan", "--date", day, "--format", "json", *args)
+    assert res.exit_code == 0, res.stderr
+    return dict(res.json(), stderr=res.stderr)
 
 
 def clean(message: str) -> str | None:
@@ -342,14 +348,12 @@ def test_an_invite_without_a_group_is_blocked_and_the_plan_goes_out(cli: Cli, wo
                          [("o1", "2026-05-01 12:00:00"), ("o2", "2026-05-31 12:00:00")])
         conn.execute("INSERT INTO groups (group_id, name, type, owner, size, capacity, created_at) "
                      "VALUES ('w1', '福利群', 'welfare', '可颂', 10, 200, '2026-01-01 10:00:00')")
-    res = cli("plan", "--date", "2026-06-01", "--format", "json")
-    assert res.exit_code == 0, res.stderr
-    plan = res.json()
+    plan = plan_of(cli, "2026-06-01")
     (blocked,) = plan["blocked"]
     assert (blocked["rule"], blocked["member_id"]) == ("second-order-invite-interest", "m1")
     assert blocked["cause"] == "no interest group with room for owner 可颂"
     assert plan["summary"]["blocked_by_cause"] == {"no interest group with room for owner 可颂": 1}
-    assert plan["tasks"] and res.stderr.startswith("warning: 1 task blocked")
+    assert plan["tasks"] and plan["stderr"].startswith("warning: 1 task blocked")
     table = cli("plan", "--date", "2026-06-01").stdout
     assert "受阻 blocked: 1" in table
     (row,) = [line for line in table.splitlines() if "no interest group" in line]
@@ -367,7 +371,7 @@ def test_an_invite_without_a_group_is_blocked_and_the_plan_goes_out(cli: Cli, wo
         conn.execute("UPDATE members SET store = '一号店' WHERE member_id = 'm1'")
         conn.execute("INSERT INTO groups (group_id, name, type, owner, size, capacity, created_at) "
                      "VALUES ('i1', '一号店兴趣群', 'interest', '吐司', 10, 200, '2026-01-01 10:00:00')")
-    plan = cli("plan", "--date", "2026-06-01", "--format", "json").json()
+    plan = plan_of(cli, "2026-06-01")
     (invite,) = [t for t in plan["tasks"] if t["rule"] == "second-order-invite-interest"]
     assert (invite["group_id"], invite["target"]) == ("i1", "王芳 → 一号店兴趣群")
     assert "一号店兴趣群" in invite["message"] and plan["blocked"] == []
@@ -381,9 +385,7 @@ def test_a_template_that_fails_for_one_member_blocks_only_that_task(cli: Cli, wo
                          [("m1", "王芳"), ("m2", None)])
         conn.execute("INSERT INTO orders (order_id, member_id, paid_at, amount_fen) "
                      "VALUES ('o1', 'm1', '2026-06-01 11:00:00', 100)")
-    res = cli("plan", "--date", "2026-06-01", "--format", "json")
-    assert res.exit_code == 0, res.stderr
-    plan = res.json()
+    plan = plan_of(cli, "2026-06-01")
     (blocked,) = plan["blocked"]
     assert blocked["member_id"] == "m2"
     assert blocked["cause"] == (
@@ -427,7 +429,7 @@ def test_birthday_reminders_come_early_and_tiers_are_congratulated_once(cli: Cli
                      "VALUES ('m1', '王芳', NULL, '2026-01-01 10:00:00', '1990-06-04')")
         conn.execute("INSERT INTO orders (order_id, member_id, paid_at, amount_fen) "
                      "VALUES ('o1', 'm1', '2026-05-31 12:00:00', 40000)")
-    plan = cli("plan", "--date", "2026-06-01", "--save", "--format", "json").json()
+    plan = plan_of(cli, "2026-06-01", "--save")
     (cake,) = [t for t in plan["tasks"] if t["rule"] == "cake"]
     assert (cake["message"], cake["reason"]) == ("提醒运营：王芳三天后生日", "生日前3天（生日 06-04）")
     (congrats,) = [t for t in plan["tasks"] if t["rule"] == "tier-up-congrats"]
@@ -437,7 +439,7 @@ def test_birthday_reminders_come_early_and_tiers_are_congratulated_once(cli: Cli
         conn.execute("UPDATE orders SET counted = 0, status = 'refunded' WHERE order_id = 'o1'")
         conn.execute("INSERT INTO orders (order_id, member_id, paid_at, amount_fen) "
                      "VALUES ('o2', 'm1', '2026-06-02 12:00:00', 40000)")
-    again = cli("plan", "--date", "2026-06-03", "--save", "--format", "json").json()
+    again = plan_of(cli, "2026-06-03", "--save")
     assert [t for t in again["tasks"] if t["rule"] == "tier-up-congrats"] == []
 
 
@@ -446,12 +448,11 @@ def test_a_silent_group_is_woken_once_per_spell_on_any_morning_of_it(cli: Cli, w
         conn.execute("INSERT INTO groups (group_id, name, type, owner, size, capacity, created_at) "
                      "VALUES ('g1', '福利群', 'welfare', '可颂', 10, 200, '2026-01-01 10:00:00')")
         conn.execute("INSERT INTO activity (date, group_id, member_id, messages) VALUES ('2026-05-20', 'g1', 'x', 4)")
-    first = cli("plan", "--date", "2026-06-01", "--save", "--format", "json").json()
+    first = plan_of(cli, "2026-06-01", "--save")
     (wake,) = [t for t in first["tasks"] if t["rule"] == "silent-group-red-envelope"]
     assert wake["reason"] == "群已连续12天无人发言（最后发言 2026-05-20）"
-    later = cli("plan", "--date", "2026-06-02", "--save", "--format", "json").json()
+    later = plan_of(cli, "2026-06-02", "--save")
     assert [t for t in later["tasks"] if t["rule"] == "silent-group-red-envelope"] == []
-    _ = datetime  # the spell's id is the day the silence reached 3 days, whichever morning saw it
 
 
 def test_the_example_playbook_validates_on_the_example_brands_rows(cli: Cli, brand: Path) -> None:
