@@ -459,3 +459,18 @@ def test_the_example_playbook_validates_on_the_example_brands_rows(cli: Cli, bra
     res = cli("--db", str(brand / "privdom.db"), "--sops", str(brand / "sops"), "sop", "validate")
     assert res.exit_code == 0, res.stderr
     assert "warning:" not in res.stderr and res.stderr.startswith("ok: ")
+
+
+def test_sop_validate_rejects_an_unknown_zone_and_a_birthday_more_than_a_year_early(cli: Cli, workspace: Path) -> None:
+    sops = workspace / "sops"
+    playbook = (sops / "playbook.yaml").read_text(encoding="utf-8")
+    (sops / "playbook.yaml").write_text(playbook.replace("timezone: Asia/Shanghai", "timezone: Mars/Olympus"),
+                                        encoding="utf-8")
+    add_rule(sops, "conversion", "cake", {"trigger": "birthday", "offset": -400, "at": "10:00"}, "call", "蛋糕")
+    res = cli("sop", "validate")
+    assert res.exit_code == 1
+    assert res.stderr.splitlines()[:2] == [
+        "error: sops/playbook.yaml:9 timezone: 'Mars/Olympus' is not a timezone of the zone database "
+        "(e.g. Asia/Shanghai)",
+        "error: sops/zz_mine.yaml:12 stages.conversion[0].when.offset: expected a number >= -366, got -400",
+    ]
