@@ -13,13 +13,17 @@ from privdom.cli.context import Workspace, parse_date_option, workspace
 from privdom.cli.options import PlanFormat, ShowPiiOpt
 from privdom.labels import Lang
 from privdom.render import plan as render_plan
-from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, examples_dir, init_workspace
+from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, example_sops_dir, examples_dir, init_workspace
 
 
 def init(
     ctx: typer.Context,
     directory: Annotated[Path | None, typer.Argument(help="Workspace folder [default: current folder].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite playbooks that already exist.")] = False,
+    brand: Annotated[str | None, typer.Option("--brand", help="The brand name the messages use.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Who gets members and groups without an owner (limits.default_owner).")
+    ] = None,
 ) -> None:
     """Create a workspace: privdom.db (SQLite, WAL) and sops/ with the default playbook."""
     ws = workspace(ctx)
@@ -27,7 +31,7 @@ def init(
     if directory is not None:
         db = directory / "privdom.db" if not db.is_absolute() else db
         sops = directory / "sops" if not sops.is_absolute() else sops
-    result = init_workspace(db, sops, force=force)
+    result = init_workspace(db, sops, force=force, brand=brand, owner=owner)
     typer.echo(f"workspace ready: {result.db}", err=True)
     for name in result.copied:
         typer.echo(f"  wrote {result.sops / name}", err=True)
@@ -61,7 +65,7 @@ def demo(
 
 def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool, lang: Lang) -> None:
     ws = Workspace(db=directory / "privdom.db", sops=directory / "sops", lang=lang)
-    init_workspace(ws.db, ws.sops)
+    init_workspace(ws.db, ws.sops, source=example_sops_dir())
     source = examples_dir()
     for kind, name in EXAMPLE_FILES:
         report = ws.import_file(kind, source / name)
@@ -69,7 +73,10 @@ def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool, lang: Lan
             "already imported" if report.already_imported else f"{report.inserted} new, {report.rejected} rejected"
         )
         typer.echo(f"imported {kind:<13} {report.read:>6} records: {counted}", err=True)
-    render_plan.plan(ws.plan(day, show_pii=show_pii), fmt.value, show_pii, lang=ws.lang)
+    result = ws.plan(day, show_pii=show_pii)
+    if result.blocked:
+        typer.echo(f"warning: {len(result.blocked)} tasks blocked; see `blocked` in --format json", err=True)
+    render_plan.plan(result, fmt.value, show_pii, lang=ws.lang)
 
 
 def register(app: typer.Typer) -> None:
