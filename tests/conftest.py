@@ -51,10 +51,10 @@ def workspace(cli: Callable[..., Result], tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example brand's workspace, built once through the library (as `privdom demo` does)."""
-    from privdom.workspace import EXAMPLE_FILES, examples_dir, init_workspace
+    from privdom.workspace import EXAMPLE_FILES, example_sops_dir, examples_dir, init_workspace
 
     folder = tmp_path_factory.mktemp("demo") / "teatalk"
-    init_workspace(folder / "privdom.db", folder / "sops")
+    init_workspace(folder / "privdom.db", folder / "sops", source=example_sops_dir())
     ws = Workspace(folder)
     for kind, name in EXAMPLE_FILES:
         ws.import_file(kind, examples_dir() / name)
