@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from privdom import store
+from privdom.bounds import DATE_RANGE, FIRST_DATE, LAST_DATE, date_in_range
 from privdom.errors import PrivdomError
 from privdom.playbook import Playbook, load_playbook
 
@@ -45,9 +46,13 @@ def workspace(ctx: typer.Context) -> Workspace:
 
 def parse_date_option(value: str, option: str = "--date") -> date:
     try:
-        return date.fromisoformat(value) if len(value) == 10 else _bad_date(value, option)
+        day = date.fromisoformat(value) if len(value) == 10 else _bad_date(value, option)
     except ValueError:
         return _bad_date(value, option)
+    if not date_in_range(day):
+        raise PrivdomError(f"{option} {value!r} is outside {DATE_RANGE}",
+                           hint=f"give a date between {FIRST_DATE} and {LAST_DATE}, YYYY-MM-DD")
+    return day
 
 
 def _bad_date(value: str, option: str) -> date:
