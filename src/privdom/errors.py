@@ -23,6 +23,11 @@ class PrivdomError(Exception):
         return self.message
 
 
+class PrivdomWarning(UserWarning):
+    """Something the operator should know that did not stop the command (a damaged derived file
+    that was rebuilt). The command line prints it as one `warning:` line."""
+
+
 def disk_full(exc: BaseException) -> bool:
     """The disk (or a quota) is full: SQLite's SQLITE_FULL, or the OS's ENOSPC.
 

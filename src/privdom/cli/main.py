@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,7 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import DISK_FULL_HINT, PrivdomError, disk_full
+from privdom.errors import DISK_FULL_HINT, PrivdomError, PrivdomWarning, disk_full
 
 
 def write_crash_log() -> Path:
@@ -102,6 +103,19 @@ def main(
     ] = None,
 ) -> None:
     ctx.obj = Workspace(db=db or Path("privdom.db"), sops=sops or Path("sops"))
+    warnings.simplefilter("always", PrivdomWarning)
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """privdom's own warnings as one `warning:` line; anything else as Python prints it."""
+    if issubclass(category, PrivdomWarning):
+        typer.echo(f"warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, *args, **kwargs)
+
+
+_python_showwarning = warnings.showwarning
 
 
 for module in (
