@@ -151,7 +151,8 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
             try:
                 path = snapshot_path(workspace, cache_key(conn, q))
                 if not path.exists():  # else built by another process since the first look
-                    _write(conn, q, path)
+                    _write(conn, q)
+                    _seal(conn, path)
             except BaseException:
                 rollback(conn)
                 raise
@@ -166,12 +167,16 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
         building.unlink(missing_ok=True)
 
 
-def _write(conn: sqlite3.Connection, q: sql.MetricsQuery, path: Path) -> None:
+def _write(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
     sql.build(conn, q, f"{_BUILDING}.member_metrics")
     with pragmas(conn, {"threads": SORT_THREADS}):  # helper threads for the sorts, as a bulk load has
         for name, columns in INDEXES:
             unique = "UNIQUE " if name == "id" else ""
             conn.execute(f"CREATE {unique}INDEX {_BUILDING}.member_metrics_{name} ON member_metrics({columns})")
+
+
+def _seal(conn: sqlite3.Connection, path: Path) -> None:
+    """Write the checksum `_check` reads into the header of the snapshot being built."""
     rows = conn.execute(f"SELECT MAX(rowid) FROM {_BUILDING}.member_metrics").fetchone()[0]
     conn.execute(f"PRAGMA {_BUILDING}.user_version = {checksum(path, rows)}")
 
