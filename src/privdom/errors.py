@@ -41,4 +41,13 @@ def disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def read_only(exc: BaseException) -> bool:
+    """SQLite may not write the workspace: the file, its folder (where the -wal and -shm files go)
+    or the file system is read-only. The operator's to fix, like a full disk."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
+
+
+READ_ONLY_HINT = ("privdom writes to the workspace database and beside it (SQLite's -wal and -shm files): "
+                  "make the file and its folder writable, or copy the workspace somewhere writable")
+
 DISK_FULL_HINT = "free some space on the disk (or raise the quota) that holds the workspace, then run it again"
