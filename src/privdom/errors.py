@@ -47,6 +47,15 @@ def read_only(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
 
 
+def damaged(exc: BaseException) -> bool:
+    """SQLite found the database file damaged (SQLITE_CORRUPT): a disk fault or a copy cut short,
+    not privdom's bug and not fixed by running again."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_CORRUPT
+
+
+DAMAGED_HINT = ("restore privdom.db from a backup, or run `privdom init` in a new folder and import the exports "
+                "again; `sqlite3 privdom.db .recover` may save what is left")
+
 READ_ONLY_HINT = ("privdom writes to the workspace database and beside it (SQLite's -wal and -shm files): "
                   "make the file and its folder writable, or copy the workspace somewhere writable")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -44,9 +45,13 @@ def workspace(ctx: typer.Context) -> Workspace:
     return obj
 
 
+_YMD = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date_option(value: str, option: str = "--date") -> date:
     try:
-        day = date.fromisoformat(value) if len(value) == 10 else _bad_date(value, option)
+        # Only YYYY-MM-DD: fromisoformat also takes week dates (2026-W47-1) of the same length.
+        day = date.fromisoformat(value) if _YMD.fullmatch(value) else _bad_date(value, option)
     except ValueError:
         return _bad_date(value, option)
     if not date_in_range(day):

@@ -25,7 +25,16 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import DISK_FULL_HINT, READ_ONLY_HINT, PrivdomError, PrivdomWarning, disk_full, read_only
+from privdom.errors import (
+    DAMAGED_HINT,
+    DISK_FULL_HINT,
+    READ_ONLY_HINT,
+    PrivdomError,
+    PrivdomWarning,
+    damaged,
+    disk_full,
+    read_only,
+)
 
 
 def write_crash_log() -> Path:
@@ -63,6 +72,11 @@ class PrivdomGroup(TyperGroup):
                 where = ctx.obj.db if ctx.obj else "the workspace"
                 typer.echo(f"error: no space left on the disk; {where} is as it was before this command", err=True)
                 typer.echo(f"hint: {DISK_FULL_HINT}", err=True)
+                ctx.exit(1)
+            if damaged(exc):
+                where = ctx.obj.db if ctx.obj else "the workspace"
+                typer.echo(f"error: {where} is damaged ({exc}); nothing was written", err=True)
+                typer.echo(f"hint: {DAMAGED_HINT}", err=True)
                 ctx.exit(1)
             if read_only(exc):
                 where = ctx.obj.db if ctx.obj else "the workspace"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from privdom.errors import PrivdomError, read_only
+from privdom.errors import DAMAGED_HINT, PrivdomError, damaged, read_only
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -288,6 +288,8 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         if read_only(exc):
             raise
+        if damaged(exc):
+            raise PrivdomError(f"{path} is damaged ({exc})", hint=DAMAGED_HINT) from None
         raise PrivdomError(
             f"{path} is not a privdom workspace ({exc})",
             hint=_NOT_OURS_HINT,
