@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from privdom.planner import DeferredTask, Plan, Task
 from privdom.render import console, print_json, write_csv, write_utf8
-from privdom.render.table import Column, print_table
+from privdom.render.table import Column, one_line, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -242,9 +242,7 @@ def deferred_summary(deferred: Sequence[DeferredTask]) -> list[list[str]]:
     return [[CAUSE_ZH.get(cause, cause), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
 
 
-# Line breaks of every kind (a Markdown reader starts a new line at each), and the characters that
-# open a code span, a link, a table cell or an HTML tag.
-_MD_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# The characters that open a code span, a link, a table cell or an HTML tag.
 _MD_SPECIAL = re.compile(r"([\\`|\[\]<>])")
 
 
@@ -252,7 +250,7 @@ def md(text: str) -> str:
     """Data (names, messages, reasons) as one line of Markdown text: a member named
     `x\n- [ ] 伪造任务` cannot add an item to the checklist, nor a `|` a cell. A message's own line
     breaks show as ⏎."""
-    return _MD_BREAK.sub(" ⏎ ", _MD_SPECIAL.sub(r"\\\1", text))
+    return one_line(_MD_SPECIAL.sub(r"\\\1", text))
 
 
 def markdown(p: Plan) -> str:
