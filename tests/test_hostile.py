@@ -644,6 +644,12 @@ def _md_unforged(res: Result, _ws: Path) -> None:
 def _table_unforged(res: Result, _ws: Path) -> None:
     _no_phone_unless_asked(res, _ws)
     assert not any(line.lstrip().startswith("- [ ] 伪造任务") for line in res.stdout.splitlines())
+    assert "\x1b" not in res.stdout
+
+
+def _name_on_one_line(res: Result, _ws: Path) -> None:
+    _table_unforged(res, _ws)
+    assert "伪 ⏎" in res.stdout, res.stdout  # the name's line break, shown inside its cell
 
 
 def _shows_phone(res: Result, _ws: Path) -> None:
@@ -653,11 +659,11 @@ def _shows_phone(res: Result, _ws: Path) -> None:
 PLAN = ("plan", "--date", DAY)
 PRIVACY_CASES = [
     *(Case(f"privacy-members-{fmt}", ("members", "--date", DAY, "--format", fmt), 0, check=check)
-      for fmt, check in [("table", _no_phone_unless_asked), ("json", _no_phone_unless_asked), ("csv", _csv_escaped)]),
+      for fmt, check in [("table", _name_on_one_line), ("json", _no_phone_unless_asked), ("csv", _csv_escaped)]),
     *(Case(f"privacy-member-{fmt}", ("member", "000001", "--date", DAY, "--format", fmt), 0, check=_no_phone_unless_asked)
       for fmt in ("table", "json")),
     *(Case(f"privacy-plan-{fmt}", (*PLAN, "--format", fmt), 0, check=check)
-      for fmt, check in [("table", _table_unforged), ("json", _no_phone_unless_asked), ("csv", _csv_escaped), ("md", _md_unforged)]),
+      for fmt, check in [("table", _name_on_one_line), ("json", _no_phone_unless_asked), ("csv", _csv_escaped), ("md", _md_unforged)]),
     *(Case(f"privacy-tasks-{fmt}", ("tasks", "--date", DAY, "--format", fmt), 0, check=check, setup=lambda ws: _save(ws))
       for fmt, check in [("table", _table_unforged), ("json", _no_phone_unless_asked), ("csv", _csv_escaped), ("md", _md_unforged)]),
     Case("privacy-report-json", ("report", "--date", DAY, "--format", "json"), 0, check=_no_phone_unless_asked),
@@ -753,6 +759,7 @@ def _break_members_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(members_cmd.render, "members", broken)
 
 
+@pytest.mark.faults
 def test_plan_save_to_a_full_device_says_what_was_saved(ws: Path) -> None:
     """`plan --save --format md > /dev/full`: the tasks are saved, and the message says so."""
     env = {**os.environ, "PYTHONPATH": str(Path(privdom.__file__).parent.parent)}
@@ -767,6 +774,7 @@ def test_plan_save_to_a_full_device_says_what_was_saved(ws: Path) -> None:
     assert again.stderr.startswith("saved 0 new tasks")  # nothing twice
 
 
+@pytest.mark.faults
 def test_import_to_a_full_device_says_what_was_imported(ws: Path) -> None:
     (ws / "m.csv").write_text(csv_members("12"), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(privdom.__file__).parent.parent)}
@@ -846,18 +854,43 @@ def test_two_plan_saves_at_once_issue_every_task_once(ws: Path) -> None:
     assert saved == ["0", str(len(planned))]
 
 
+def _tmpfs(mount: Path, *options: str) -> None:
+    """Mount a tmpfs at `mount`, where the test may (root on Linux); else skip the test, saying why."""
+    mount.mkdir(exist_ok=True)
+    if sys.platform != "linux" or shutil.which("mount") is None:
+        pytest.skip("needs a tmpfs of its own: mount(8) on Linux")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(mount)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"needs a tmpfs of its own, and this user may not mount one: {proc.stderr.decode().strip()}")
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MB tmpfs, where the test may mount one (root on Linux); else the test is skipped, saying why."""
+    """A 3 MB disk."""
     mount = tmp_path / "small-disk"
-    mount.mkdir()
-    if sys.platform != "linux" or shutil.which("mount") is None:
-        pytest.skip("a full disk needs a small tmpfs: mount(8) on Linux")
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
-    if proc.returncode != 0:
-        pytest.skip(f"a full disk needs a small tmpfs, and this user may not mount one: {proc.stderr.decode().strip()}")
+    _tmpfs(mount, "size=3m")
     try:
         yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.faults
+def test_a_read_only_workspace_is_exit_1_with_a_hint(base: Path, tmp_path: Path) -> None:
+    mount = tmp_path / "read-only"
+    _tmpfs(mount, "size=20m")
+    try:
+        ws = mount / "ws"
+        shutil.copytree(base, ws)
+        (ws / "m.csv").write_text(csv_members("1"), encoding="utf-8")
+        before = dump(ws / "privdom.db")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        for args in (("members",), (*PLAN, "--save"), ("import", "members", "m.csv"), ("init",)):
+            res = _invoke(ws, *args)
+            assert res.exit_code == 1, res.stderr
+            assert "error: privdom.db is read-only here" in res.stderr and "hint: privdom writes" in res.stderr
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+        assert dump(ws / "privdom.db") == before
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 

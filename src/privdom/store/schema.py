@@ -14,12 +14,13 @@ Conventions every module relies on:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from privdom.errors import DAMAGED_HINT, PrivdomError, damaged, read_only
+from privdom.errors import DAMAGED_HINT, READ_ONLY_HINT, PrivdomError, damaged, read_only
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -270,7 +271,12 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         )
     if path.exists() and not path.is_file():
         raise PrivdomError(f"{path} is not a regular file, so it cannot be a workspace database", hint=_NOT_OURS_HINT)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PrivdomError(f"cannot make the folder of {path} ({exc.strerror})", hint=READ_ONLY_HINT) from None
+    if not _writable(path):
+        raise PrivdomError(f"{path} is read-only here: privdom cannot write it or its folder", hint=READ_ONLY_HINT)
     new = not path.exists() or path.stat().st_size == 0
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -288,6 +294,8 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         if read_only(exc):
             raise
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_CANTOPEN:
+            raise PrivdomError(f"cannot open {path} ({exc})", hint=READ_ONLY_HINT) from None
         if damaged(exc):
             raise PrivdomError(f"{path} is damaged ({exc})", hint=DAMAGED_HINT) from None
         raise PrivdomError(
@@ -297,6 +305,12 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     migrate(conn, path)
     return conn
+
+
+def _writable(path: Path) -> bool:
+    """The file (when there is one) and its folder, where SQLite puts its -wal and -shm files, may
+    be written. A read-only file system says no to root as well."""
+    return (not path.exists() or os.access(path, os.W_OK)) and os.access(path.parent, os.W_OK)
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path, create: bool) -> None:
