@@ -28,6 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 import privdom
+from import_helpers import wait_for_write_lock
 from privdom.cli.main import app
 from privdom.playbook.templates import check_template
 
@@ -804,23 +805,6 @@ def _subprocess(ws: Path, *args: str) -> subprocess.Popen[bytes]:
                             stderr=subprocess.PIPE)
 
 
-def _in_transaction(ws: Path, proc: subprocess.Popen[bytes]) -> None:
-    """Wait until `proc` holds the workspace's write lock."""
-    probe = sqlite3.connect(ws / "privdom.db", timeout=0)
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                probe.execute("BEGIN IMMEDIATE")
-                probe.execute("ROLLBACK")
-                time.sleep(0.01)
-            except sqlite3.OperationalError:
-                return
-    finally:
-        probe.close()
-    raise AssertionError("the command finished before it could be interrupted")
-
-
 def _big_members(ws: Path, rows: int = 60_000) -> Path:
     path = ws / "big.csv"
     with path.open("w", encoding="utf-8") as f:
@@ -835,7 +819,7 @@ def test_a_signal_mid_import_leaves_the_workspace_as_it_was(ws: Path, sig: signa
     big = _big_members(ws)
     before = dump(ws / "privdom.db")
     proc = _subprocess(ws, "import", "members", str(big))
-    _in_transaction(ws, proc)
+    wait_for_write_lock(ws / "privdom.db", proc)
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert proc.returncode == -sig
