@@ -11,7 +11,7 @@ from datetime import date, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from privdom.bounds import DATE_RANGE, MAX_COUNT, MAX_DAYS, date_in_range
 
@@ -169,8 +169,19 @@ class NodeTrigger(_At):
 
 class MemberEventTrigger(_At):
     trigger: Literal["joined", "joined_group", "first_order", "birthday", "tier_up"]
-    offset: int = Field(0, ge=0, le=MAX_DAYS)
+    # A birthday is known in advance, so it may come early: -3 is a cake reminder 3 days before.
+    offset: int = Field(0, ge=-MAX_DAYS, le=MAX_DAYS)
     tier: str | None = None  # tier_up only: fire for reaching this tier
+
+    @field_validator("offset")
+    @classmethod
+    def _early_only_for_birthdays(cls, value: int, info: ValidationInfo) -> int:
+        trigger = info.data.get("trigger")
+        if value < 0 and trigger != "birthday":
+            raise ValueError(
+                f"expected a number >= 0, got {value} (only birthday and node events are known in advance)"
+            )
+        return value
 
 
 class NthOrderTrigger(_At):
@@ -247,7 +258,9 @@ class Rule(Model):
     template: str
     coupon: str | None = None
     priority: int = Field(50, ge=0, le=100)
-    catch_up_days: int = Field(0, ge=0, le=MAX_DAYS)
+    # Exports arrive the morning after the day they cover, so an event is known a day late: one day
+    # of catch-up by default, or yesterday's joins would never be welcomed.
+    catch_up_days: int = Field(1, ge=0, le=MAX_DAYS)
 
 
 class Stages(Model):
@@ -277,13 +290,21 @@ class Playbook(Model):
     calendar: CalendarSettings = CalendarSettings()
     limits: Limits = Limits()
     stages: Stages = Stages()
+    # rule id -> "file:line" of its template, filled in by the loader: a task the template fails
+    # for names where to fix it.
+    _template_origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
-    def _is_timezone(cls, value: str) -> str:
+    def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"{value!r} is not a time zone; expected an IANA name such as Asia/Shanghai "
-                             "(Beijing time is Asia/Shanghai)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `Asia`, a folder
+            raise ValueError(f"{value!r} is not a timezone of the zone database (e.g. Asia/Shanghai)") from None
         return value
+
+    def template_origin(self, rule_id: str) -> str:
+        return self._template_origins.get(rule_id, "")
+
+    def locate_templates(self, origins: dict[str, str]) -> None:
+        self._template_origins.update(origins)
