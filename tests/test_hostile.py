@@ -449,6 +449,29 @@ TEMPLATE_CASES = [
 ]
 
 
+def _template_failing_for_some_members(ws: Path) -> None:
+    """A template fine with the sample member (1,280 points) that fails for members of this
+    workspace: 0 points divide by zero, 20,000 points repeat past the text bound."""
+    rule = _member_rule("{orders_total: {gte: 0}}").replace('"hi"', json.dumps("{{ 100 // member.points }} {{ ('x' * member.points)|length }}"))
+    _extra_sop(rule)(ws)
+    (ws / "m.csv").write_text("会员卡号,客户名称,注册时间,积分\n8001,零,2026-11-23 09:00:00,0\n8002,多,2026-11-23 09:00:00,20000\n", encoding="utf-8")
+    assert _invoke(ws, "import", "members", "m.csv").exit_code == 0
+
+
+def _blocked_by_the_sandbox(res: Result, _ws: Path) -> None:
+    causes = {b["member_id"]: b["cause"] for b in json.loads(res.stdout)["blocked"] if b["rule"] == "hostile"}
+    assert "ZeroDivisionError" in causes["8001"] and "repeating text" in causes["8002"], causes
+    assert "warning: " in res.stderr and "blocked" in res.stderr
+
+
+PLAN_TEMPLATE_CASES = [
+    Case("template-fails-at-plan-time-is-blocked", ("plan", "--date", DAY, "--format", "json"), 0,
+         setup=_template_failing_for_some_members, check=_blocked_by_the_sandbox),
+    Case("template-fails-at-plan-time-strict", ("plan", "--date", DAY, "--strict"), words=("blocked", "--strict"),
+         setup=_template_failing_for_some_members),
+]
+
+
 def test_templates_that_pass_are_untouched_by_the_bounds() -> None:
     """The bounds leave ordinary templates alone: loops, filters, formats and long-ish messages."""
     names = frozenset({"brand", "date", "member"})
@@ -703,7 +726,7 @@ OUTPUT_CASES = [
 # ---------------------------------------------------------------- the runner
 
 
-ALL = [*CSV_CASES, *XLSX_CASES, *YAML_CASES, *TEMPLATE_CASES, *OPTION_CASES, *DB_CASES, *SNAPSHOT_CASES,
+ALL = [*CSV_CASES, *XLSX_CASES, *YAML_CASES, *TEMPLATE_CASES, *PLAN_TEMPLATE_CASES, *OPTION_CASES, *DB_CASES, *SNAPSHOT_CASES,
        *PRIVACY_CASES, *OUTPUT_CASES]
 
 
