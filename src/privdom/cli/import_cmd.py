@@ -84,8 +84,9 @@ def import_command(
         conn.close()
     changed = not report.dry_run and not report.already_imported
     saved = f"imported {report.file} (import #{report.import_id})" if changed else "nothing was imported"
-    with after_commit(saved, hint="the import is kept: `privdom import` of the same file again says so and "
-                                  "changes nothing; give --rejects and the output a writable place"):
+    writable = "give --rejects and the output a place that can be written"
+    kept = "the import is kept (importing the file again changes nothing); " if changed else ""
+    with after_commit(saved, hint=kept + writable):
         _output(report, rejects, format_)
 
 
