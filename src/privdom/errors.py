@@ -60,3 +60,16 @@ READ_ONLY_HINT = ("privdom writes to the workspace database and beside it (SQLit
                   "make the file and its folder writable, or copy the workspace somewhere writable")
 
 DISK_FULL_HINT = "free some space on the disk (or raise the quota) that holds the workspace, then run it again"
+
+
+def operator_error(exc: BaseException, where: object) -> PrivdomError | None:
+    """The error an exception means when it is the operator's to fix rather than a bug: a full
+    disk, a damaged or a read-only workspace (`where`). None for anything else."""
+    if disk_full(exc):
+        return PrivdomError(f"no space left on the disk; {where} is as it was before this command", DISK_FULL_HINT)
+    if damaged(exc):
+        return PrivdomError(f"{where} is damaged ({exc}); nothing was written", DAMAGED_HINT)
+    if read_only(exc):
+        return PrivdomError(f"{where} is read-only here; nothing was written", READ_ONLY_HINT)
+    return None
+

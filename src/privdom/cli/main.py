@@ -9,7 +9,7 @@ import traceback
 import warnings
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -25,16 +25,7 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import (
-    DAMAGED_HINT,
-    DISK_FULL_HINT,
-    READ_ONLY_HINT,
-    PrivdomError,
-    PrivdomWarning,
-    damaged,
-    disk_full,
-    read_only,
-)
+from privdom.errors import PrivdomError, PrivdomWarning, operator_error
 
 
 def write_crash_log() -> Path:
@@ -54,10 +45,7 @@ class PrivdomGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PrivdomError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
-            ctx.exit(exc.code)
+            _fail(ctx, exc)
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was written", err=True)
             ctx.exit(130)
@@ -68,25 +56,22 @@ class PrivdomGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
             if _is_command_line_exception(exc):
                 raise
-            if disk_full(exc):
-                where = ctx.obj.db if ctx.obj else "the workspace"
-                typer.echo(f"error: no space left on the disk; {where} is as it was before this command", err=True)
-                typer.echo(f"hint: {DISK_FULL_HINT}", err=True)
-                ctx.exit(1)
-            if damaged(exc):
-                where = ctx.obj.db if ctx.obj else "the workspace"
-                typer.echo(f"error: {where} is damaged ({exc}); nothing was written", err=True)
-                typer.echo(f"hint: {DAMAGED_HINT}", err=True)
-                ctx.exit(1)
-            if read_only(exc):
-                where = ctx.obj.db if ctx.obj else "the workspace"
-                typer.echo(f"error: {where} is read-only here; nothing was written", err=True)
-                typer.echo(f"hint: {READ_ONLY_HINT}", err=True)
-                ctx.exit(1)
+            found = operator_error(exc, ctx.obj.db if ctx.obj else "the workspace")
+            if found is not None:
+                _fail(ctx, found)
             log = write_crash_log()
             typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
             typer.echo(f"the traceback is in {log}; please report it", err=True)
             ctx.exit(3)
+
+
+def _fail(ctx: Any, exc: PrivdomError) -> NoReturn:
+    """One `error:` line and its `hint:`, then the error's exit code."""
+    typer.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        typer.echo(f"hint: {exc.hint}", err=True)
+    ctx.exit(exc.code)
+    raise AssertionError("ctx.exit returned")  # it raises Exit
 
 
 def _is_command_line_exception(exc: Exception) -> bool:
