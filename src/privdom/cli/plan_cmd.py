@@ -9,6 +9,7 @@ import typer
 
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
+from privdom.cli.output import after_commit
 from privdom.labels import ACTIONS, STAGES, resolve
 from privdom.render import plan as render
 
@@ -62,13 +63,14 @@ def plan(
             f"{first.cause}); the rest of the plan goes out",
             err=True,
         )
-    if save:
-        new = sum(not t.existing for t in result.tasks)
-        typer.echo(
-            f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)",
-            err=True,
-        )
-    render.plan(result, fmt.value, show_pii, full=full, lang=ws.lang, taken=ws.ids_near)
+    if not save:
+        render.plan(result, fmt.value, show_pii, full=full, lang=ws.lang, taken=ws.ids_near)
+        return
+    new = sum(not t.existing for t in result.tasks)
+    saved = f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)"
+    typer.echo(saved, err=True)
+    with after_commit(saved, hint=f"the tasks are kept: `privdom plan --date {day}` prints the same plan again"):
+        render.plan(result, fmt.value, show_pii, full=full, lang=ws.lang, taken=ws.ids_near)
 
 
 def tasks(

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from privdom.labels import ACTIONS, Labels, Lang, label, pick
@@ -24,6 +23,7 @@ from privdom.render import (
     write_csv,
     yuan,
 )
+from privdom.render.table import cell_text, one_line
 from privdom.segments import Distribution
 
 # The columns `privdom members` prints, in order (a stable interface for scripts).
@@ -109,7 +109,7 @@ def members(
                 label(names[k], rec[k], cell) if names and k in names and rec[k] is not None else rec[k]
                 for k in _TABLE_COLUMNS
             ]
-            table.add_row(*[escape("" if v is None else str(v)) for v in values])  # text, not markup
+            table.add_row(*[cell_text("" if v is None else str(v)) for v in values])  # text, one line
         console().print(table)
 
 
@@ -170,7 +170,7 @@ def distribution(dist: Distribution, fmt: str, *, lang: Lang = "both") -> None:
     keys = [k for k in (rows[0] if rows else ["id"]) if not (lang == "zh" and k == "en" or lang == "en" and k == "zh")]
     table = Table(*(header(k, lang) for k in keys), title=f"{dist.model} · {dist.date.isoformat()}")
     for r in rows:
-        table.add_row(*[escape(_pct(k, r[k])) for k in keys])
+        table.add_row(*[cell_text(_pct(k, r[k])) for k in keys])
     con = console()
     con.print(table)
     con.print(
@@ -222,7 +222,7 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool, *, lang: Lang = "both") 
         con.print("RFM: no orders 无订单")
     table = Table(header("metric", lang), header("value", lang), title=None)
     for key in MEMBER_COLUMNS:
-        table.add_row(key, escape("" if m[key] is None else str(m[key])))
+        table.add_row(key, cell_text("" if m[key] is None else str(m[key])))
     con.print(table)
     groups = ", ".join(f"{g['name'] or g['group_id']}" for g in data["groups"]) or "-"
     con.print(f"groups 社群: {groups}", markup=False)
@@ -232,8 +232,10 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool, *, lang: Lang = "both") 
     for t in upcoming:
         state = label(UPCOMING_STATES, t["state"], cell)
         con.print(
-            f"  {t['due_at'][:16].replace('T', ' ')} [{state}] {t['rule_title'][cell]} · "
-            f"{label(ACTIONS, t['action'], cell)} · {t['owner'] or '-'} · {t['task_id']}",
+            one_line(
+                f"  {t['due_at'][:16].replace('T', ' ')} [{state}] {t['rule_title'][cell]} · "
+                f"{label(ACTIONS, t['action'], cell)} · {t['owner'] or '-'} · {t['task_id']}"
+            ),
             markup=False,
         )
 

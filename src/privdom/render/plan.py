@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -15,7 +16,7 @@ from privdom.planner import BlockedTask, DeferredTask, Plan, SavedTask, Task
 from privdom.planner.lines import lines, short_ids
 from privdom.render import console, mask_text, print_json, write_csv, write_utf8
 from privdom.render.plan_table import Taken, cell_lang, ordered, print_plan, targets, time_of
-from privdom.render.table import Column, print_table
+from privdom.render.table import Column, one_line, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
 _PLAN_JSON = TypeAdapter(Plan)
@@ -143,30 +144,43 @@ def _csv_row(t: Task) -> list[Any]:
     ]
 
 
+# The characters that open a code span, a link, a table cell or an HTML tag.
+_MD_SPECIAL = re.compile(r"([\\`|\[\]<>])")
+
+
+def md(text: str) -> str:
+    """Data (names, messages, reasons) as one line of Markdown text: a member named
+    `x\n- [ ] 伪造任务` cannot add an item to the checklist, nor a `|` a cell. A message's own line
+    breaks show as ⏎."""
+    return one_line(_MD_SPECIAL.sub(r"\\\1", text))
+
+
 def markdown(p: Plan) -> str:
     """A checklist per owner to paste into a chat: one item per line, `[x]` only when all of a
     line's tasks are done, `[-]` when all are closed and some skipped; the id closes them all."""
     lines_ = [f"# {p.date} 运营计划 plan", ""]
     for owner, owned in groupby(lines(ordered(p.tasks)), key=lambda line: line.first.owner):
-        lines_ += [f"## {owner}", ""]
+        lines_ += [f"## {md(owner)}", ""]
         for line in owned:
             t = line.first
             box = {"done": "x", "skipped": "-"}.get(line.status or "", " ")
             count = f"（{len(line.tasks)} 个群）" if len(line.tasks) > 1 else ""
             lines_.append(
-                f"- [{box}] {time_of(t)} 【{label(ACTIONS, t.action, 'zh')}】{t.rule_title['zh']} → "
-                f"{targets(line)}{count}：{t.message}（{t.reason}）`{line.id}`"
+                f"- [{box}] {time_of(t)} 【{label(ACTIONS, t.action, 'zh')}】{md(t.rule_title['zh'])} → "
+                f"{md(targets(line))}{count}：{md(t.message)}（{md(t.reason)}）`{line.id}`"
             )
         lines_.append("")
     if p.deferred:
         lines_ += [f"## 延后 deferred ({len(p.deferred)})", ""]
         for d in ordered(p.deferred):
-            lines_.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{label(CAUSES, d.cause, 'zh')}")
+            lines_.append(
+                f"- {md(d.owner)} · {md(d.rule_title['zh'])} → {md(d.target)}：{label(CAUSES, d.cause, 'zh')}"
+            )
         lines_.append("")
     if p.blocked:
         lines_ += [f"## 受阻 blocked ({len(p.blocked)})", ""]
         for b in ordered(p.blocked):
-            lines_.append(f"- {b.owner} · {b.rule_title['zh']} → {b.target}：{b.cause}")
+            lines_.append(f"- {md(b.owner)} · {md(b.rule_title['zh'])} → {md(b.target)}：{md(b.cause)}")
         lines_.append("")
     return "\n".join(lines_)
 
@@ -227,8 +241,8 @@ def tasks(
     elif fmt == "md":
         sys.stdout.write(
             "".join(
-                f"- [{CHECKBOX.get(t.status, ' ')}] {t.due_at[11:16]} {t.owner} "
-                f"【{label(ACTIONS, t.action, 'zh')}】→ {t.target}：{t.message}`{t.task_id}`\n"
+                f"- [{CHECKBOX.get(t.status, ' ')}] {t.due_at[11:16]} {md(t.owner or '')} "
+                f"【{label(ACTIONS, t.action, 'zh')}】→ {md(t.target)}：{md(t.message or '')}`{t.task_id}`\n"
                 for t in rows
             )
         )

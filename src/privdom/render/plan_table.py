@@ -19,7 +19,7 @@ from privdom.labels import ACTIONS, CAUSES, STAGES, Lang, label, pick
 from privdom.planner import BlockedTask, DeferredTask, Plan, Task
 from privdom.planner.lines import Line, lines, short_ids
 from privdom.render import console
-from privdom.render.table import writes_plain_text
+from privdom.render.table import one_line, writes_plain_text
 from privdom.render.wrap import JOIN, shorten, wrap
 
 TaskT = TypeVar("TaskT", bound=Task)
@@ -38,7 +38,7 @@ def time_of(t: Task) -> str:
 
 def targets(line: Line[TaskT], most: int | None = None) -> str:
     """A line's target: the member or group, or its groups' names (`福利3群、福利4群 +3`)."""
-    names = list(dict.fromkeys(t.target for t in line.tasks))
+    names = list(dict.fromkeys(one_line(t.target) for t in line.tasks))
     if most is None or len(names) <= most:
         return "、".join(names)
     return "、".join(names[:most]) + f" +{len(names) - most}"
@@ -70,7 +70,9 @@ def plan_lines(
     out: list[tuple[str, str]] = []
 
     def add(text: str, style: str = PLAIN, *, first: str = "", rest: str | None = None) -> None:
-        out.extend((line, style) for line in wrap(text, width, first=first, rest=rest))
+        # Data is one line of plain text: a name cannot start a line of its own or send the
+        # terminal an escape sequence (render.table.one_line).
+        out.extend((line, style) for line in wrap(one_line(text), width, first=first, rest=rest))
 
     counts = [
         f"{len(p.tasks)} " + pick("项任务", "tasks", lang),
@@ -94,7 +96,7 @@ def plan_lines(
         section = list(owned)
         count = sum(len(line.tasks) for line in section)
         out.append(("", PLAIN))
-        title = f"── {owner} · {count} " + pick("项", "tasks", lang) + " "
+        title = f"── {one_line(owner)} · {count} " + pick("项", "tasks", lang) + " "
         out.append((title + "─" * max(0, width - cell_len(title)), BOLD))
         for line in section:
             _plan_line(line, short[line.id], width, full=full, lang=lang, add=add, out=out)
@@ -153,7 +155,7 @@ def _plan_line(
     )
     indent = " " * cell_len(head)
     add(what, BOLD if mark != " " else PLAIN, first=head, rest=indent + "  ")
-    message = wrap(t.message, width, first=indent, rest=indent)
+    message = wrap(one_line(t.message), width, first=indent, rest=indent)
     out.extend((text, PLAIN) for text in (message if full else shorten(message, MESSAGE_LINES, width)))
     add(t.reason, DIM, first=indent + "↳ ", rest=indent + "  ")
 
