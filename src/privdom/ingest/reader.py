@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from privdom.errors import PrivdomError
+from privdom.ingest.quotes import EndInsideQuotes, balanced_records
 from privdom.ingest.decode import LineCount, detect_encoding, is_xlsx, lines_are_bytes
 from privdom.ingest.sniff import sniff_delimiter
 
@@ -62,11 +62,6 @@ class Part:
 class SplitMisread(Exception):
     """A part with the header did not end between two records: the file's quotes misled the split
     (a stray `"` inside an unquoted cell). The import is read again as one part."""
-
-
-# Read after a part's last line: it comes back as a record of its own only when the csv reader is
-# between records there; inside a quoted cell it becomes part of that cell. No delimiter in it.
-_PART_END = "PRIVDOMPARTEND"
 
 
 class _Counting(io.RawIOBase):
@@ -138,18 +133,14 @@ def open_source(
     delimiter = sniff_delimiter(first)
     header = next(csv.reader([first], delimiter=delimiter))
     bounded = end < size
-    reader = csv.reader(itertools.chain(text, (_PART_END,)) if bounded else text, delimiter=delimiter)
 
     def records() -> Iterator[tuple[int, list[str]]]:
         line = base
-        ended = not bounded
         try:
-            for row in reader:
-                if bounded and len(row) == 1 and row[0] == _PART_END:
-                    ended = True
-                    break
+            for line, row in balanced_records(text, delimiter, base, ends_between=bounded):
                 yield line, row
-                line = base + reader.line_num
+        except EndInsideQuotes:
+            raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell") from None
         except UnicodeDecodeError as exc:
             # The decoder runs ahead of the csv reader by a buffer's worth of lines.
             line = _undecodable_line(path, codec, start, base if start else 1) or line
@@ -161,8 +152,6 @@ def open_source(
             raise PrivdomError(
                 f"{path}:{line}: broken CSV ({exc})", hint="check the quotes on that line"
             ) from None
-        if not ended:
-            raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell")
 
     return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, [text.close])
 
@@ -243,7 +232,11 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
     def records() -> Iterator[tuple[int, list[str]]]:
         for number, values in enumerate(rows, start=first_data):
             cells = [_cell_text(v) for v in values]
-            # A sheet has no field count: a short row just has empty cells at its end.
+            # A sheet has no field count: a short row just has empty cells at its end, and a long
+            # one empty cells past the header's last column (a cell with a value there is kept,
+            # and the record is rejected for its field count).
+            if len(cells) > width and not any(c.strip() for c in cells[width:]):
+                del cells[width:]
             yield number, cells + [""] * (width - len(cells))
 
     return Source(header, records(), "xlsx", None, ws.title, None, [book.close])

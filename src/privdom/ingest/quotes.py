@@ -1,0 +1,90 @@
+"""Records out of CSV lines with every quoted cell balanced within a bound.
+
+The csv module reads a cell that opens with `"` until the matching `"`, however far that is: one
+cell ending in `"Joy` (a name typed with a stray quote) swallows every later line of the file into
+one record. Here a record may span at most MAX_LINES physical lines and MAX_CHARS characters. A
+record that runs past that, or to the end of the input, is rejected from its first line
+(`Unbalanced`), and reading resumes at the line after it: the next line is read as the start of a
+record again, so one stray quote costs one record.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Iterator
+
+# A multi-line cell (a note with line breaks) is rarely more than a few lines; an export whose
+# notes run past either bound has them rejected, with the line, rather than merged into later rows.
+MAX_LINES = 50
+MAX_CHARS = 64 * 1024
+
+# Fed after the last line: it comes back as a record of its own only when the csv reader is between
+# records there; inside a quoted cell it becomes part of that cell. No delimiter or quote in it.
+END = "PRIVDOMPARTEND"
+
+
+class Unbalanced(list[str]):
+    """A record whose quoted cell did not close in bounds; its one item is the raw text read."""
+
+
+class EndInsideQuotes(Exception):
+    """The input ended inside a quoted cell (raised only when the caller asks: `ends_between`)."""
+
+
+def balanced_records(
+    lines: Iterator[str], delimiter: str, first_line: int, *, ends_between: bool = False
+) -> Iterator[tuple[int, list[str]]]:
+    """(physical line, cells) for every record; `Unbalanced` cells for a record out of bounds.
+
+    With `ends_between`, input that ends inside a quoted cell raises EndInsideQuotes instead (a
+    part of a file cut in two, where that means the cut was in the wrong place).
+    """
+    replay: deque[str] = deque()  # lines read again after a rejected record
+    taken: list[str] = []  # the physical lines of the record being read
+    state = {"cut": False}
+
+    def feed() -> Iterator[str]:
+        chars = 0
+        while True:
+            if replay:
+                text = replay.popleft()
+            else:
+                text = next(lines, None)
+                if text is None:
+                    break
+            taken.append(text)
+            if len(taken) > 1:
+                chars += len(text)
+                if len(taken) > MAX_LINES or chars > MAX_CHARS:
+                    break
+            else:
+                chars = len(text)
+            yield text
+            if not taken:
+                chars = 0
+        state["cut"] = True
+        yield END
+
+    line = first_line
+    while True:
+        state["cut"] = False
+        reader = csv.reader(feed(), delimiter=delimiter)
+        for row in reader:
+            if state["cut"]:
+                if not taken and len(row) == 1 and row[0] == END:
+                    return
+                # The reader was inside a quoted cell when the input (or the bound) ended.
+                spent = list(taken)
+                if ends_between and len(spent) <= MAX_LINES and sum(map(len, spent)) <= MAX_CHARS:
+                    raise EndInsideQuotes(line)
+                yield line, Unbalanced([spent[0].rstrip("\r\n")])
+                replay.extendleft(reversed(spent[1:]))
+                taken.clear()
+                line += 1
+                break
+            yield line, row
+            line += len(taken)
+            taken.clear()
+        else:
+            return
