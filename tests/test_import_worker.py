@@ -69,6 +69,8 @@ def _import(root: Path, kind: str, path: Path, *, use_worker: bool, monkeypatch:
     if use_worker:  # as left by an import that was killed: the next one clears it
         (root / ".privdom.db-import-k1ll3d.tmp").write_bytes(b"")
     conn = schema.connect(root / "privdom.db", create=True)
+    # One key for every workspace of a test, so that members made from phones get the same ids.
+    conn.execute("UPDATE settings SET value = '00' WHERE name = 'phone_key'")
     try:
         report = loader.import_file(conn, kind, path, timezone="Asia/Shanghai", started_at=datetime(2026, 11, 23, 8))
     finally:
@@ -370,7 +372,7 @@ def test_a_full_disk_in_the_second_half_is_reported_as_the_operators_to_fix(
 
     monkeypatch.setattr(worker.scratch, "open_for_writing", small)
     channel = io.BytesIO()
-    job = worker.Job("members", path, "utf-8", "generic", None, "Asia/Shanghai")
+    job = worker.Job("members", path, "utf-8", "generic", None, "Asia/Shanghai", b"\x00")
     worker._work(channel, job, worker.Target(cut[1], tmp_path / "half.db", workspace, create_table), os.getppid())
     data = channel.getvalue()
     messages = []

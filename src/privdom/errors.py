@@ -37,3 +37,16 @@ def disk_full(exc: BaseException) -> bool:
 
 
 DISK_FULL_HINT = "free some space on the disk (or raise the quota) that holds the workspace, then run it again"
+
+
+def workspace_busy(exc: BaseException) -> bool:
+    """Another process held the workspace's write lock for longer than the busy timeout."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF if isinstance(exc, sqlite3.Error) else 0
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def read_only(exc: BaseException) -> bool:
+    """The workspace's file (or its directory, where the WAL lives) cannot be written."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+    return False

@@ -24,7 +24,8 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import DISK_FULL_HINT, PrivdomError, disk_full
+from privdom.errors import DISK_FULL_HINT, PrivdomError, disk_full, read_only, workspace_busy
+from privdom.store.scratch import running_import
 
 
 def write_crash_log() -> Path:
@@ -58,6 +59,17 @@ class PrivdomGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
             if _is_command_line_exception(exc):
                 raise
+            if workspace_busy(exc) or read_only(exc):
+                db = ctx.obj.db if ctx.obj else None
+                if workspace_busy(exc):
+                    since = running_import(db) if db else None
+                    what = f"an import started at {since}" if since else "another privdom command is writing to it"
+                    typer.echo(f"error: the workspace is busy ({what})", err=True)
+                    typer.echo("hint: run the command again when that one has finished", err=True)
+                else:
+                    typer.echo(f"error: the workspace {db or 'database'} cannot be written (read-only)", err=True)
+                    typer.echo("hint: check the permissions of the database file and its directory", err=True)
+                ctx.exit(1)
             if disk_full(exc):
                 where = ctx.obj.db if ctx.obj else "the workspace"
                 typer.echo(f"error: no space left on the disk; {where} is as it was before this command", err=True)

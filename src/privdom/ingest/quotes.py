@@ -50,9 +50,10 @@ def balanced_records(
             if replay:
                 text = replay.popleft()
             else:
-                text = next(lines, None)
-                if text is None:
+                got = next(lines, None)
+                if got is None:
                     break
+                text = got
             taken.append(text)
             if len(taken) > 1:
                 chars += len(text)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from privdom.errors import PrivdomError
-from privdom.ingest.quotes import EndInsideQuotes, balanced_records
 from privdom.ingest.decode import LineCount, detect_encoding, is_xlsx, lines_are_bytes
+from privdom.ingest.quotes import EndInsideQuotes, balanced_records
 from privdom.ingest.sniff import sniff_delimiter
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -101,6 +101,7 @@ def open_source(
     sheet: str | None = None,
     progress: Progress | None = None,
     part: Part | None = None,
+    errors: str = "strict",
 ) -> Source:
     """The header and records of an export; with `part`, only the records in that byte range of a
     CSV (progress then counts the part's bytes)."""
@@ -113,17 +114,21 @@ def open_source(
     if sheet:
         raise PrivdomError(f"--sheet {sheet!r} given but {path} is not an XLSX workbook", hint="drop --sheet")
     codec = detect_encoding(path, encoding)
+    if errors != "strict" and encoding == "auto":
+        raise PrivdomError(
+            f"--encoding-errors {errors} needs --encoding", hint="name the encoding to read the file in"
+        )
     size = path.stat().st_size
     start, end, first_line = (0, size, 0) if part is None else (part.start, part.end, part.first_line)
     if start:
         # The header still comes from the top of the file; the records from `start`, where a BOM
         # is no longer in front of them.
-        with _text(path, codec, 0, size, None) as top:
+        with _text(path, codec, 0, size, None, errors) as top:
             first, _ = _header_line(top, path, codec)
-        text = _text(path, codec.removesuffix("-sig"), start, end, progress)
+        text = _text(path, codec.removesuffix("-sig"), start, end, progress, errors)
         base = first_line
     else:
-        text = _text(path, codec, 0, end, progress)
+        text = _text(path, codec, 0, end, progress, errors)
         try:
             first, header_line = _header_line(text, path, codec)
         except BaseException:
@@ -173,9 +178,12 @@ def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | No
     return None
 
 
-def _text(path: Path, codec: str, start: int, end: int, progress: Progress | None) -> io.TextIOWrapper:
+def _text(
+    path: Path, codec: str, start: int, end: int, progress: Progress | None, errors: str = "strict"
+) -> io.TextIOWrapper:
+    """The file's text; `errors` is "strict" unless the operator chose `--encoding-errors replace`."""
     binary = io.BufferedReader(_Counting(path.open("rb"), start, end, progress), buffer_size=1 << 20)
-    return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
+    return io.TextIOWrapper(binary, encoding=codec, errors=errors, newline="")
 
 
 def _header_line(text: io.TextIOWrapper, path: Path, codec: str) -> tuple[str, int]:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from privdom.errors import PrivdomError
+from privdom.store import identity
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -243,6 +244,14 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     DROP INDEX members_external;
     CREATE INDEX members_external ON members(external_userid) WHERE external_userid IS NOT NULL;
     """,
+    # ---- 6 -> 7: the workspace's key for the member ids of members known by phone only
+    # (store/identity.py), and the options an import read its file with: the same file read with
+    # another --map is another import.
+    """
+    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO settings VALUES ('phone_key', lower(hex(randomblob(16))));
+    ALTER TABLE imports ADD COLUMN options TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -271,6 +280,7 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         ) from None
     conn.row_factory = sqlite3.Row
     migrate(conn, path)
+    identity.register(conn)
     return conn
 
 
