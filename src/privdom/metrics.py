@@ -145,7 +145,7 @@ def member_profile(
 
 def _tier_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:
     tiers = playbook.tiers
-    scale = 1 if tiers.metric == "growth" else 100  # spend thresholds are yuan, the metric is fen
+    scale = 1 if tiers.in_growth else 100  # spend thresholds are yuan, the metric is fen
     levels = sorted(tiers.levels, key=lambda lv: lv.min)
     current = next((lv for lv in levels if lv.id == m["tier"]), None)
     upper = [lv for lv in levels if lv.min * scale > (m["tier_metric"] or 0)]
@@ -170,7 +170,7 @@ def _tier_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:
             "distance": distance,
             # growth comes from spend, so say how much more spend reaches the next tier
             "spend_fen_needed": -(-distance * 100 // tiers.growth_per_yuan)
-            if tiers.metric == "growth" and distance is not None
+            if tiers.in_growth and distance is not None
             else distance,
         },
     }

@@ -78,7 +78,52 @@ def detect_encoding(path: Path, forced: str = "auto") -> str:
             decoder.decode(b"", final=True)
             return "utf-8"
         except UnicodeDecodeError:
-            return "gb18030"
+            pass
+    return _not_utf8(path)
+
+
+# How much of a file that is not UTF-8 is read line by line to prove it is GB18030 throughout:
+# all of it up to this size, streamed.
+_PROOF_BYTES = 64 << 20
+
+
+def _not_utf8(path: Path) -> str:
+    """GB18030 for a file none of whose lines with non-ASCII text is UTF-8, and whose every line is
+    GB18030. A file with both kinds of lines (one GBK line pasted into a UTF-8 export) is an error
+    naming the first line that does not fit: read as either encoding, part of it would be stored
+    garbled."""
+    utf8_line = bad_utf8 = 0
+    count = LineCount()
+    with path.open("rb") as f:
+        done = 0
+        for raw in f:
+            line = count.lines + 1
+            count.add(raw)
+            done += len(raw)
+            if not raw.isascii():
+                try:
+                    raw.decode("utf-8")
+                    utf8_line = utf8_line or line
+                except UnicodeDecodeError:
+                    bad_utf8 = bad_utf8 or line
+                    try:
+                        raw.decode("gb18030")
+                    except UnicodeDecodeError:
+                        raise PrivdomError(
+                            f"{path}:{line}: neither utf-8 nor gb18030 text",
+                            hint="pass the file's --encoding, or --encoding utf-8 --encoding-errors replace "
+                            "to read it with the bad bytes replaced",
+                        ) from None
+            if utf8_line and bad_utf8:
+                raise PrivdomError(
+                    f"{path}:{bad_utf8}: not utf-8 text, while line {utf8_line} is: the file mixes "
+                    "utf-8 and gb18030",
+                    hint="export the file again in one encoding; or choose one: --encoding utf-8 (or "
+                    "gb18030) --encoding-errors replace stores that line's undecodable bytes as U+FFFD",
+                )
+            if done > _PROOF_BYTES:
+                break
+    return "gb18030"
 
 
 def _check_codec(name: str) -> str:

@@ -321,11 +321,11 @@ class _Renderer:
         nxt = next((lv for lv in self.levels if current is not None and lv.min > current.min), None)
         gap = None
         if nxt is not None:
-            value = m[tiers.metric] or 0
+            value = m["tier_metric"] if tiers.metric.endswith("_growth") else m[tiers.metric] or 0
             # growth thresholds are growth points; spend thresholds are yuan against fen metrics
             gap = (
                 (nxt.min - value) * 100 // tiers.growth_per_yuan
-                if tiers.metric == "growth"
+                if tiers.in_growth
                 else nxt.min * 100 - value
             )
         return {

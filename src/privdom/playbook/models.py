@@ -61,11 +61,18 @@ class Level(Model):
 
 
 class Tiers(Model):
-    metric: Literal["growth", "spend_total", "spend_365"] = "growth"
+    # imported_growth: a member export's own growth value (成长值) where it has one; max_growth: the
+    # larger of that and the growth computed from spend (see docs/metrics.md).
+    metric: Literal["growth", "imported_growth", "max_growth", "spend_total", "spend_365"] = "growth"
     growth_per_yuan: int = Field(10, ge=1)
     # None keeps a tier for life; N re-evaluates the metric over the last N days.
     downgrade_window_days: int | None = Field(None, ge=1)
     levels: list[Level]
+
+    @property
+    def in_growth(self) -> bool:
+        """Whether thresholds are growth points (a growth metric) rather than yuan of spend."""
+        return self.metric in ("growth", "imported_growth", "max_growth")
 
 
 class Segment(Model):

@@ -183,11 +183,12 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
 def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
     row = [p.metrics.get(c) for c in QUERY_COLUMNS]
     tier = dict(p.tier)
-    if tier["metric"] != "growth":
+    in_growth = tier["metric"] in ("growth", "imported_growth", "max_growth")
+    if not in_growth:
         tier["value"] = yuan(tier["value"])
     if tier["next"]:
         nxt = dict(tier["next"])
-        if tier["metric"] != "growth":
+        if not in_growth:
             nxt["distance"] = yuan(nxt["distance"])
         nxt["spend_needed"] = yuan(nxt.pop("spend_fen_needed"))
         tier["next"] = nxt

@@ -41,7 +41,7 @@ class MetricsQuery:
     start_30: str  # as_of - 29
     window_start: str | None  # first day of the tier metric's window; None = all time
     growth_per_yuan: int
-    tier_metric: str  # growth | spend_total | spend_365
+    tier_metric: str  # growth | imported_growth | max_growth | spend_total | spend_365
     levels: Sequence[TierLevel]  # ascending thresholds
     segments: Sequence[SegmentSql]
     rfm_scores: int
@@ -79,9 +79,39 @@ WHERE date >= :start_30 AND date <= :as_of
 GROUP BY member_id
 """
 
-# Members with order rows are measured from their orders ('orders'; rows that do not count yet give
-# zeros: such a member is missing from _mm_orders, so only they pay an index probe); members with
-# none fall back to the imported aggregates ('imported'), deriving only what a total can tell.
+# The history rule (docs/metrics.md): a member export's totals (orders, spend, last order time) are
+# the member's history up to that last order time. Orders after it are added on top; orders up to
+# it are taken as already counted in the totals. `cover` is that time: a last order given as a date
+# covers the whole day. Only members with such totals, and only their orders after `cover`, are read
+# here (an index range each).
+_COVER = """CASE WHEN length({t}) > 10 AND substr({t}, 12) <> '00:00:00' THEN {t}
+                 ELSE substr({t}, 1, 10) || ' 23:59:59' END"""
+
+_AFTER_AGG = f"""
+CREATE TEMP TABLE _mm_after AS
+SELECT p.member_id,
+       COUNT(*) AS a_orders,
+       SUM(p.amount_fen) AS a_spend,
+       COUNT(DISTINCT substr(p.paid_at, 1, 10)) AS a_days,
+       substr(MAX(p.paid_at), 1, 10) AS a_last,
+       SUM(p.paid_at >= :start_365) AS a_orders_365,
+       SUM(CASE WHEN p.paid_at >= :start_365 THEN p.amount_fen ELSE 0 END) AS a_spend_365,
+       SUM(CASE WHEN p.paid_at >= :window_start THEN p.amount_fen ELSE 0 END) AS a_window
+FROM (SELECT member_id, {_COVER.format(t="last_order_at")} AS cover FROM members
+      WHERE (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
+        AND last_order_at IS NOT NULL AND substr(last_order_at, 1, 10) <= :as_of) c
+JOIN orders p ON p.member_id = c.member_id AND p.paid_at > c.cover
+WHERE p.counted = 1 AND p.paid_at < :next_day
+GROUP BY p.member_id
+"""
+
+# Each member's basis: 'imported' when a member export's totals apply as of the date (their last
+# order is on or before it, or unknown) and the stored orders they cover do not already reach them
+# (in count and in spend: then the orders tell the same history in full, and are used alone); the
+# orders after the totals come on top (a total without a last order time covers every order);
+# 'orders' when the member has order rows (rows that do not count yet give zeros: such a member is
+# missing from _mm_orders, so only they pay an index probe); 'none' otherwise. What a total cannot
+# tell (the days of 17 orders, which of them fell in the last 365 days) is NULL.
 _BASE = """
 CREATE TEMP TABLE _mm_base AS
 SELECT *, CAST(julianday(:as_of) - julianday(last_order_date) AS INTEGER) AS recency_days,
@@ -89,41 +119,56 @@ SELECT *, CAST(julianday(:as_of) - julianday(last_order_date) AS INTEGER) AS rec
 FROM (
 SELECT member_id, name, nickname, phone, phone_display, owner, store, region, tags, birthday,
        birthday_md, joined_date, points, messages_30, images_30, basis,
-       CASE basis WHEN 'orders' THEN o_orders_total WHEN 'imported' THEN imp_n ELSE 0 END AS orders_total,
+       CASE basis WHEN 'orders' THEN o_orders_total WHEN 'imported' THEN imp_n + a_orders
+            ELSE 0 END AS orders_total,
        CASE basis WHEN 'orders' THEN o_purchase_days
-            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN 1 END ELSE 0 END AS purchase_days,
-       CASE basis WHEN 'orders' THEN o_spend_total WHEN 'imported' THEN imp_spend
+            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN 1 + a_days END ELSE 0 END AS purchase_days,
+       CASE basis WHEN 'orders' THEN o_spend_total WHEN 'imported' THEN imp_spend + a_spend
             ELSE 0 END AS spend_total,
        CASE basis WHEN 'orders' THEN o_first_order_date
-            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN imp_last END END AS first_order_date,
-       CASE basis WHEN 'orders' THEN o_last_order_date WHEN 'imported' THEN imp_last
+            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN imp_last
+                                      WHEN o_first_order_date <= imp_last THEN o_first_order_date END
+            END AS first_order_date,
+       CASE basis WHEN 'orders' THEN o_last_order_date WHEN 'imported' THEN COALESCE(a_last, imp_last)
             END AS last_order_date,
        CASE basis WHEN 'orders' THEN o_orders_365
             WHEN 'imported' THEN CASE WHEN imp_last < :start_365 THEN 0
-                                      WHEN imp_n = 1 AND imp_last IS NOT NULL THEN 1 END
+                                      WHEN imp_n = 1 AND imp_last IS NOT NULL THEN 1 END + a_orders_365
             ELSE 0 END AS orders_365,
        CASE basis WHEN 'orders' THEN o_spend_365
             WHEN 'imported' THEN CASE WHEN imp_last < :start_365 THEN 0
                                       WHEN imp_n = 1 AND imp_last IS NOT NULL THEN imp_spend END
+                                 + a_spend_365
             ELSE 0 END AS spend_365,
-       CASE basis WHEN 'orders' THEN o_spend_window WHEN 'imported' THEN imp_spend
+       CASE basis WHEN 'orders' THEN o_spend_window WHEN 'imported' THEN imp_spend + a_window
             ELSE 0 END AS spend_window,
        CASE basis WHEN 'orders' THEN o_spend_total * :gpy / 100
-            WHEN 'imported' THEN COALESCE(imp_growth, imp_spend * :gpy / 100) ELSE 0 END AS growth
+            WHEN 'imported' THEN (imp_spend + a_spend) * :gpy / 100 ELSE 0 END AS growth,
+       CASE WHEN imp_due THEN imp_growth + a_spend * :gpy / 100 END AS imported_growth
 FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.owner, mb.store,
              mb.region, COALESCE(mb.tags, '[]') AS tags, mb.birthday, mb.birthday_md,
              NULLIF(substr(mb.joined_at, 1, 10), '') AS joined_date, mb.points,
              COALESCE(a.messages_30, 0) AS messages_30,
              COALESCE(a.images_30, 0) AS images_30,
-             CASE WHEN o.member_id IS NOT NULL
-                       OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
-                  WHEN (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
+             CASE WHEN (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
                        AND (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of)
-                  THEN 'imported' ELSE 'none' END AS basis,
+                       AND NOT (COALESCE(o.orders_total, 0) - COALESCE(af.a_orders, 0)
+                                  >= MAX(COALESCE(mb.order_count, 0), mb.total_spent_fen > 0)
+                                AND COALESCE(o.spend_total, 0) - COALESCE(af.a_spend, 0)
+                                  >= COALESCE(mb.total_spent_fen, 0))
+                  THEN 'imported'
+                  WHEN o.member_id IS NOT NULL
+                       OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
+                  ELSE 'none' END AS basis,
              MAX(COALESCE(mb.order_count, 0), CASE WHEN mb.total_spent_fen > 0 THEN 1 ELSE 0 END) AS imp_n,
              COALESCE(mb.total_spent_fen, 0) AS imp_spend,
              substr(mb.last_order_at, 1, 10) AS imp_last,
              mb.growth AS imp_growth,
+             (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of) AS imp_due,
+             COALESCE(af.a_orders, 0) AS a_orders, COALESCE(af.a_spend, 0) AS a_spend,
+             COALESCE(af.a_days, 0) AS a_days, af.a_last,
+             COALESCE(af.a_orders_365, 0) AS a_orders_365, COALESCE(af.a_spend_365, 0) AS a_spend_365,
+             COALESCE(af.a_window, 0) AS a_window,
              COALESCE(o.orders_total, 0) AS o_orders_total,
              COALESCE(o.purchase_days, 0) AS o_purchase_days,
              COALESCE(o.spend_total, 0) AS o_spend_total, o.first_order_date AS o_first_order_date,
@@ -131,6 +176,7 @@ FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.
              COALESCE(o.spend_365, 0) AS o_spend_365, COALESCE(o.spend_window, 0) AS o_spend_window
       FROM members mb
       LEFT JOIN _mm_orders o ON o.member_id = mb.member_id
+      LEFT JOIN _mm_after af ON af.member_id = mb.member_id
       LEFT JOIN _mm_activity a ON a.member_id = mb.member_id
       WHERE mb.joined_at IS NULL OR mb.joined_at = '' OR substr(mb.joined_at, 1, 10) <= :as_of))
 """
@@ -188,20 +234,30 @@ _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, reg
     koc_rank, basis, tier_metric, tier_threshold"""
 
 METRIC_COLUMNS = [c.strip() for c in _COLUMNS.split(",")]
-_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_activity", "_mm_base", "_mm_rfm_stats", "_mm_rfm_r",
+_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_after", "_mm_activity", "_mm_base", "_mm_rfm_stats", "_mm_rfm_r",
                 "_mm_rfm_f", "_mm_rfm_m", "_mm_koc")
 
 
 def _tier_metric_sql(q: MetricsQuery, value: str = "") -> str:
-    """The tier metric over member columns, or (value given) over a running spend in fen."""
+    """The tier metric over member columns, or (value given) over a running spend in fen.
+
+    `imported_growth` is the member export's own growth value (成长值) plus the growth of the orders
+    after it, for members that have one (others: the computed growth); `max_growth` the larger of
+    that and the computed growth."""
     windowed = q.window_start is not None or q.tier_metric == "spend_365"
     gpy = int(q.growth_per_yuan)
-    if value:
-        return f"{value} * {gpy} / 100" if q.tier_metric == "growth" else value
-    if q.tier_metric == "growth":
-        if not windowed:
-            return "growth"
-        return f"CASE WHEN basis = 'orders' THEN spend_window * {gpy} / 100 ELSE growth END"
+    growth_like = q.tier_metric in ("growth", "imported_growth", "max_growth")
+    if value:  # only for members measured from their orders, who have no imported growth
+        return f"{value} * {gpy} / 100" if growth_like else value
+    if growth_like:
+        computed = "growth"
+        if windowed:
+            computed = f"CASE WHEN basis = 'orders' THEN spend_window * {gpy} / 100 ELSE growth END"
+        if q.tier_metric == "imported_growth":
+            return f"COALESCE(imported_growth, {computed})"
+        if q.tier_metric == "max_growth":
+            return f"MAX({computed}, COALESCE(imported_growth, {computed}))"
+        return computed
     return "COALESCE(spend_window, 0)" if windowed else "spend_total"
 
 
@@ -263,6 +319,8 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
     conn.execute(_ORDER_AGG, named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_orders_id ON _mm_orders(member_id)")
+    conn.execute(_AFTER_AGG, named)
+    conn.execute("CREATE UNIQUE INDEX temp._mm_after_id ON _mm_after(member_id)")
     conn.execute(_ACTIVITY_AGG, named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_activity_id ON _mm_activity(member_id)")
     conn.execute(_BASE, named)
