@@ -12,7 +12,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from privdom.metrics import MemberProfile
-from privdom.render import FORMULA_START, console, csv_cell, dumps, mask_phone, print_json, write_csv, yuan
+from privdom.render import (
+    FORMULA_START,
+    console,
+    csv_cell,
+    dumps,
+    mask_phone,
+    mask_text,
+    print_json,
+    write_csv,
+    yuan,
+)
 from privdom.segments import Distribution
 
 # The columns `privdom members` prints, in order (a stable interface for scripts).
@@ -37,6 +47,10 @@ def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
     rec = dict(zip(QUERY_COLUMNS, row, strict=True))
     display = rec.pop("phone_display")
     rec["phone"] = (rec["phone"] if show_pii else mask_phone(rec["phone"])) or display
+    if not show_pii:  # a name that is a phone number (a contact saved by number) is one too
+        for key in ("name", "nickname"):
+            if rec.get(key):
+                rec[key] = mask_text(rec[key])
     for key in MONEY:
         rec[key] = yuan(rec[key])
     rec["tags"] = json.loads(rec["tags"]) if rec["tags"] else []
@@ -202,6 +216,6 @@ def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
         "tier": tier,
         "lifecycle": p.lifecycle,
         "rfm": rfm,
-        "groups": p.groups,
+        "groups": p.groups if show_pii else [{**g, "name": g["name"] and mask_text(g["name"])} for g in p.groups],
         "upcoming_tasks": p.upcoming_tasks,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -14,11 +13,10 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from privdom.planner import DeferredTask, Plan, Task
-from privdom.render import console, print_json, write_csv, write_utf8
+from privdom.render import console, mask_text, print_json, write_csv, write_utf8
 from privdom.render.table import Column, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _PLAN_JSON = TypeAdapter(Plan)
 # A piece of a task list, as the one key of an object: serialized, its tasks sit at the plan's depth.
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
@@ -64,17 +62,6 @@ CSV_COLUMNS = (
     "existing",
     "cause",
 )
-
-
-def _masked_phone(match: re.Match[str]) -> str:
-    return f"{match[1]}****{match[2]}"
-
-
-def mask_text(text: str) -> str:
-    """Mask every mainland mobile number inside free text (messages, names)."""
-    # A function replacement: a template string is parsed again on every call, which is most of
-    # the cost when a plan at a million members masks a hundred thousand texts.
-    return _PHONE_IN_TEXT.sub(_masked_phone, text)
 
 
 def masked(plan: Plan, show_pii: bool) -> Plan:
