@@ -170,6 +170,12 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
     if t["next"]:
         line += f"; next {t['next']['id']} at {t['next']['min']} ({t['next']['distance']} to go)"
     con.print(line, markup=False)
+    if t.get("export"):
+        e = t["export"]
+        said = f"export 导出: level {e['level'] or '-'}, growth {e['growth'] if e['growth'] is not None else '-'}"
+        con.print(said + ("" if e["differs"] else " (agrees / 一致)"), markup=False)
+        for why in e["why"]:
+            con.print(f"  why 原因: {why}", markup=False)
     s = data["lifecycle"]
     cond = "otherwise" if s["condition"] is None else json.dumps(s["condition"], ensure_ascii=False)
     since = s["since"] or "?"

@@ -476,6 +476,15 @@ def member_row(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:
     return row
 
 
+def member_export(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:
+    """What a member export said of the member: its own level and growth value, and its totals."""
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT level, growth, total_spent_fen, order_count, last_order_at FROM members WHERE member_id = ?",
+        (member_id,),
+    ).fetchone()
+    return row
+
+
 def member_exists(conn: sqlite3.Connection, member_id: str) -> bool:
     return conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone() is not None
 

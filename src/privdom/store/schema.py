@@ -41,6 +41,27 @@ def _drop_snapshot_tables(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE metrics_cache")
 
 
+def _phone_ids(conn: sqlite3.Connection) -> None:
+    """6 -> 7: the workspace's key for the member ids of members known by phone only
+    (store/identity.py), and the options an import read its file with (the same file read with
+    another --map is another import). Members an earlier version keyed by their phone take their
+    `p_` id, and every row that refers to them moves with them."""
+    conn.execute("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO settings VALUES ('phone_key', lower(hex(randomblob(16))))")
+    conn.execute("ALTER TABLE imports ADD COLUMN options TEXT")
+    identity.register(conn)
+    conn.execute(
+        "CREATE TEMP TABLE phone_rekey AS SELECT member_id AS old, phone_member_id(phone) AS new"
+        " FROM members WHERE member_id = phone"
+    )
+    for table in ("members", "orders", "group_members", "activity", "tasks"):
+        conn.execute(
+            f"""UPDATE {table} SET member_id = (SELECT new FROM phone_rekey WHERE old = {table}.member_id)
+                WHERE member_id IN (SELECT old FROM phone_rekey)"""
+        )
+    conn.execute("DROP TABLE temp.phone_rekey")
+
+
 # A step is SQL statements, or a function for a step that needs to look at the data first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 0 -> 1: the first schema.
@@ -244,14 +265,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     DROP INDEX members_external;
     CREATE INDEX members_external ON members(external_userid) WHERE external_userid IS NOT NULL;
     """,
-    # ---- 6 -> 7: the workspace's key for the member ids of members known by phone only
-    # (store/identity.py), and the options an import read its file with: the same file read with
-    # another --map is another import.
-    """
-    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO settings VALUES ('phone_key', lower(hex(randomblob(16))));
-    ALTER TABLE imports ADD COLUMN options TEXT;
-    """,
+    # ---- 6 -> 7: see _phone_ids.
+    _phone_ids,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
