@@ -163,6 +163,10 @@ def _table(report: ImportReport) -> None:
     if report.kind == "members":
         rows.append(("改用会员号 / members given an id", report.members_adopted))
     rows += [(f"  置空 / nulled: {column}", n) for column, n in report.nulled_by_column.items()]
+    rows += [
+        (f"  数字编号 / ids stored as numbers (leading zeros may be lost): {column}", n)
+        for column, n in report.numeric_ids.items()
+    ]
     for label, value in rows:
         table.add_row(label, str(value))
     table.add_row("编码 / encoding", report.encoding)

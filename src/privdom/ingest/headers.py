@@ -410,7 +410,7 @@ def _likeness(kind: str, column: str) -> tuple[str | None, float]:
                 score = 0.6 + 0.4 * min(len(w), len(key)) / max(len(w), len(key))
             else:
                 score = difflib.SequenceMatcher(None, key, w).ratio()
-                if score < 0.6:
+                if score < 0.5:
                     continue
             if score > best[1]:
                 best = (name, score)

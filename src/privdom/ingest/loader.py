@@ -36,6 +36,8 @@ from privdom.store import identity, scratch
 from privdom.store import imports as sql
 
 BATCH = 20_000
+# Fields that identify a record: an XLSX cell of theirs that is a number is flagged.
+ID_FIELDS = frozenset({"member_id", "external_userid", "order_id", "group_id"})
 
 
 class _DryRun(Exception):
@@ -160,7 +162,14 @@ def _import(
         with ExitStack() as after_commit:
             try:
                 stamp = started_at.strftime("%Y-%m-%d %H:%M:%S")
-                with collector_paused(), scratch.marked(conn, stamp), sql.bulk_settings(conn), store.transaction(conn):
+                # The marker is written once this import holds the workspace, so that a second
+                # import, waiting, never overwrites the first one's.
+                with (
+                    collector_paused(),
+                    sql.bulk_settings(conn),
+                    store.transaction(conn),
+                    scratch.marked(conn, stamp),
+                ):
                     if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
                         parser.match_blank = False  # no stored member to match a blank identity to
                         job = Job(kind, path, src.encoding, how.source, mappings, timezone,
@@ -171,6 +180,11 @@ def _import(
                         blanks = _stage(conn, src, parser, report)
                         _settle(conn, kind, report, blanks)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
+                    report.numeric_ids = {
+                        src.header[i].strip(): src.numbers[i]
+                        for name, i in hmap.fields.items()
+                        if name in ID_FIELDS and src.numbers.get(i)
+                    }
                     report.rejected = len(report.rejects)
                     report.rejected_by_reason = dict(sorted(Counter(r.reason for r in report.rejects).items()))
                     report.seconds = round(time.perf_counter() - started, 3)

@@ -35,6 +35,9 @@ class Source:
     delimiter: str | None = None
     sheet: str | None = None
     progress: Progress | None = None  # told of the bytes read; a worker reading the file reports here
+    # XLSX: column index -> how many of its cells were numbers (an id stored as a number may have
+    # lost its leading zeros before privdom saw it).
+    numbers: dict[int, int] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -158,7 +161,7 @@ def open_source(
                 f"{path}:{line}: broken CSV ({exc})", hint="check the quotes on that line"
             ) from None
 
-    return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, [text.close])
+    return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, {}, [text.close])
 
 
 def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | None:
@@ -236,10 +239,14 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
     first_data = line + 1
 
     width = len(header)
+    numbers: dict[int, int] = {}
 
     def records() -> Iterator[tuple[int, list[str]]]:
         for number, values in enumerate(rows, start=first_data):
             cells = [_cell_text(v) for v in values]
+            for index, value in enumerate(values):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    numbers[index] = numbers.get(index, 0) + 1
             # A sheet has no field count: a short row just has empty cells at its end, and a long
             # one empty cells past the header's last column (a cell with a value there is kept,
             # and the record is rejected for its field count).
@@ -247,7 +254,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
                 del cells[width:]
             yield number, cells + [""] * (width - len(cells))
 
-    return Source(header, records(), "xlsx", None, ws.title, None, [book.close])
+    return Source(header, records(), "xlsx", None, ws.title, None, numbers, [book.close])
 
 
 def _cell_text(value: Any) -> str:

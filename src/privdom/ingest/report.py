@@ -43,6 +43,10 @@ class ImportReport(BaseModel):
     rejected: int = 0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
     nulled_by_column: dict[str, int] = Field(default_factory=dict)
+    numeric_ids: dict[str, int] = Field(
+        default_factory=dict,
+        description="XLSX identity columns -> cells that were numbers: leading zeros may be gone.",
+    )
     members_created: int = Field(
         default=0, description="Minimal members created for orders of unknown members."
     )

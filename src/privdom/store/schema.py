@@ -14,6 +14,7 @@ Conventions every module relies on:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,14 @@ from privdom.errors import PrivdomError
 from privdom.store import identity
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def busy_timeout_ms() -> int:
+    """How long a command waits for another one holding the workspace (an import) before it says
+    the workspace is busy: BUSY_TIMEOUT_MS, or PRIVDOM_BUSY_TIMEOUT_MS for scripts that would
+    rather fail fast."""
+    value = os.environ.get("PRIVDOM_BUSY_TIMEOUT_MS", "")
+    return int(value) if value.isdigit() else BUSY_TIMEOUT_MS
 
 # The page size of a new workspace; SQLite's default is 4 KiB. A first import of 4.6M orders writes
 # about 900 MB of table and index pages, each into the WAL and again into the file at the commit,
@@ -282,8 +291,9 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists() or path.stat().st_size == 0
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        busy_ms = busy_timeout_ms()
+        conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         if new:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL mode, which fixes it
         conn.execute("PRAGMA journal_mode = WAL")
