@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - strategies and CSV text read best on one line
 """Properties of the record and cell rules: whatever the file, a record that does not line up with
 its header is rejected alone, and every other record is read exactly as written."""
 
