@@ -317,7 +317,8 @@ def test_a_busy_workspace_waits_then_says_so(cli: Callable[..., Any], workspace:
     for result in (res, plan):
         assert result.exit_code == 1
         assert "error: the workspace is busy (an import started at 2026-11-23 08:00:00)" in result.stderr.splitlines()
-    assert res.stderr.splitlines()[0].startswith("waiting for the import started at 2026-11-23 08:00:00")
+    for result in (res, plan):
+        assert result.stderr.splitlines()[0].startswith("waiting for the import started at 2026-11-23 08:00:00")
     assert rows(db, "SELECT count(*) AS n FROM members") == [{"n": 0}]
 
 
@@ -347,3 +348,18 @@ def test_a_read_only_workspace_is_exit_1(cli: Callable[..., Any], workspace: Pat
     monkeypatch.setattr(schema.sqlite3, "connect", read_only)
     res = cli("import", "members", str(path))
     assert (res.exit_code, res.stderr.splitlines()[:1]) == (1, ["error: the workspace privdom.db cannot be written (read-only)"]), res.stdout
+
+
+def test_an_xlsx_id_stored_as_a_number_is_flagged(cli: Callable[..., Any], workspace: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["会员卡号", "客户名称"])
+    sheet.append([10001, "甲"])  # typed as a number: a leading 0 would be gone
+    sheet.append(["00010002", "乙"])
+    book.save(workspace / "m.xlsx")
+    report = cli("import", "members", str(workspace / "m.xlsx"), "--format", "json").json()
+    assert (report["inserted"], report["numeric_ids"]) == (2, {"会员卡号": 1})
+    assert "ids stored as numbers" in cli("import", "members", str(workspace / "m.xlsx"), "--force").stdout

@@ -13,6 +13,7 @@ import typer
 from privdom import store
 from privdom.errors import PrivdomError
 from privdom.playbook import Playbook, load_playbook
+from privdom.store.scratch import running_import
 
 
 @dataclass
@@ -35,6 +36,14 @@ class Workspace:
 
     def date_or_today(self, value: str | None, option: str = "--date") -> date:
         return parse_date_option(value, option) if value else self.today()
+
+
+def say_if_waiting(db: Path) -> None:
+    """On stderr, before a command that writes waits for an import that holds the workspace (it
+    waits up to store.busy_timeout_ms, then fails: `error: the workspace is busy (...)`)."""
+    since = running_import(db)
+    if since:
+        typer.echo(f"waiting for the import started at {since} to finish / 等待进行中的导入完成", err=True)
 
 
 def workspace(ctx: typer.Context) -> Workspace:

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from privdom.cli.context import workspace
+from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import TableOrJson
 from privdom.errors import PrivdomError
 from privdom.ingest import KINDS, SOURCES, ImportReport, import_file
 from privdom.render import console, print_json, write_csv
-from privdom.store.scratch import running_import
 
 Kind = Enum("Kind", {k.replace("-", "_"): k for k in KINDS}, type=str)  # type: ignore[misc]
 
@@ -81,9 +80,7 @@ def import_command(
         _check_rejects_path(rejects)
     timezone = ws.playbook().timezone
     conn = ws.connect()
-    since = running_import(ws.db)
-    if since:
-        typer.echo(f"waiting for the import started at {since} to finish / 等待进行中的导入完成", err=True)
+    say_if_waiting(ws.db)
 
     def run(progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
         return import_file(

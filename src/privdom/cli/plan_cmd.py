@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from privdom import planner
-from privdom.cli.context import workspace
+from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
 from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
@@ -59,6 +59,8 @@ def plan(
     ws = workspace(ctx)
     playbook = ws.playbook()
     day = ws.date_or_today(date)
+    if save:
+        say_if_waiting(ws.db)
     _plan(ws.connect(), playbook, day, owner, stage, action, save=save, fmt=fmt.value, show_pii=show_pii)
 
 
