@@ -98,13 +98,18 @@ def test_well_formed_csv_reads_as_the_csv_module_reads_it(table: list[list[str]]
     csv.writer(out, lineterminator="\n").writerows(table)
     text = out.getvalue()
     want = list(csv.reader(io.StringIO(text, newline="")))
-    got = list(balanced_records(iter(io.StringIO(text, newline="")), ",", 1))
+    got = _balanced(text)
     assert [row for _, row in got] == want
     assert not any(type(row) is Unbalanced for _, row in got)
     line = 1
     for (at, _row), physical in zip(got, _physical_lines(text), strict=True):
         assert at == line
         line += physical
+
+
+def _balanced(text: str) -> list[tuple[int, list[str]]]:
+    lines = list(io.StringIO(text, newline=""))
+    return list(balanced_records(iter(lines), ",", 1, lambda n: iter(lines[n:])))
 
 
 def _physical_lines(text: str) -> list[int]:
@@ -117,12 +122,19 @@ def _physical_lines(text: str) -> list[int]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(MAX_LINES + 1, MAX_LINES + 20), st.integers(0, 5))
-def test_a_quoted_cell_past_the_bound_is_rejected_and_reading_resumes(lines: int, tail: int) -> None:
-    text = 'a,"open\n' + "x\n" * lines + 'b,"closed"\n' * tail
-    got = list(balanced_records(iter(io.StringIO(text, newline="")), ",", 1))
-    assert type(got[0][1]) is Unbalanced and got[0][0] == 1
-    assert got[1:] == [(2 + k, ["x"]) for k in range(lines)] + [(2 + lines + k, ["b", "closed"]) for k in range(tail)]
+@given(st.integers(0, 3), st.integers(1, MAX_LINES + 20), st.integers(0, 5), st.booleans())
+def test_a_quoted_cell_past_the_bound_is_rejected_and_reading_resumes(head: int, lines: int, tail: int, second: bool) -> None:
+    """Past the bound, or open to the end: rejected from its line, every later line read again (a
+    second runaway cell among them too)."""
+    second = second and lines + tail >= MAX_LINES  # nearer, its quote would close the first one's cell
+    text = "h,1\n" * head + 'a,"open\n' + "x\n" * lines + "b,closed\n" * tail + ('c,"again\n' if second else "")
+    got = _balanced(text)
+    assert got[:head] == [(1 + k, ["h", "1"]) for k in range(head)]
+    assert type(got[head][1]) is Unbalanced and got[head][0] == head + 1 and got[head][1] == ['a,"open']
+    rest = [(head + 2 + k, ["x"]) for k in range(lines)] + [(head + 2 + lines + k, ["b", "closed"]) for k in range(tail)]
+    assert got[head + 1:head + 1 + len(rest)] == rest
+    if second:
+        assert got[-1] == (head + 2 + lines + tail, ['c,"again']) and type(got[-1][1]) is Unbalanced
 
 
 @given(st.sampled_from(["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "N/A", "n/a", "-", "--", "null", "NULL", "—"]))

@@ -142,11 +142,21 @@ def open_source(
     header = next(csv.reader([first], delimiter=delimiter))
     bounded = end < size
 
+    skip_header = 0 if start else base - 1  # the lines up to the header's end, read before `text`
+
+    def reopen(lines: int) -> Iterator[str]:
+        """The records' lines again, after the first `lines` of them (a runaway quoted cell)."""
+        again = _text(path, codec if not start else codec.removesuffix("-sig"), start, end, None, errors)
+        source._closers.append(again.close)
+        for _ in range(skip_header + lines):
+            if not again.readline():
+                break
+        return iter(again)
+
     def records() -> Iterator[tuple[int, list[str]]]:
         line = base
         try:
-            for line, row in balanced_records(text, delimiter, base, ends_between=bounded):
-                yield line, row
+            yield from balanced_records(text, delimiter, base, reopen, ends_between=bounded)
         except EndInsideQuotes:
             raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell") from None
         except UnicodeDecodeError as exc:
@@ -158,10 +168,11 @@ def open_source(
             ) from None
         except csv.Error as exc:
             raise PrivdomError(
-                f"{path}:{line}: broken CSV ({exc})", hint="check the quotes on that line"
+                f"{path}: broken CSV ({exc})", hint="check the file's quotes and delimiters"
             ) from None
 
-    return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, {}, [text.close])
+    source = Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, {}, [text.close])
+    return source
 
 
 def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | None:
