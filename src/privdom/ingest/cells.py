@@ -295,6 +295,8 @@ _WECOM_ID = re.compile(r"^w[mo][0-9A-Za-z_-]{6,62}$")
 def id_problem(cell: str, *, wecom: bool = False) -> str | None:
     """None for an identity that can key a record (`cell` stripped and not empty); else the
     reject reason `invalid_id`: a placeholder, an Excel error, or a WeCom id of the wrong shape."""
+    if len(cell) > 4 and cell[0] != "#":  # every placeholder but Excel's errors is shorter
+        return "invalid_id" if wecom and not _WECOM_ID.match(cell) else None
     if cell.startswith("#") and _EXCEL_ERRORS.match(cell):
         return "invalid_id"
     if cell.lower() in _PLACEHOLDERS or set(cell) <= {"-", "—", "*", "?", "#", "/", "."}:

@@ -63,6 +63,7 @@ SELECT member_id,
        COUNT(DISTINCT substr(paid_at, 1, 10)) AS purchase_days,
        substr(MIN(paid_at), 1, 10) AS first_order_date,
        substr(MAX(paid_at), 1, 10) AS last_order_date,
+       MAX(paid_at) AS last_paid_at,
        SUM(paid_at >= :start_365) AS orders_365,
        SUM(CASE WHEN paid_at >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
        SUM(CASE WHEN paid_at >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
@@ -82,8 +83,9 @@ GROUP BY member_id
 # The history rule (docs/metrics.md): a member export's totals (orders, spend, last order time) are
 # the member's history up to that last order time. Orders after it are added on top; orders up to
 # it are taken as already counted in the totals. `cover` is that time: a last order given as a date
-# covers the whole day. Only members with such totals, and only their orders after `cover`, are read
-# here (an index range each).
+# covers the whole day. Only members with such totals and a counted order after `cover` (told by
+# _mm_orders), and only those orders, are read here (an index range each); CROSS JOIN keeps that
+# order, which the planner would otherwise turn round into a scan of every order.
 _COVER = """CASE WHEN length({t}) > 10 AND substr({t}, 12) <> '00:00:00' THEN {t}
                  ELSE substr({t}, 1, 10) || ' 23:59:59' END"""
 
@@ -97,11 +99,12 @@ SELECT p.member_id,
        SUM(p.paid_at >= :start_365) AS a_orders_365,
        SUM(CASE WHEN p.paid_at >= :start_365 THEN p.amount_fen ELSE 0 END) AS a_spend_365,
        SUM(CASE WHEN p.paid_at >= :window_start THEN p.amount_fen ELSE 0 END) AS a_window
-FROM (SELECT member_id, {_COVER.format(t="last_order_at")} AS cover FROM members
-      WHERE (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
-        AND last_order_at IS NOT NULL AND substr(last_order_at, 1, 10) <= :as_of) c
-JOIN orders p ON p.member_id = c.member_id AND p.paid_at > c.cover
-WHERE p.counted = 1 AND p.paid_at < :next_day
+FROM _mm_orders o CROSS JOIN members mb ON mb.member_id = o.member_id
+CROSS JOIN orders p ON p.member_id = o.member_id AND p.paid_at > {_COVER.format(t="mb.last_order_at")}
+WHERE (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
+  AND substr(mb.last_order_at, 1, 10) <= :as_of
+  AND o.last_paid_at > {_COVER.format(t="mb.last_order_at")}
+  AND p.counted = 1 AND p.paid_at < :next_day
 GROUP BY p.member_id
 """
 
