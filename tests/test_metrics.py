@@ -304,26 +304,22 @@ def test_the_dataset_covers_the_edge_cases(loaded: Any) -> None:
     assert one("SELECT member_id FROM member_metrics WHERE member_id = '00100'").fetchone() is not None
 
 
-def test_export_totals_never_shrink_when_orders_arrive(loaded: Any) -> None:
-    """The example of docs/metrics.md: 17 orders and 854.50 up to 2026-04-01 (成长值 8545), then
-    one 20.00 order: 18 orders, 874.50, gold; the covered orders and the refunded one add nothing."""
+@pytest.mark.parametrize(("member_id", "expected"), [
+    # The example of docs/metrics.md: 17 orders and 854.50 up to 2026-04-01 (成长值 8545), then one
+    # 20.00 order: 18 orders, 874.50, gold; the covered orders and the refunded one add nothing.
+    ("90005", ("imported", 18, 87450, 8745, "gold", "2026-05-02", None)),
+    # Every order the totals cover is stored: the orders tell the same history in full.
+    ("90008", ("orders", 3, 3500, 350, "regular", "2026-03-01", 3)),
+])
+def test_export_totals_never_shrink_when_orders_arrive(loaded: Any, member_id: str, expected: tuple[Any, ...]) -> None:
     conn, pb, _rows = loaded
     metrics.materialize(conn, pb, D1)
     row = conn.execute(
-        "SELECT basis, orders_total, spend_total, growth, tier, last_order_date FROM member_metrics"
-        " WHERE member_id = '90005'"
+        "SELECT basis, orders_total, spend_total, growth, tier, last_order_date, orders_365 FROM member_metrics"
+        " WHERE member_id = ?",
+        (member_id,),
     ).fetchone()
-    assert tuple(row) == ("imported", 18, 87450, 8745, "gold", "2026-05-02")
-
-
-def test_totals_whose_orders_are_all_stored_are_measured_from_the_orders(loaded: Any) -> None:
-    conn, pb, _rows = loaded
-    metrics.materialize(conn, pb, D1)
-    row = conn.execute(
-        "SELECT basis, orders_total, spend_total, purchase_days, orders_365 FROM member_metrics"
-        " WHERE member_id = '90008'"
-    ).fetchone()
-    assert tuple(row) == ("orders", 3, 3500, 3, 3)
+    assert tuple(row) == expected
 
 
 @pytest.mark.parametrize(("metric", "tier"), [("growth", "regular"), ("imported_growth", "silver"),
