@@ -347,7 +347,7 @@ def test_a_read_only_workspace_is_exit_1(cli: Callable[..., Any], workspace: Pat
 
     monkeypatch.setattr(schema.sqlite3, "connect", read_only)
     res = cli("import", "members", str(path))
-    assert (res.exit_code, res.stderr.splitlines()[:1]) == (1, ["error: the workspace privdom.db cannot be written (read-only)"]), res.stdout
+    assert (res.exit_code, res.stderr.splitlines()[:1]) == (1, ["error: privdom.db is read-only here; nothing was written"]), res.stdout
 
 
 def test_an_xlsx_id_stored_as_a_number_is_flagged(cli: Callable[..., Any], workspace: Path) -> None:

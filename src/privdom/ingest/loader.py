@@ -26,7 +26,7 @@ from privdom.errors import PrivdomError
 from privdom.ingest import split
 from privdom.ingest.hashing import Hashing
 from privdom.ingest.headers import KINDS, SOURCES, HeaderMap, map_header, shown, suggest
-from privdom.ingest.reader import Part, Progress, Source, SplitMisread, open_source
+from privdom.ingest.reader import Part, Progress, Source, SplitMisread, check_export, open_source
 from privdom.ingest.records import records, reject, value_batches
 from privdom.ingest.report import ImportReport, Reject, Unmapped
 from privdom.ingest.rows import RowParser
@@ -76,6 +76,7 @@ def import_file(
         raise PrivdomError(
             f"--encoding-errors {encoding_errors!r} is not known", hint="use strict (the default) or replace"
         )
+    check_export(path)  # before the hash's thread opens it: a FIFO would block that open for ever
     how = Options(mappings or {}, source, sheet, encoding, tuple(sorted(allow_missing)), encoding_errors, force)
     args = (conn, kind, path, timezone, started_at, how, dry_run, progress)
     try:
