@@ -56,6 +56,7 @@ def plan() -> Plan:
             DeferredTask(**task(id="bbbbbbbbbbbb", message="", target=AWKWARD, cause="member_cap")),
         ],
         summary={"by_stage": {"conversion": 2}, "deferred_by_cause": {"member_cap": 1, "owner_capacity": 1}},
+        held_out=[Task(**task(id="cccccccccccc", target="13812345678", holdout=True))],
     )
 
 
@@ -67,6 +68,7 @@ def documented(plan: Plan) -> dict[str, Any]:
         "tasks": [asdict(t) for t in plan.tasks],
         "deferred": [asdict(d) for d in plan.deferred],
         "summary": plan.summary,
+        "held_out": [asdict(t) for t in plan.held_out],
     }
 
 
@@ -83,7 +85,7 @@ def test_json_is_the_documented_shape_in_the_one_encoders_text(plan: Plan, capsy
 
 
 @pytest.mark.parametrize("per_piece", [1, 2, 3, 500])
-@pytest.mark.parametrize("emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred")])
+@pytest.mark.parametrize("emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred", "held_out")])
 def test_json_written_in_pieces_is_the_whole_plans_json(
     plan: Plan, per_piece: int, emptied: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,6 +96,7 @@ def test_json_written_in_pieces_is_the_whole_plans_json(
         update={
             "tasks": [] if "tasks" in emptied else plan.tasks * 3,
             "deferred": [] if "deferred" in emptied else plan.deferred * 2,
+            "held_out": [] if "held_out" in emptied else plan.held_out * 2,
         }
     )
     pieces = list(render.plan_json(plan))
@@ -114,8 +117,10 @@ def test_phones_in_deferred_targets_are_masked(plan: Plan, capsys: pytest.Captur
 def test_csv_rows_follow_the_header(plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
     header, *rows = csv.reader(io.StringIO(printed(plan, "csv", capsys)))
     assert tuple(header) == render.CSV_COLUMNS
-    for t, row in zip([*plan.tasks, *plan.deferred], rows, strict=True):
+    for t, row in zip([*plan.tasks, *plan.deferred, *plan.held_out], rows, strict=True):
         cells = dict(zip(header, row, strict=True))
-        values = {**asdict(t), "rule_title_zh": t.rule_title["zh"], "existing": int(t.existing)}
+        values = {
+            **asdict(t), "rule_title_zh": t.rule_title["zh"], "existing": int(t.existing), "holdout": int(t.holdout)
+        }
         values.setdefault("cause", "")
         assert cells == {k: "" if values[k] is None else str(values[k]) for k in header}

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, TypeVar
 from jinja2 import TemplateError
 
 from privdom import metrics
+from privdom.planner.holdout import held_out
 from privdom.planner.limits import apply_limits
 from privdom.planner.models import PRIVATE_TOUCHES, Candidate, DeferredTask, Plan, Task
 from privdom.planner.reasons import reason
@@ -68,8 +69,12 @@ def build_plan(
     metrics.materialize(conn, playbook, day)
     cands = candidates(conn, playbook, day)
     saved = store.saved_ids(conn, [c.id for c in cands])
+    control = [c for c in cands if held_out(c.rule, c.member_id)]
+    if control:  # held out before the limits: a control task takes no one's place
+        cands = [c for c in cands if not held_out(c.rule, c.member_id)]
     existing = [c for c in cands if c.id in saved and saved[c.id]["date"] == day.isoformat()]
     fresh = [c for c in cands if c.id not in saved]  # issued on an earlier day: never twice
+    control = [c for c in control if c.id not in saved or saved[c.id]["date"] == day.isoformat()]
     limits = playbook.limits
     kept, deferred = apply_limits(
         fresh,
@@ -91,15 +96,18 @@ def build_plan(
 
     kept = [c for c in existing + kept if wanted(c)]
     deferred = [c for c in deferred if wanted(c)]
-    renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
+    control = [c for c in control if wanted(c)]
+    renderer = _Renderer(conn, playbook, day, kept + control)  # deferred tasks are named, not rendered
     tasks = by_owner([renderer.task(c, saved.get(c.id)) for c in kept])
     later = by_owner([renderer.deferred(c) for c in deferred])
+    held = by_owner([renderer.task(c, saved.get(c.id), holdout=True) for c in control])
     return Plan(
         date=day.isoformat(),
         timezone=playbook.timezone,
         tasks=tasks,
         deferred=later,
         summary=summarize(tasks, later),
+        held_out=held,
     )
 
 
@@ -113,9 +121,11 @@ def summarize(tasks: list[Task], deferred: list[DeferredTask]) -> dict[str, dict
 
 
 def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> int:
-    """Record the plan's new tasks (one transaction); returns how many were new."""
-    rows = [
-        (
+    """Record the plan's new tasks, its held-out tasks (status `holdout`) and the first day each
+    deferred task waited (what `privdom review` compares with), in one transaction. Returns how
+    many tasks to do were new."""
+    def row(t: Task) -> tuple[Any, ...]:
+        return (
             t.id,
             t.date,
             t.rule,
@@ -131,12 +141,20 @@ def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> in
             t.message,
             t.reason,
             t.priority,
+            "holdout" if t.holdout else "open",
             saved_at.isoformat(timespec="seconds"),
         )
-        for t in plan.tasks
-        if not t.existing
+
+    waits = [
+        (d.id, d.date, d.rule, d.stage, d.action, d.member_id, d.group_id, d.owner, d.due_at, d.event_date, d.cause)
+        for d in plan.deferred
     ]
-    return store.insert_tasks(conn, rows)
+    return store.insert_tasks(
+        conn,
+        [row(t) for t in plan.tasks if not t.existing],
+        held_out=[row(t) for t in plan.held_out if not t.existing],
+        deferred=waits,
+    )
 
 
 def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> list[dict[str, Any]]:
@@ -187,12 +205,13 @@ class _Renderer:
         self.due_texts: dict[tuple[datetime, timedelta | None], str] = {}
         self.rules: dict[int, _RuleFields] = {}
 
-    def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task:
-        """A task that goes out today, its message rendered for its member or group."""
+    def task(self, c: Candidate, saved: sqlite3.Row | None, *, holdout: bool = False) -> Task:
+        """A task that goes out today (or is held out), its message rendered for its member or group."""
         member, group = self.rows(c)
         return self._build(
             Task, c, member, group, self.message(c, member, group),
             existing=saved is not None, status=str(saved["status"]) if saved is not None else None,
+            holdout=holdout,
         )
 
     def deferred(self, c: Candidate) -> DeferredTask:

@@ -233,6 +233,11 @@ class Rule(Model):
     coupon: str | None = None
     priority: int = Field(50, ge=0, le=100)
     catch_up_days: int = Field(0, ge=0)
+    # The share of the rule's members kept out as a control group for `privdom review`: their
+    # tasks are planned and saved but never sent. More than half would leave too few treated.
+    holdout: float = Field(0, ge=0, le=0.5)
+    # Days after a task in which `privdom review` looks for an order (default: its --window).
+    review_window: int | None = Field(None, ge=1, le=365)
 
 
 class Stages(Model):

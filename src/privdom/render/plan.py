@@ -24,6 +24,7 @@ _PLAN_JSON = TypeAdapter(Plan)
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
+    "held_out": TypeAdapter(dict[str, list[Task]]),
 }
 TASKS_PER_JSON_PIECE = 500
 
@@ -63,6 +64,7 @@ CSV_COLUMNS = (
     "event_date",
     "existing",
     "cause",
+    "holdout",
 )
 
 
@@ -80,7 +82,9 @@ def mask_text(text: str) -> str:
 def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
-    return plan.model_copy(update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred)})
+    return plan.model_copy(
+        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "held_out": _masked(plan.held_out)}
+    )
 
 
 def _masked(tasks: Sequence[TaskT]) -> list[TaskT]:
@@ -99,7 +103,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.held_out]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -115,7 +119,7 @@ def plan_json(p: Plan) -> Iterator[bytes]:
     about 100 MB more memory, touched page by page. Each piece is serialized as {"tasks": [...]},
     which puts its tasks at the depth they have in the plan; the text around them is cut off.
     """
-    rest = _PLAN_JSON.dump_json(p.model_copy(update={"tasks": [], "deferred": []}), indent=2)
+    rest = _PLAN_JSON.dump_json(p.model_copy(update={"tasks": [], "deferred": [], "held_out": []}), indent=2)
     for name, adapter in _PIECE_JSON.items():
         tasks: list[Task] = getattr(p, name)
         empty = f'"{name}": []'.encode()
@@ -156,6 +160,7 @@ def _csv_row(t: Task) -> list[Any]:
         t.event_date,
         int(t.existing),
         t.cause if isinstance(t, DeferredTask) else "",
+        int(t.holdout),
     ]
 
 
@@ -213,6 +218,11 @@ def _table(p: Plan) -> None:
         print_table(out, f"延后 deferred: {len(p.deferred)}", DEFERRED_TABLE, deferred_summary(p.deferred))
         out.print(
             "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
+            style="dim",
+        )
+    if p.held_out:
+        out.print(
+            f"留出对照 held out: {len(p.held_out)} (不发送 not sent; privdom review 对比效果 compares them)",
             style="dim",
         )
     if not p.tasks and not p.deferred:

@@ -243,6 +243,25 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     DROP INDEX members_external;
     CREATE INDEX members_external ON members(external_userid) WHERE external_userid IS NOT NULL;
     """,
+    # 6 -> 7: `privdom review` compares done tasks with tasks that waited for a cap or capacity and
+    # were never sent. A saved plan records the first morning each deferred task waited; held-out
+    # tasks (a rule's `holdout:`) are rows of `tasks` with status `holdout`.
+    """
+    CREATE TABLE deferrals (
+        task_id    TEXT PRIMARY KEY,
+        date       TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        stage      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        member_id  TEXT,
+        group_id   TEXT,
+        owner      TEXT,
+        due_at     TEXT NOT NULL,
+        event_date TEXT,
+        cause      TEXT NOT NULL
+    );
+    CREATE INDEX deferrals_rule ON deferrals(rule, date);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
