@@ -19,6 +19,7 @@ from privdom.cli import (
     members_cmd,
     plan_cmd,
     report_cmd,
+    review_cmd,
     schedule_cmd,
     sop_cmd,
     workspace_cmd,
@@ -113,6 +114,7 @@ for module in (
     plan_cmd,
     schedule_cmd,
     report_cmd,
+    review_cmd,
 ):
     module.register(app)
 
