@@ -21,6 +21,7 @@ from privdom.cli import (
     report_cmd,
     review_cmd,
     schedule_cmd,
+    simulate_cmd,
     sop_cmd,
     workspace_cmd,
 )
@@ -115,6 +116,7 @@ for module in (
     schedule_cmd,
     report_cmd,
     review_cmd,
+    simulate_cmd,
 ):
     module.register(app)
 

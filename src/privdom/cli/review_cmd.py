@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from privdom.cli.context import parse_date_option, workspace
+from privdom.cli.context import parse_period, workspace
 from privdom.errors import PrivdomError
 from privdom.render import console, print_json
 from privdom.render.review import print_review, render_html, write_review_csv
@@ -34,9 +34,7 @@ def review(
 ) -> None:
     """Per rule: issued, done, skipped; orders after done tasks against held-out, skipped or deferred ones."""
     ws = workspace(ctx)
-    d1, d2 = parse_date_option(first, "--from"), parse_date_option(last, "--to")
-    if d2 < d1:
-        raise PrivdomError(f"--to {last} is before --from {first}", hint="give the period's first day to --from")
+    d1, d2 = parse_period(first, last)
     playbook = ws.playbook()
     conn = ws.connect()
     try:

@@ -15,10 +15,15 @@ _KEY = b"privdom holdout"
 _SCALE = float(1 << 64)
 
 
-def holdout_fraction(rule_id: str, member_id: str) -> float:
-    """A stable number in [0, 1) for the pair: the member is held out when it is below the share."""
-    digest = blake2b(f"{rule_id}\x1f{member_id}".encode(), key=_KEY, digest_size=8).digest()
+def stable_fraction(*parts: str, key: bytes = _KEY) -> float:
+    """A number in [0, 1) that depends only on `parts` and the key: a reproducible coin."""
+    digest = blake2b("\x1f".join(parts).encode(), key=key, digest_size=8).digest()
     return int.from_bytes(digest, "big") / _SCALE
+
+
+def holdout_fraction(rule_id: str, member_id: str) -> float:
+    """The pair's number: the member is held out when it is below the rule's share."""
+    return stable_fraction(rule_id, member_id)
 
 
 def held_out(rule: Rule, member_id: str | None) -> bool:
