@@ -6,19 +6,21 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from privdom.store.schema import connect
+from privdom.store.schema import BUSY_TIMEOUT_MS, connect
 
 
 def copy_workspace(source: Path, target: Path) -> sqlite3.Connection:
     """Copy the workspace database into `target` and open the copy.
 
-    The source is opened read-only (no migration, no checkpoint: its file stays byte for byte as
-    it was) and copied with SQLite's online backup, which reads a consistent snapshot even while
-    another process writes."""
+    The source gets a plain connection that only reads (no migration, no pragma that writes), so
+    its file stays byte for byte as it was; SQLite's online backup reads a consistent snapshot even
+    while another process writes. (A `mode=ro` connection would leave the `-wal` and `-shm` files
+    behind: only a connection that may write removes them when it closes.)"""
     if not source.exists():
         connect(source)  # raises the usual "no workspace database" error
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
+        src.execute("PRAGMA query_only = ON")
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)
