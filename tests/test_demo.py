@@ -21,7 +21,10 @@ def test_demo_prints_a_plan_and_keeps_the_workspace_in_dir(cli: Callable[..., Re
         assert TASK_FIELDS <= task.keys()
         assert task["date"] == "2026-11-23"
         assert task["due_at"].startswith("2026-11-23T") and task["due_at"].endswith("+08:00")
-        assert (task["member_id"] is None) != (task["group_id"] is None)
+        if task["action"] == "invite_to_group" or task["trigger"] == "joined_group":
+            assert task["member_id"] is not None and task["group_id"] is not None  # whom, and to which group
+        else:
+            assert (task["member_id"] is None) != (task["group_id"] is None)
     assert {t["stage"] for t in plan["tasks"]} == {"pull_in", "retention", "conversion"}
     with sqlite3.connect(tmp_path / "brand" / "privdom.db") as conn:
         assert conn.execute("SELECT count(*) FROM members").fetchone()[0] >= 2000

@@ -444,7 +444,7 @@ def test_owner_capacity_overflow(cli: Cli, workspace: Path) -> None:
     (row,) = [line for line in table.splitlines() if "负责人当日容量已满" in line]
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["负责人当日容量已满", "小茶", "新人欢迎", "2"]
     csv_rows = cli("plan", "--date", D, "--format", "csv").stdout.splitlines()
-    assert sum(line.endswith(",owner_capacity,0") for line in csv_rows) == 2
+    assert sum(line.endswith(",owner_capacity,deferred") for line in csv_rows) == 2
 
 
 def test_table_collapses_group_posts_and_md_is_a_checklist(cli: Cli, scenario: Path) -> None:

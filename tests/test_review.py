@@ -72,12 +72,6 @@ def edit_playbook(sops: Path) -> None:
     marker = f"    - id: {HOLDOUT_RULE}\n"
     assert marker in text
     conversion.write_text(text.replace(marker, marker + "      holdout: 0.2\n", 1), encoding="utf-8")
-    # Until the planner's blocked tasks land in main, this rule's template fails on members with no
-    # interest group to invite to; the month needs every morning to plan.
-    pull_in = sops / "pull_in.yaml"
-    text = pull_in.read_text(encoding="utf-8")
-    fixed = text.replace("「{{ group.name }}」", "{% if group is defined %}「{{ group.name }}」{% endif %}")
-    pull_in.write_text(fixed, encoding="utf-8")
 
 
 def split_orders(folder: Path, last: date) -> tuple[Path, Path]:

@@ -128,7 +128,7 @@ def test_bad_input_gives_one_error_line_and_changes_nothing(cli, tmp_path: Path)
         ["error: nope.csv: no such file", "hint: check the path of the export"],
     )
     assert broken.exit_code == 1
-    assert broken.stderr.startswith(f"error: {retention}:113: invalid YAML")
+    assert broken.stderr.startswith(f"error: {retention}:{len(good.splitlines()) + 1}: invalid YAML")
     assert broken_import.exit_code == 1 and "is not a text file" in broken_import.stderr
     for result in (missing, broken, broken_import):
         assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr

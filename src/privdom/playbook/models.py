@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 STAGES = ("pull_in", "retention", "conversion")
 GROUP_TYPES = ("welfare", "service", "interest")
@@ -154,8 +155,19 @@ class NodeTrigger(_At):
 
 class MemberEventTrigger(_At):
     trigger: Literal["joined", "joined_group", "first_order", "birthday", "tier_up"]
-    offset: int = Field(0, ge=0)
+    # A birthday is known in advance, so it may come early: -3 is a cake reminder 3 days before.
+    offset: int = 0
     tier: str | None = None  # tier_up only: fire for reaching this tier
+
+    @field_validator("offset")
+    @classmethod
+    def _early_only_for_birthdays(cls, value: int, info: ValidationInfo) -> int:
+        trigger = info.data.get("trigger")
+        if value < 0 and trigger != "birthday":
+            raise ValueError(
+                f"expected a number >= 0, got {value} (only birthday and node events are known in advance)"
+            )
+        return value
 
 
 class NthOrderTrigger(_At):
@@ -232,7 +244,9 @@ class Rule(Model):
     template: str
     coupon: str | None = None
     priority: int = Field(50, ge=0, le=100)
-    catch_up_days: int = Field(0, ge=0)
+    # Exports arrive the morning after the day they cover, so an event is known a day late: one day
+    # of catch-up by default, or yesterday's joins would never be welcomed.
+    catch_up_days: int = Field(1, ge=0)
     # The share of the rule's members kept out as a control group for `privdom review`: their
     # tasks are planned and saved but never sent. More than half would leave too few treated.
     holdout: float = Field(0, ge=0, le=0.5)
@@ -267,3 +281,21 @@ class Playbook(Model):
     calendar: CalendarSettings = CalendarSettings()
     limits: Limits = Limits()
     stages: Stages = Stages()
+    # rule id -> "file:line" of its template, filled in by the loader: a task the template fails
+    # for names where to fix it.
+    _template_origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a timezone of the zone database (e.g. Asia/Shanghai)") from None
+        return value
+
+    def template_origin(self, rule_id: str) -> str:
+        return self._template_origins.get(rule_id, "")
+
+    def locate_templates(self, origins: dict[str, str]) -> None:
+        self._template_origins.update(origins)

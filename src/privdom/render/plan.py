@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from privdom.planner import DeferredTask, Plan, Task
+from privdom.planner import BlockedTask, DeferredTask, Plan, Task
 from privdom.render import console, print_json, write_csv, write_utf8
 from privdom.render.table import Column, print_table
 
@@ -24,6 +24,7 @@ _PLAN_JSON = TypeAdapter(Plan)
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
+    "blocked": TypeAdapter(dict[str, list[BlockedTask]]),
     "held_out": TypeAdapter(dict[str, list[Task]]),
 }
 TASKS_PER_JSON_PIECE = 500
@@ -64,7 +65,7 @@ CSV_COLUMNS = (
     "event_date",
     "existing",
     "cause",
-    "holdout",
+    "outcome",
 )
 
 
@@ -83,7 +84,12 @@ def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
     return plan.model_copy(
-        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "held_out": _masked(plan.held_out)}
+        update={
+            "tasks": _masked(plan.tasks),
+            "deferred": _masked(plan.deferred),
+            "blocked": _masked(plan.blocked),
+            "held_out": _masked(plan.held_out),
+        }
     )
 
 
@@ -103,7 +109,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.held_out]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked, *p.held_out]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -119,7 +125,7 @@ def plan_json(p: Plan) -> Iterator[bytes]:
     about 100 MB more memory, touched page by page. Each piece is serialized as {"tasks": [...]},
     which puts its tasks at the depth they have in the plan; the text around them is cut off.
     """
-    rest = _PLAN_JSON.dump_json(p.model_copy(update={"tasks": [], "deferred": [], "held_out": []}), indent=2)
+    rest = _PLAN_JSON.dump_json(p.model_copy(update=dict.fromkeys(_PIECE_JSON, [])), indent=2)
     for name, adapter in _PIECE_JSON.items():
         tasks: list[Task] = getattr(p, name)
         empty = f'"{name}": []'.encode()
@@ -159,9 +165,17 @@ def _csv_row(t: Task) -> list[Any]:
         t.priority,
         t.event_date,
         int(t.existing),
-        t.cause if isinstance(t, DeferredTask) else "",
-        int(t.holdout),
+        t.cause if isinstance(t, DeferredTask | BlockedTask) else "",
+        _outcome(t),
     ]
+
+
+def _outcome(t: Task) -> str:
+    if isinstance(t, DeferredTask):
+        return "deferred"
+    if isinstance(t, BlockedTask):
+        return "blocked"
+    return "holdout" if t.holdout else "task"
 
 
 def _time(t: Task) -> str:
@@ -200,6 +214,7 @@ PLAN_TABLE = tuple(
     for header in ("时间 time", "阶段 stage", "规则 rule", "动作 action", "对象 target", "内容 message", "原因 reason")
 )
 DEFERRED_TABLE = (Column("原因 cause"), Column("负责人 owner"), Column("规则 rule"), Column("数量 count", "right"))
+BLOCKED_TABLE = (Column("规则 rule"), Column("原因 cause"), Column("数量 count", "right"))
 
 
 def _table(p: Plan) -> None:
@@ -220,12 +235,15 @@ def _table(p: Plan) -> None:
             "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
             style="dim",
         )
+    if p.blocked:
+        print_table(out, f"受阻 blocked: {len(p.blocked)}", BLOCKED_TABLE, blocked_summary(p.blocked))
+        out.print("每条受阻任务见 every blocked task: privdom plan --format csv (or json)", style="dim")
     if p.held_out:
         out.print(
             f"留出对照 held out: {len(p.held_out)} (不发送 not sent; privdom review 对比效果 compares them)",
             style="dim",
         )
-    if not p.tasks and not p.deferred:
+    if not p.tasks and not p.deferred and not p.blocked:
         out.print("今天没有任务 nothing planned for this day", style="dim")
 
 
@@ -252,6 +270,12 @@ def deferred_summary(deferred: Sequence[DeferredTask]) -> list[list[str]]:
     return [[CAUSE_ZH.get(cause, cause), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
 
 
+def blocked_summary(blocked: Sequence[BlockedTask]) -> list[list[str]]:
+    """The blocked tasks counted by rule and cause: the rows of BLOCKED_TABLE."""
+    counts = Counter((b.rule, b.cause) for b in blocked)
+    return [[rule, cause, str(n)] for (rule, cause), n in sorted(counts.items())]
+
+
 def markdown(p: Plan) -> str:
     lines = [f"# {p.date} 运营计划 plan", ""]
     for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
@@ -267,6 +291,11 @@ def markdown(p: Plan) -> str:
         lines += [f"## 延后 deferred ({len(p.deferred)})", ""]
         for d in _ordered(p.deferred):
             lines.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{CAUSE_ZH.get(d.cause, d.cause)}")
+        lines.append("")
+    if p.blocked:
+        lines += [f"## 受阻 blocked ({len(p.blocked)})", ""]
+        for b in _ordered(p.blocked):
+            lines.append(f"- {b.owner} · {b.rule_title['zh']} → {b.target}：{b.cause}")
         lines.append("")
     return "\n".join(lines)
 
