@@ -171,9 +171,8 @@ def reference(ws: Workspace, first: date, last: date, window: int = 7, min_count
         owners: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for t in mine:
             owners[t["owner"]][t["status"]] += 1
-        entry["by_owner"] = {
-            o: (s["done"], s["done"] + s["skipped"] + s["open"]) for o, s in owners.items() if s["done"] + s["skipped"] + s["open"]
-        }
+        issued = {o: s["done"] + s["skipped"] + s["open"] for o, s in owners.items()}
+        entry["by_owner"] = {o: (s["done"], issued[o]) for o, s in owners.items() if issued[o]}
         units: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         for t in mine:
             if t["member_id"] is not None:
@@ -315,7 +314,8 @@ def test_review_table_ranks_by_lift_and_flags_rules_that_never_fired(
     lifts = [r["lift"]["value"] for r in reviewed["rules"] if r["lift"] and r["lift"]["value"] is not None]
     assert lifts == sorted(lifts, reverse=True) and len(lifts) >= 2
     ranked = [r["rule"] for r in reviewed["rules"]]
-    assert ranked[: len(lifts)] == [r["rule"] for r in reviewed["rules"] if r["lift"] and r["lift"]["value"] is not None]
+    with_lift = [r["rule"] for r in reviewed["rules"] if r["lift"] and r["lift"]["value"] is not None]
+    assert ranked[: len(lifts)] == with_lift
     playbook_rules = {r["id"] for r in month.json("sop", "list")}
     assert set(reviewed["never_fired"]) == playbook_rules - set(ranked)
     assert "festival-mid-autumn-warmup" in reviewed["never_fired"]

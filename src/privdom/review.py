@@ -307,8 +307,8 @@ def _shown(rate: float | None, n: int, min_count: int) -> str:
 def _notes(rules: list[RuleReview], min_count: int) -> list[str]:
     notes = [
         f"rates below {min_count} members show n<{min_count} (样本不足)",
-        "observational comparisons (skipped or deferred members) are not random samples: read their lift "
-        "as a hint, not as the rule's effect; set `holdout:` on a rule for a randomized one",
+        "observational comparisons (skipped or deferred members) are not random samples: "
+        "a hint, not the rule's effect; `holdout:` gives a randomized one",
     ]
     if any(r.windows_open for r in rules):
         notes.append("tasks whose window ends after the last imported order are left out (windows_open)")

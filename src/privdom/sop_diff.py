@@ -42,7 +42,7 @@ class SopDiff(BaseModel):
     rules_added: list[str]
     rules_removed: list[str]
     rules_changed: list[RuleChange]
-    settings_changed: list[str]  # other top-level keys of the playbook (limits, tiers, ...)
+    settings_changed: list[str]  # other settings: `limits.owner_daily_capacity`, `tiers.levels`, `lifecycle`
     tasks: Change  # key "total"
     tasks_by_rule: list[Change]
     tasks_by_owner: list[Change]
@@ -67,7 +67,13 @@ def rule_changes(before: Playbook, after: Playbook) -> tuple[list[str], list[str
         if keys:
             changed.append(RuleChange(rule=rule, keys=keys))
     a, b = before.model_dump(mode="json", exclude={"stages"}), after.model_dump(mode="json", exclude={"stages"})
-    settings = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    settings: list[str] = []
+    for key in sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)):
+        was, now = a.get(key), b.get(key)
+        if isinstance(was, dict) and isinstance(now, dict):  # name the setting: limits.owner_daily_capacity
+            settings += [f"{key}.{k}" for k in sorted(was.keys() | now.keys()) if was.get(k) != now.get(k)]
+        else:
+            settings.append(key)
     return sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys()), changed, settings
 
 

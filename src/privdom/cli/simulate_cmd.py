@@ -52,7 +52,8 @@ def simulate(
 def diff(
     ctx: typer.Context,
     other: Annotated[
-        Path | None, typer.Argument(help="The playbook folder to compare with (before); the workspace's is after.")
+        Path | None,
+        typer.Argument(metavar="OTHER", help="The playbook folder to compare with (before); the workspace's is after."),
     ] = None,
     rev: Annotated[
         str | None, typer.Option("--rev", help="Compare with the workspace's sops/ at this git revision instead.")

@@ -29,7 +29,7 @@ CSV_COLUMNS = (
 )
 
 TABLE = (
-    Column("规则 rule"), Column("阶段 stage"), Column("发出/完成/跳过/未结 issued/done/skipped/open", "right"),
+    Column("规则 rule"), Column("阶段 stage"), Column("任务 tasks", "right"),
     Column("留出 held out", "right"), Column("执行率 done%", "right"), Column("完成组 done→order", "right"),
     Column("对照组 comparison→order", "right"), Column("提升 lift [95%]", "right"), Column("对照 comparison"),
 )
@@ -68,6 +68,7 @@ def print_review(review: Review, out: Console) -> None:
         rows.append([f"{rule}\n⚠ 未触发 never fired", "", "0/0/0/0", "0", "", "", "", "", ""])
     title = f"复盘 review · {review.first} → {review.last} · 窗口 window {review.window} 天 days"
     print_table(out, title, TABLE, rows)
+    out.print("任务 tasks: 发出/完成/跳过/未结 issued/done/skipped/open", markup=False, style="dim")
     out.print(
         f"订单数据截至 orders through {review.orders_through or '—'} · "
         f"群活跃截至 activity through {review.activity_through or '—'}",
