@@ -395,7 +395,15 @@ def test_holdout_share_is_stable_across_runs_and_kept_out_of_the_to_dos(month: W
         assert not first_run & {t["member_id"] for t in plan["tasks"] if t["rule"] == HOLDOUT_RULE}
         table = again.run("plan", "--date", day).stdout
         assert f"留出对照 held out: {len(plan['held_out'])}" in table
-    task_id = again.rows("SELECT task_id FROM tasks WHERE status = 'holdout'")[0]["task_id"]
+    listed = again.json("tasks", "--date", days[0])
+    assert listed and all(t["status"] != "holdout" for t in listed)
+    held_listed = again.json("tasks", "--date", days[0], "--status", "holdout")
+    assert {t["member_id"] for t in held_listed} == {
+        r["member_id"] for r in rows if r["date"] == days[0] and r["status"] == "holdout"
+    }
+    checklist = again.run("tasks", "--date", days[0], "--format", "md").stdout
+    assert sum(line.startswith("- [") for line in checklist.splitlines()) == len(listed)
+    task_id = held_listed[0]["task_id"]
     refused = again.run("done", task_id, code=1)
     assert refused.stderr.splitlines()[0].startswith(f"error: task {task_id} is held out")
 

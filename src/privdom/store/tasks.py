@@ -120,8 +120,10 @@ def list_tasks(
         if value is not None:
             where.append(f"{column} {op} ?")
             params.append(value)
+    if status is None:  # held-out tasks are no one's to-do: listed only when asked for by status
+        where.append("status != 'holdout'")
     sql = (
-        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where) or '1'} "
+        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where)} "
         "ORDER BY date, due_at, owner, task_id"
     )
     return conn.execute(sql, params).fetchall()
