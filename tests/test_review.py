@@ -421,7 +421,7 @@ limits:
 stages:
   retention:
     - id: held
-      title: {zh: 留出, en: Held}
+      title: {zh: "留出 <b>x</b>", en: Held}
       when: {trigger: joined, at: "10:00"}
       action: private_message
       content_type: value
@@ -458,6 +458,16 @@ def test_holdout_tasks_take_no_cap_or_capacity(tmp_path: Path) -> None:
     assert plan["deferred"] == []
     statuses = {r["rule"]: r["status"] for r in ws.rows("SELECT rule, status FROM tasks")}
     assert statuses == {"held": "holdout", "sent": "open"}
+    # a review of that day: the held-out arm is there, too small for a rate; titles are escaped in HTML
+    review = ws.json("review", "--from", "2026-11-25", "--to", "2026-11-25")
+    held = next(r for r in review["rules"] if r["rule"] == "held")
+    assert (held["held_out"], held["issued"], held["comparison"]) == (1, 0, None)
+    # no orders imported at all: the window cannot be read, so the member is not counted as "did not buy"
+    assert held["windows_open"] == 1 and held["outcomes"]["holdout"]["members"] == 0
+    page = ws.run("review", "--from", "2026-11-25", "--to", "2026-11-25", "--format", "html").stdout
+    assert "留出 &lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    empty = ws.json("review", "--from", "2026-01-01", "--to", "2026-01-31")
+    assert empty["rules"] == [] and empty["never_fired"] == ["held", "sent"]
 
 
 @pytest.mark.parametrize(
