@@ -523,6 +523,19 @@ def test_simulate_leaves_the_workspace_as_it_was_and_adds_up(month: Workspace) -
     assert sim["touches_30_days"]["limit"] == 4
     assert sum(sim["touches_30_days"]["members"].values()) == sum(sim["touches_7_days"]["members"].values())
     assert "festival-mid-autumn-warmup" in sim["never_fired"] and "welfare-morning" not in sim["never_fired"]
+    # --sops simulates another playbook: here one whose owners carry 8 member tasks a day
+    tight = month.folder / "sops-capacity-8"
+    shutil.copytree(month.sops, tight)
+    settings = tight / "playbook.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("owner_daily_capacity: 150", "owner_daily_capacity: 8"),
+        encoding="utf-8",
+    )
+    small = month.json("simulate", "--from", start.isoformat(), "--to", (start + timedelta(days=2)).isoformat(),
+                       "--sops", str(tight))
+    assert {d["capacity"] for d in small["load"]} == {8}
+    assert max(d["member_tasks"] for d in small["load"]) == 8 and small["deferred_by_cause"]["owner_capacity"] > 0
+    assert _files(month.folder) == {**before, **_files(month.folder)}  # only the copied playbook is new
     newcomers = sim["newcomers"]
     assert newcomers["rules"] == ["newcomer-welcome", "newcomer-value-content", "newcomer-first-order-coupon"]
     assert newcomers["entered"] == newcomers["completed"] + newcomers["incomplete"] > 0
