@@ -471,18 +471,19 @@ def test_holdout_tasks_take_no_cap_or_capacity(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("rule", "value", "message"),
     [
-        ("0.6", "expected a number <= 0.5, got 0.6"),
-        ("-0.1", "expected a number >= 0.0, got -0.1"),
+        (HOLDOUT_RULE, "0.6", "expected a number <= 0.5, got 0.6"),
+        (HOLDOUT_RULE, "-0.1", "expected a number >= 0.0, got -0.1"),
+        ("welfare-morning", "0.1", "the rule targets groups, not members: holdout does not apply"),
     ],
 )
-def test_sop_validate_checks_the_holdout_range(tmp_path: Path, value: str, message: str) -> None:
+def test_sop_validate_checks_the_holdout_range(tmp_path: Path, rule: str, value: str, message: str) -> None:
     ws = Workspace(tmp_path)
     ws.run("init", str(tmp_path))
     path = ws.sops / "retention.yaml"
     text = path.read_text(encoding="utf-8")
-    marker = f"    - id: {HOLDOUT_RULE}\n"
+    marker = f"    - id: {rule}\n"
     path.write_text(text.replace(marker, marker + f"      holdout: {value}\n"), encoding="utf-8")
     line = text[: text.index(marker)].count("\n") + 2
     index = [m.start() for m in re.finditer(r"^    - id: ", text, re.M)].index(text.index(marker))
@@ -577,6 +578,13 @@ def test_sop_diff_of_a_removed_rule_shows_its_tasks_and_the_deferrals_it_frees(m
     assert freed > 0
     assert {m["member_id"] for m in diff["touches_down"]} <= {t["member_id"] for t in koc}
     assert sum(c["before"] - c["after"] for c in diff["tasks_by_owner"]) == len(koc) - freed
+    # two mornings: the second sees the first's saved tasks on each side's own copy
+    two = month.json("sop", "diff", str(tight), "--from", day, "--days", "2", sops=removed)
+    assert (two["first"], two["last"]) == (day, "2026-11-21")
+    koc_two = next(c for c in two["tasks_by_rule"] if c["key"] == "koc-nurture")
+    assert koc_two == {"key": "koc-nurture", "before": len(koc), "after": 0}  # a Friday rule: none on Saturday
+    assert two["tasks"]["before"] > diff["tasks"]["before"]
+    assert _files(month.folder) == before
     # against itself: nothing changes
     same = month.json("sop", "diff", str(tight), "--date", day, sops=tight)
     assert all(c["before"] == c["after"] for key in ("tasks_by_rule", "tasks_by_owner", "deferred_by_cause")
