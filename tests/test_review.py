@@ -607,6 +607,13 @@ def test_sop_diff_reads_a_git_revision(tmp_path: Path, month: Workspace) -> None
     diff = month.json("sop", "diff", "--rev", "HEAD", "--date", "2026-11-16", sops=folder / "sops")
     assert diff["rules_changed"] == [{"rule": HOLDOUT_RULE, "keys": ["holdout"]}]
     assert (folder / "sops" / "retention.yaml").read_text(encoding="utf-8") != text  # working tree untouched
+    changed = retention.read_text(encoding="utf-8")
+    retention.write_text(text.replace("      holdout: 0.2\n", "      holdout: 0.9\n"), encoding="utf-8")
+    subprocess.run([*git, "-C", str(folder), "commit", "-qam", "too much"], check=True)
+    retention.write_text(changed, encoding="utf-8")
+    broken = month.run("sop", "diff", "--rev", "HEAD", "--date", "2026-11-16", sops=folder / "sops", code=1)
+    assert broken.stderr.startswith(f"error: HEAD:{folder / 'sops'}/retention.yaml:")
+    assert "holdout: expected a number <= 0.5, got 0.9" in broken.stderr.splitlines()[0]
     bad = month.run("sop", "diff", "--rev", "nope", "--date", "2026-11-16", sops=folder / "sops", code=1)
     assert bad.stderr.startswith("error: git ls-tree")
     both = month.run("sop", "diff", str(month.sops), "--rev", "HEAD", sops=folder / "sops", code=1)
@@ -631,3 +638,20 @@ def test_newcombe_interval_matches_the_published_values(
 ) -> None:
     _, low, high = newcombe(*counts)
     assert (round(low, 4), round(high, 4)) == expected
+
+
+def test_every_field_of_the_json_is_documented() -> None:
+    from privdom.review import Outcome, Review, RuleReview
+    from privdom.simulate import Simulation
+    from privdom.sop_diff import SopDiff
+
+    docs = (Path(__file__).parent.parent / "docs" / "output.md").read_text(encoding="utf-8")
+    review = docs[docs.index("## `privdom review --format json`"):docs.index("## `privdom simulate --format json`")]
+    simulate = docs[docs.index("## `privdom simulate --format json`"):docs.index("## `privdom sop diff --format json`")]
+    diff = docs[docs.index("## `privdom sop diff --format json`"):]
+    for model, text in ((Review, review), (RuleReview, review), (Simulation, simulate), (SopDiff, diff)):
+        for name in model.model_fields:
+            assert f'"{name}"' in text or f"`{name}`" in text, (model.__name__, name)
+    assert "{members, buyers, rate, spend_fen, shown}" in review and set(Outcome.model_fields) == {
+        "members", "buyers", "rate", "spend_fen", "shown"
+    }

@@ -77,9 +77,14 @@ def diff(
     d2 = d1 + timedelta(days=(days or 1) - 1)
     after = ws.playbook()
     with tempfile.TemporaryDirectory(prefix="privdom-sops-") as tmp:
-        folder = export_revision(ws.sops, rev, Path(tmp)) if rev is not None else other
-        assert folder is not None
-        before = load_playbook(folder)
+        if rev is None:
+            assert other is not None
+            before = load_playbook(other)
+        else:
+            try:
+                before = load_playbook(export_revision(ws.sops, rev, Path(tmp)))
+            except PrivdomError as exc:  # name the files as the revision holds them, not the scratch copy
+                raise PrivdomError(exc.message.replace(tmp, f"{rev}:{ws.sops}"), hint=exc.hint) from None
     result = sop_diff(lambda: workspace_copy(ws.db), before, after, d1, d2)
     if fmt is TableOrJson.json:
         print_json(result.model_dump(mode="json"))
