@@ -207,6 +207,12 @@ def test_review_table_ranks_by_lift_and_flags_rules_that_never_fired(
     assert reviewed["rules"][0]["title"]["zh"][:4] in first_row  # the highest lift comes first
     assert table.count("⚠") == len(reviewed["never_fired"]) and "未触发" in table
     assert "n<30" in table and "随机对照" in table and "观察对比" in table
+    # the execution rate per owner: one line per rule, done/issued for each owner
+    held = next(r for r in reviewed["rules"] if r["rule"] == HOLDOUT_RULE)
+    (line,) = [line for line in table.splitlines() if line.startswith(f"│ {HOLDOUT_RULE} ")]
+    assert [cell.strip() for cell in line.strip("│ ").split("│")][1:] == [
+        f"{o['shown']} ({o['done']}/{o['issued']})" for o in held["by_owner"]
+    ]
 
 
 def test_review_csv_and_html(month: Workspace, reviewed: dict[str, Any]) -> None:

@@ -69,6 +69,7 @@ def print_review(review: Review, out: Console) -> None:
     title = f"复盘 review · {review.first} → {review.last} · 窗口 window {review.window} 天 days"
     print_table(out, title, TABLE, rows)
     out.print("任务 tasks: 发出/完成/跳过/未结 issued/done/skipped/open", markup=False, style="dim")
+    _print_owners(review, out)
     out.print(
         f"订单数据截至 orders through {review.orders_through or '—'} · "
         f"群活跃截至 activity through {review.activity_through or '—'}",
@@ -76,6 +77,19 @@ def print_review(review: Review, out: Console) -> None:
     )
     for note in review.notes:
         out.print(f"* {note}", markup=False, style="dim")
+
+
+def _print_owners(review: Review, out: Console) -> None:
+    """Execution rate per rule and owner: done / issued, with the counts (most are below n<30)."""
+    owners = sorted({o.owner for r in review.rules for o in r.by_owner})
+    if not owners:
+        return
+    rows = []
+    for r in review.rules:
+        cells = {o.owner: f"{o.shown} ({o.done}/{o.issued})" for o in r.by_owner}
+        rows.append([r.rule, *(cells.get(owner, "") for owner in owners)])
+    columns = [Column("规则 rule"), *(Column(owner or "（无 none）", "right") for owner in owners)]
+    print_table(out, "执行率 按负责人 execution rate by owner: done/issued", columns, rows)
 
 
 def write_review_csv(review: Review) -> None:
