@@ -11,6 +11,9 @@ from pathlib import Path
 
 from month_brand import HOLDOUT_RULE, LAST, Workspace
 from month_brand import files as _files
+from privdom.playbook import load_playbook
+from privdom.replay import workspace_copy
+from privdom.sop_diff import sop_diff
 
 
 def test_simulate_leaves_the_workspace_as_it_was_and_adds_up(month: Workspace) -> None:
@@ -122,3 +125,26 @@ def test_sop_diff_reads_a_git_revision(tmp_path: Path, month: Workspace) -> None
     assert bad.stderr.startswith("error: git ls-tree")
     both = month.run("sop", "diff", str(month.sops), "--rev", "HEAD", sops=folder / "sops", code=1)
     assert both.stderr.splitlines()[0] == "error: give either a playbook folder or --rev REV"
+
+
+def test_sop_diff_sides_sharing_a_folder_read_the_same_as_separate_copies(month: Workspace, tmp_path: Path) -> None:
+    """The CLI makes both copies in one folder so the second side reads the first's metrics
+    snapshot; the result must be the one of two unrelated copies."""
+    before = load_playbook(month.sops)
+    changed = tmp_path / "sops"
+    shutil.copytree(month.sops, changed)
+    settings = changed / "playbook.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("private_touches_per_7_days: 2", "private_touches_per_7_days: 1"),
+        encoding="utf-8",
+    )
+    after = load_playbook(changed)
+    day = LAST + timedelta(days=2)
+    separate = sop_diff(lambda: workspace_copy(month.db), before, after, day, day)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    together = sop_diff(lambda: workspace_copy(month.db, shared), before, after, day, day)
+    assert together == separate
+    assert separate.settings_changed == ["limits.private_touches_per_7_days"]
+    assert any(c.before != c.after for c in separate.deferred_by_cause)
+    assert [p.name for p in shared.iterdir() if not p.name.startswith("privdom.db-metrics-")] == []

@@ -47,14 +47,25 @@ class Morning:
 
 
 @contextmanager
-def workspace_copy(db: Path) -> Iterator[sqlite3.Connection]:
-    """A connection to a temporary copy of the workspace database, deleted on exit."""
-    with tempfile.TemporaryDirectory(prefix="privdom-replay-") as tmp:
-        conn = store.copy_workspace(db, Path(tmp) / "privdom.db")
-        try:
-            yield conn
-        finally:
-            conn.close()
+def workspace_copy(db: Path, folder: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection to a temporary copy of the workspace database, deleted on exit.
+
+    With `folder`, the copy is made there and only the database goes on exit: what the metrics cache
+    built beside it stays, so a second copy of the same data in the same folder (the other side of
+    a `sop diff`) reads the snapshots of the first instead of building them again."""
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="privdom-replay-") as tmp:
+            with workspace_copy(db, Path(tmp)) as conn:
+                yield conn
+        return
+    target = folder / "privdom.db"
+    conn = store.copy_workspace(db, target)
+    try:
+        yield conn
+    finally:
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
 
 
 def days(first: date, last: date) -> list[date]:

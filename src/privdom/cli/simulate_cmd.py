@@ -85,7 +85,8 @@ def diff(
                 before = load_playbook(export_revision(ws.sops, rev, Path(tmp)))
             except PrivdomError as exc:  # name the files as the revision holds them, not the scratch copy
                 raise PrivdomError(exc.message.replace(tmp, f"{rev}:{ws.sops}"), hint=exc.hint) from None
-    result = sop_diff(lambda: workspace_copy(ws.db), before, after, d1, d2)
+    with tempfile.TemporaryDirectory(prefix="privdom-diff-") as tmp:
+        result = sop_diff(lambda: workspace_copy(ws.db, Path(tmp)), before, after, d1, d2)
     if fmt is TableOrJson.json:
         print_json(result.model_dump(mode="json"))
     else:
