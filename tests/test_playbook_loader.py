@@ -93,7 +93,7 @@ def test_validate_path_argument_and_show_yaml(cli: Callable[..., Any], workspace
         "(only birthday and node events are known in advance)"
     )
     shown = yaml.safe_load(cli("sop", "show").stdout)
-    assert shown["brand"] == "茶语 TeaTalk"
+    assert shown["brand"] == "我的品牌"  # `init` without --brand: the default playbook is brand-neutral
     assert shown["stages"]["conversion"][0]["when"]["trigger"] == "joined"
 
 

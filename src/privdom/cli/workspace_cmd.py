@@ -15,13 +15,17 @@ from privdom.cli.context import Workspace, parse_date_option, workspace
 from privdom.cli.options import PlanFormat, ShowPiiOpt
 from privdom.ingest import import_file
 from privdom.render import plan as render_plan
-from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, examples_dir, init_workspace
+from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, example_sops_dir, examples_dir, init_workspace
 
 
 def init(
     ctx: typer.Context,
     directory: Annotated[Path | None, typer.Argument(help="Workspace folder [default: current folder].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite playbooks that already exist.")] = False,
+    brand: Annotated[str | None, typer.Option("--brand", help="The brand name the messages use.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Who gets members and groups without an owner (limits.default_owner).")
+    ] = None,
 ) -> None:
     """Create a workspace: privdom.db (SQLite, WAL) and sops/ with the default playbook."""
     ws = workspace(ctx)
@@ -29,7 +33,7 @@ def init(
     if directory is not None:
         db = directory / "privdom.db" if not db.is_absolute() else db
         sops = directory / "sops" if not sops.is_absolute() else sops
-    result = init_workspace(db, sops, force=force)
+    result = init_workspace(db, sops, force=force, brand=brand, owner=owner)
     typer.echo(f"workspace ready: {result.db}", err=True)
     for name in result.copied:
         typer.echo(f"  wrote {result.sops / name}", err=True)
@@ -62,7 +66,7 @@ def demo(
 
 def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
     ws = Workspace(db=directory / "privdom.db", sops=directory / "sops")
-    init_workspace(ws.db, ws.sops)
+    init_workspace(ws.db, ws.sops, source=example_sops_dir())
     playbook = ws.playbook()
     source = examples_dir()
     tz = ZoneInfo(playbook.timezone)
@@ -81,6 +85,8 @@ def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
         result = planner.build_plan(conn, playbook, day)
     finally:
         conn.close()
+    if result.blocked:
+        typer.echo(f"warning: {len(result.blocked)} tasks blocked; see `blocked` in --format json", err=True)
     render_plan.plan(result, fmt.value, show_pii)
 
 

@@ -100,15 +100,16 @@ def build_plan(
     history = History(store.saved_days(conn, day.isoformat()))
     renderer = _Renderer(conn, playbook, day, kept + blocked + control, history)  # deferred: named only
     tasks: list[Task] = []
+    stuck = [renderer.blocked(c, c.blocked or "") for c in blocked]
     for c in kept:
         built = renderer.task(c, saved.get(c.id))
-        if isinstance(built, BlockedTask):
-            renderer.blocked_tasks.append(built)
+        if isinstance(built, BlockedTask):  # its message could not be built for this member or group
+            stuck.append(built)
         else:
             tasks.append(built)
-    later = by_owner([renderer.deferred(c) for c in deferred])
-    stuck = by_owner([*renderer.blocked_tasks, *(renderer.blocked(c, c.blocked or "") for c in blocked)])
     tasks = by_owner(tasks)
+    later = by_owner([renderer.deferred(c) for c in deferred])
+    stuck = by_owner(stuck)
     held = by_owner([renderer.held_out(c, saved.get(c.id)) for c in control])
     return Plan(
         date=day.isoformat(),
@@ -204,7 +205,6 @@ class _Renderer:
         self.reasons: dict[tuple[int, str], str] = {}
         self.due_texts: dict[tuple[datetime, timedelta | None], str] = {}
         self.rules: dict[int, _RuleFields] = {}
-        self.blocked_tasks: list[BlockedTask] = []
 
     def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task | BlockedTask:
         """A task that goes out today, its message rendered for its member or group; blocked when

@@ -30,6 +30,9 @@ class History:
         i = bisect_left(self.days, day)
         return i < len(self.days) and self.days[i] == day
 
+    def saved_before(self, day: str) -> bool:
+        return bool(self.days) and self.days[0] < day
+
 
 # Known on their own day: a birthday is in the member data ahead of time, and a spell without
 # orders is reached by the calendar, not by an export.
@@ -43,13 +46,15 @@ def lateness(trigger: str, due_day: date, event: str, day: date, history: Histor
     day after it: the expected morning is the later of the due day and that one.
     * 数据晚到（事件 D）: the task goes out on its expected morning, after its due day (the data came
       the day after the event), or that morning's plan was saved without it (the data came later).
-    * 补发（原定 D）: the expected morning was missed: no plan was saved for it.
+    * 补发（原定 D）: the expected morning was missed: plans were saved before it, none on it. Before
+      the first saved plan there is no routine to miss: the workspace learns of the event now.
     """
     if day <= due_day:
         return ""
     first_known = date.fromisoformat(event) + timedelta(days=1)
     expected = due_day if trigger in KNOWN_ON_THE_DAY else max(due_day, first_known)
-    if day <= expected or history.saved_on(expected.isoformat()):
+    missed = history.saved_before(expected.isoformat()) and not history.saved_on(expected.isoformat())
+    if day <= expected or not missed:
         return f"数据晚到（事件 {event}）"
     return f"补发（原定 {expected.isoformat()}）"
 

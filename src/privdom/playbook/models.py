@@ -155,8 +155,9 @@ class NodeTrigger(_At):
 
 class MemberEventTrigger(_At):
     trigger: Literal["joined", "joined_group", "first_order", "birthday", "tier_up"]
-    # A birthday is known in advance, so it may come early: -3 is a cake reminder 3 days before.
-    offset: int = 0
+    # A birthday is known in advance, so it may come early: -3 is a cake reminder 3 days before
+    # (at most a year before: the next birthday is never further away).
+    offset: int = Field(0, ge=-366)
     tier: str | None = None  # tier_up only: fire for reaching this tier
 
     @field_validator("offset")

@@ -141,12 +141,17 @@ def render_problem(template: str, context: dict[str, Any]) -> tuple[str | None, 
         return f"{type(exc).__name__}: {exc}", ""
 
 
+class NotAPrice(PrivdomError, ValueError):
+    """A playbook number no message can print as a price: the operator's to fix (a planned task
+    with it is blocked; anywhere else it is an error line)."""
+
+
 def yuan_text(value: float | int) -> str:
     """5.0 -> '5', 12.5 -> '12.5': how a price reads in a message. A value no price can have
     (infinite, not a number, a billion yuan or more) raises ValueError: the task is blocked rather
     than a customer reading 'Infinity'."""
     if not math.isfinite(value) or abs(value) >= 1e9:
-        raise ValueError(f"{value!r} is not a price in yuan")
+        raise NotAPrice(f"{value!r} is not a price in yuan", hint="fix the coupon's value_yuan or threshold_yuan")
     text = format(Decimal(str(value)).normalize(), "f")
     return text
 
@@ -265,6 +270,7 @@ _CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef"
 # An ASCII space between two Chinese characters, or after Chinese punctuation: what a folded YAML
 # line break leaves in Chinese text (`满30减 10元` is fine, `翻倍， 另送` and `满员！ 新朋友` are not).
 SPACE_IN_CHINESE = re.compile(f"(?:[{_CJK}] +(?=[{_CJK}])|[{_CJK_PUNCT}] +(?=\\S))")
+CJK_CHARS = re.compile(f"[{_CJK}{_CJK_PUNCT}]")
 _PLACEHOLDER_WORDS = re.compile(r"\b(?:None|null|undefined|nan|NaN|Infinity)\b")
 
 

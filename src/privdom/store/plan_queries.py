@@ -306,17 +306,15 @@ def groups_near_capacity(
     rule: str,
     day: str,
 ) -> list[sqlite3.Row]:
-    """Groups at ratio x capacity, once per episode: not when a reminder for this rule and group
-    was saved on an earlier day (open, done or skipped) and no member has left the group since.
-    The groups export holds only today's size, so a departure after the reminder is what tells a
-    new episode from the same one."""
+    """Groups at ratio x capacity, once: not when a reminder for this rule and group was saved on an
+    earlier day, open, done or skipped. The groups export holds only today's size, so a group
+    that falls back under the ratio and fills up again cannot be told from one that stayed full;
+    the reminder is not repeated for it."""
     where, params = _group_where(types, owner, default_owner, day)
     where += [
         "g.capacity > 0",
         "g.size >= ? * g.capacity",
-        "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.rule = ? AND t.group_id = g.group_id AND t.date < ?"
-        " AND NOT EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.group_id"
-        " AND gm.left_at IS NOT NULL AND substr(gm.left_at, 1, 10) >= t.date))",
+        "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.rule = ? AND t.group_id = g.group_id AND t.date < ?)",
     ]
     sql = f"SELECT {_GROUP_COLUMNS}, ? AS event_date FROM groups g WHERE " + " AND ".join(where)
     return conn.execute(sql, [default_owner, day, *params, ratio, rule, day]).fetchall()
@@ -373,3 +371,30 @@ def member_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlit
         return {}
     sql = "SELECT * FROM member_metrics WHERE member_id IN (SELECT value FROM json_each(?))"
     return {str(row["member_id"]): row for row in conn.execute(sql, (json.dumps(list(ids)),))}
+
+
+# ---------------------------------------------------------------- samples for `sop validate`
+
+_MEMBER_KINDS = (
+    "tier, lifecycle, name IS NULL, nickname IS NULL, owner IS NULL, store IS NULL, region IS NULL,"
+    " COALESCE(orders_total, 0) = 0, last_order_date IS NULL, koc"
+)
+
+
+def sample_members(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """One member of every kind a template can meet: each tier and segment, with and without a
+    name, nickname, owner, store, region and orders (member_metrics must be materialized)."""
+    sql = (
+        "SELECT * FROM member_metrics WHERE member_id IN"
+        f" (SELECT MIN(member_id) FROM member_metrics GROUP BY {_MEMBER_KINDS}) ORDER BY member_id"
+    )
+    return conn.execute(sql).fetchall()
+
+
+def sample_groups(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """One group of every kind: each type, with and without a name, size and capacity."""
+    sql = (
+        "SELECT * FROM groups WHERE group_id IN (SELECT MIN(group_id) FROM groups"
+        " GROUP BY type, name IS NULL, size IS NULL, capacity IS NULL) ORDER BY group_id"
+    )
+    return conn.execute(sql).fetchall()
