@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -286,3 +287,28 @@ def test_every_field_of_the_json_is_documented() -> None:
     assert "{members, buyers, rate, spend_fen, shown}" in review and set(Outcome.model_fields) == {
         "members", "buyers", "rate", "spend_fen", "shown"
     }
+
+
+def test_window_option_and_a_rules_own_review_window(month: Workspace, tmp_path: Path) -> None:
+    period = ("--from", FIRST.isoformat(), "--to", LAST.isoformat())
+    wide = month.json("review", *period, "--window", "14")
+    expected = reference(month, FIRST, LAST, window=14)
+    for r in wide["rules"]:
+        assert r["window"] == 14
+        for arm, figures in expected[r["rule"]]["arms"].items():
+            if r["outcomes"]:
+                assert {k: r["outcomes"][arm][k] for k in figures} == figures, (r["rule"], arm)
+    # a rule's own review_window wins over --window
+    sops = tmp_path / "sops"
+    shutil.copytree(month.sops, sops)
+    retention = sops / "retention.yaml"
+    marker = f"    - id: {HOLDOUT_RULE}\n"
+    retention.write_text(
+        retention.read_text(encoding="utf-8").replace(marker, marker + "      review_window: 3\n"), encoding="utf-8"
+    )
+    own = month.json("review", *period, "--window", "14", "--rule", HOLDOUT_RULE, sops=sops)
+    (rule,) = own["rules"]
+    assert rule["window"] == 3
+    short = reference(month, FIRST, LAST, window=3)[HOLDOUT_RULE]["arms"]
+    for arm, figures in short.items():
+        assert {k: rule["outcomes"][arm][k] for k in figures} == figures, arm
