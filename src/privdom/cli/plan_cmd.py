@@ -13,6 +13,7 @@ import typer
 from privdom import planner
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
+from privdom.cli.output import after_commit
 from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.planner import history
@@ -98,13 +99,14 @@ def _plan(
             f"{first.cause}); the rest of the plan goes out",
             err=True,
         )
-    if save:
-        new = planner.save_plan(conn, result, saved_at=datetime.now(ZoneInfo(playbook.timezone)))
-        typer.echo(
-            f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)",
-            err=True,
-        )
-    render.plan(result, fmt, show_pii)
+    if not save:
+        render.plan(result, fmt, show_pii)
+        return
+    new = planner.save_plan(conn, result, saved_at=datetime.now(ZoneInfo(playbook.timezone)))
+    saved = f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)"
+    typer.echo(saved, err=True)
+    with after_commit(saved, hint=f"the tasks are kept: `privdom plan --date {day}` prints the same plan again"):
+        render.plan(result, fmt, show_pii)
 
 
 def tasks(

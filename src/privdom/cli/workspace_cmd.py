@@ -13,6 +13,7 @@ import typer
 from privdom import planner
 from privdom.cli.context import Workspace, parse_date_option, workspace
 from privdom.cli.options import PlanFormat, ShowPiiOpt
+from privdom.errors import PrivdomError
 from privdom.ingest import import_file
 from privdom.render import plan as render_plan
 from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, example_sops_dir, examples_dir, init_workspace
@@ -53,15 +54,32 @@ def demo(
     ] = None,
     fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.table,
     show_pii: ShowPiiOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Use --dir even though it already holds files (a workspace included).")
+    ] = False,
 ) -> None:
     """Import the bundled example brand (茶语 TeaTalk) into a fresh workspace and print its morning plan."""
     day = parse_date_option(date_) if date_ else EXAMPLE_MORNING
+    if directory is not None and not force:
+        _refuse_used_folder(directory)
     if directory is None:
         with tempfile.TemporaryDirectory(prefix="privdom-demo-") as tmp:
             _demo(Path(tmp), day, fmt, show_pii)
     else:
         _demo(directory, day, fmt, show_pii)
         typer.echo(f"workspace kept in {directory}: cd there and try `privdom members` or `privdom report`", err=True)
+
+
+def _refuse_used_folder(directory: Path) -> None:
+    """The demo imports 2,000 made-up members: never into a real workspace by accident."""
+    if directory.exists() and not directory.is_dir():
+        raise PrivdomError(f"--dir {directory} is not a folder", hint="give a new or empty folder for the demo")
+    if directory.is_dir() and any(directory.iterdir()):
+        what = "a workspace" if (directory / "privdom.db").exists() else "files"
+        raise PrivdomError(
+            f"--dir {directory} already holds {what}; the demo would import the example brand into it",
+            hint="give a new or empty folder for the demo (or --force to use this one anyway)",
+        )
 
 
 def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
+from privdom.bounds import DATE_RANGE, MAX_COUNT, MAX_DAYS, date_in_range
+
 STAGES = ("pull_in", "retention", "conversion")
 GROUP_TYPES = ("welfare", "service", "interest")
 ACTIONS = ("group_post", "private_message", "moment_post", "call", "invite_to_group", "coupon")
@@ -27,6 +29,11 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 # A condition over member metrics, e.g. {"recency_days": {"gt": 60}} or {"all": [...]}.
 Condition = dict[str, Any]
+
+# Money in a playbook (coupon values, thresholds, discounts) is a price: a billion yuan is none.
+MAX_YUAN = 10**9
+# A node's offset may be negative (T-3 warm-up), within the same bound as every other window.
+Offset = Annotated[int, Field(ge=-MAX_DAYS, le=MAX_DAYS)]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -55,17 +62,17 @@ class Level(Model):
     id: str
     zh: str
     en: str
-    min: int = Field(ge=0)
-    points_per_yuan: float = 1.0
-    member_day_discount_yuan: int = 0
+    min: int = Field(ge=0, le=MAX_COUNT)
+    points_per_yuan: float = Field(1.0, ge=0, le=MAX_YUAN, allow_inf_nan=False)
+    member_day_discount_yuan: int = Field(0, ge=0, le=MAX_YUAN)
     perks: list[str] = []
 
 
 class Tiers(Model):
     metric: Literal["growth", "spend_total", "spend_365"] = "growth"
-    growth_per_yuan: int = Field(10, ge=1)
+    growth_per_yuan: int = Field(10, ge=1, le=MAX_YUAN)
     # None keeps a tier for life; N re-evaluates the metric over the last N days.
-    downgrade_window_days: int | None = Field(None, ge=1)
+    downgrade_window_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     levels: list[Level]
 
 
@@ -84,16 +91,16 @@ class Rfm(Model):
 
 
 class Koc(Model):
-    min_orders: int = 3
-    min_messages_30: int = 20
-    min_images_30: int = 3
+    min_orders: int = Field(3, ge=0, le=MAX_COUNT)
+    min_messages_30: int = Field(20, ge=0, le=MAX_COUNT)
+    min_images_30: int = Field(3, ge=0, le=MAX_COUNT)
 
 
 class Coupon(Model):
     label: str
-    value_yuan: float = Field(gt=0)
-    threshold_yuan: float = Field(0, ge=0)
-    valid_days: int = Field(ge=1)
+    value_yuan: float = Field(gt=0, le=MAX_YUAN, allow_inf_nan=False)
+    threshold_yuan: float = Field(0, ge=0, le=MAX_YUAN, allow_inf_nan=False)
+    valid_days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class Node(Model):
@@ -124,8 +131,8 @@ class QuietHours(Model):
 
 
 class Limits(Model):
-    private_touches_per_7_days: int = Field(2, ge=0)
-    owner_daily_capacity: int = Field(200, ge=0)
+    private_touches_per_7_days: int = Field(2, ge=0, le=MAX_COUNT)
+    owner_daily_capacity: int = Field(200, ge=0, le=MAX_COUNT)
     quiet_hours: QuietHours = QuietHours()
     default_owner: str = "运营"
 
@@ -146,18 +153,25 @@ class DailyTrigger(_At):
     from_date: date | None = Field(None, alias="from")
     to_date: date | None = Field(None, alias="to")
 
+    @field_validator("from_date", "to_date")
+    @classmethod
+    def _in_range(cls, value: date | None) -> date | None:
+        if value is not None and not date_in_range(value):
+            raise ValueError(f"{value.isoformat()} is outside {DATE_RANGE}")
+        return value
+
 
 class NodeTrigger(_At):
     trigger: Literal["node"]
     node: str
-    offset: int = 0
+    offset: Offset = 0
 
 
 class MemberEventTrigger(_At):
     trigger: Literal["joined", "joined_group", "first_order", "birthday", "tier_up"]
     # A birthday is known in advance, so it may come early: -3 is a cake reminder 3 days before
     # (at most a year before: the next birthday is never further away).
-    offset: int = Field(0, ge=-366)
+    offset: int = Field(0, ge=-366, le=MAX_DAYS)
     tier: str | None = None  # tier_up only: fire for reaching this tier
 
     @field_validator("offset")
@@ -173,29 +187,29 @@ class MemberEventTrigger(_At):
 
 class NthOrderTrigger(_At):
     trigger: Literal["nth_order"]
-    n: int = Field(ge=2)
-    offset: int = Field(0, ge=0)
+    n: int = Field(ge=2, le=MAX_COUNT)
+    offset: int = Field(0, ge=0, le=MAX_DAYS)
 
 
 class EnteredSegmentTrigger(_At):
     trigger: Literal["entered_segment"]
     segment: str
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_DAYS)
 
 
 class InactiveDaysTrigger(_At):
     trigger: Literal["inactive_days"]
-    days: int = Field(ge=1)
+    days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class GroupCreatedTrigger(_At):
     trigger: Literal["group_created"]
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_DAYS)
 
 
 class GroupSilentTrigger(_At):
     trigger: Literal["group_silent"]
-    days: int = Field(ge=1)
+    days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class GroupNearCapacityTrigger(_At):
@@ -247,7 +261,7 @@ class Rule(Model):
     priority: int = Field(50, ge=0, le=100)
     # Exports arrive the morning after the day they cover, so an event is known a day late: one day
     # of catch-up by default, or yesterday's joins would never be welcomed.
-    catch_up_days: int = Field(1, ge=0)
+    catch_up_days: int = Field(1, ge=0, le=MAX_DAYS)
     # The share of the rule's members kept out as a control group for `privdom review`: their
     # tasks are planned and saved but never sent. More than half would leave too few treated.
     holdout: float = Field(0, ge=0, le=0.5)
@@ -291,7 +305,7 @@ class Playbook(Model):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `Asia`, a folder
             raise ValueError(f"{value!r} is not a timezone of the zone database (e.g. Asia/Shanghai)") from None
         return value
 

@@ -24,15 +24,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jinja2 import StrictUndefined, Template, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from privdom.errors import PrivdomError
 from privdom.playbook.models import GROUP_TRIGGERS, MEMBER_TRIGGERS, Coupon, Level, Playbook, Rule
+from privdom.playbook.sandbox import BoundedSandbox
 
 if TYPE_CHECKING:
     from privdom.calendar import MarketingNode
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 MEMBER_ACTIONS = frozenset({"private_message", "call", "coupon", "invite_to_group"})
 

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from privdom.planner import BlockedTask, DeferredTask, Plan, Task
 from privdom.render import console, print_json, write_csv, write_utf8
-from privdom.render.table import Column, print_table
+from privdom.render.table import Column, one_line, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -276,26 +276,39 @@ def blocked_summary(blocked: Sequence[BlockedTask]) -> list[list[str]]:
     return [[rule, cause, str(n)] for (rule, cause), n in sorted(counts.items())]
 
 
+# The characters that open a code span, a link, a table cell or an HTML tag.
+_MD_SPECIAL = re.compile(r"([\\`|\[\]<>])")
+
+
+def md(text: str) -> str:
+    """Data (names, messages, reasons) as one line of Markdown text: a member named
+    `x\n- [ ] 伪造任务` cannot add an item to the checklist, nor a `|` a cell. A message's own line
+    breaks show as ⏎."""
+    return one_line(_MD_SPECIAL.sub(r"\\\1", text))
+
+
 def markdown(p: Plan) -> str:
     lines = [f"# {p.date} 运营计划 plan", ""]
     for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
-        lines += [f"## {owner}", ""]
+        lines += [f"## {md(owner)}", ""]
         for t, count in collapsed(list(tasks)):
             done = "x" if t.status == "done" else " "
             lines.append(
-                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{t.rule_title['zh']} → "
-                f"{_target(t, count)}：{t.message}（{t.reason}）`{t.id}`"
+                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{md(t.rule_title['zh'])} → "
+                f"{md(_target(t, count))}：{md(t.message)}（{md(t.reason)}）`{md(t.id)}`"
             )
         lines.append("")
     if p.deferred:
         lines += [f"## 延后 deferred ({len(p.deferred)})", ""]
         for d in _ordered(p.deferred):
-            lines.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{CAUSE_ZH.get(d.cause, d.cause)}")
+            lines.append(
+                f"- {md(d.owner)} · {md(d.rule_title['zh'])} → {md(d.target)}：{CAUSE_ZH.get(d.cause, d.cause)}"
+            )
         lines.append("")
     if p.blocked:
         lines += [f"## 受阻 blocked ({len(p.blocked)})", ""]
         for b in _ordered(p.blocked):
-            lines.append(f"- {b.owner} · {b.rule_title['zh']} → {b.target}：{b.cause}")
+            lines.append(f"- {md(b.owner)} · {md(b.rule_title['zh'])} → {md(b.target)}：{md(b.cause)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -346,8 +359,8 @@ def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
     elif fmt == "md":
         sys.stdout.write(
             "".join(
-                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {r['owner']} "
-                f"{r['message']} `{r['task_id']}`\n"
+                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {md(r['owner'] or '')} "
+                f"{md(r['message'] or '')} `{md(r['task_id'])}`\n"
                 for r in rows
             )
         )

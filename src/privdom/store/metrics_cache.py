@@ -36,9 +36,12 @@ import inspect
 import os
 import sqlite3
 import stat
+import warnings
+import zlib
 from importlib.metadata import version
 from pathlib import Path
 
+from privdom.errors import PrivdomWarning
 from privdom.store import metrics as sql
 from privdom.store.bulk_insert import SORT_THREADS
 from privdom.store.imports import pragmas
@@ -149,6 +152,7 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
                 path = snapshot_path(workspace, cache_key(conn, q))
                 if not path.exists():  # else built by another process since the first look
                     _write(conn, q)
+                    _seal(conn, path)
             except BaseException:
                 rollback(conn)
                 raise
@@ -171,21 +175,93 @@ def _write(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
             conn.execute(f"CREATE {unique}INDEX {_BUILDING}.member_metrics_{name} ON member_metrics({columns})")
 
 
+def _seal(conn: sqlite3.Connection, path: Path) -> None:
+    """Write the checksum `_check` reads into the header of the snapshot being built."""
+    rows = conn.execute(f"SELECT MAX(rowid) FROM {_BUILDING}.member_metrics").fetchone()[0]
+    conn.execute(f"PRAGMA {_BUILDING}.user_version = {checksum(path, rows)}")
+
+
 def _show(conn: sqlite3.Connection, path: Path) -> bool:
-    """Point the TEMP VIEW member_metrics at the snapshot in `path`; False when the file is gone."""
+    """Point the TEMP VIEW member_metrics at the snapshot in `path`; False when the file is gone,
+    or was damaged (then it is deleted, with a warning, and the caller builds it again)."""
     sql.drop_member_metrics(conn)
     _detach(conn)
-    conn.execute(f"ATTACH ? AS {READING}", (str(path),))
     found = f"SELECT 1 FROM {READING}.sqlite_master WHERE type = 'table' AND name = 'member_metrics'"
-    if conn.execute(found).fetchone() is None:
-        # Deleted by another process's eviction between the look and the ATTACH, which then
-        # made an empty file of that name: that one goes too.
+    # Written with no journal and no sync, a snapshot cut short by a crash or a power cut must not
+    # stop every command: what fails a check is derived data, deleted and rebuilt.
+    problem = _whole_file(path)
+    try:
+        if problem:
+            raise sqlite3.DatabaseError(problem)
+        conn.execute(f"ATTACH ? AS {READING}", (str(path),))
+        table = conn.execute(found).fetchone() is not None
+        if not table and _empty(path):
+            # Deleted by another process's eviction between the look and the ATTACH, which then
+            # made an empty file of that name: that one goes too.
+            _detach(conn)
+            if path.exists():
+                path.unlink(missing_ok=True)
+            return False
+        problem = _check(conn, path) if table else "no member_metrics table"
+    except sqlite3.DatabaseError as exc:
+        problem = str(exc)
+    if problem:
         _detach(conn)
-        if path.exists() and path.stat().st_size == 0:
-            path.unlink(missing_ok=True)
+        warnings.warn(PrivdomWarning(f"{path} was damaged ({problem}); deleted, the metrics are rebuilt"),
+                      stacklevel=2)
+        _delete(path)
         return False
     conn.execute(f"CREATE TEMP VIEW member_metrics AS SELECT * FROM {READING}.member_metrics")
     return True
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def _whole_file(path: Path) -> str | None:
+    """What is wrong with the file's SQLite header, or None: the magic, and a size that is the
+    header's page count times its page size (a file cut short is not). None for a missing file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(100)
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None  # an ATTACH of a deleted name makes one: handled as gone
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\0"):
+        return "not an SQLite file"
+    page_size = int.from_bytes(head[16:18], "big")
+    pages = int.from_bytes(head[28:32], "big")
+    if (page_size if page_size != 1 else 65536) * pages != size:
+        return f"{size} bytes where the header says {pages} pages of {page_size}"
+    return None
+
+
+def _check(conn: sqlite3.Connection, path: Path) -> str | None:
+    """What is wrong with an attached snapshot, or None: its indexes and the checksum its build
+    wrote into the header (user_version) over its name and row count."""
+    indexes = conn.execute(
+        f"SELECT COUNT(*) FROM {READING}.sqlite_master WHERE type = 'index' AND tbl_name = 'member_metrics'"
+    ).fetchone()[0]
+    if indexes < len(INDEXES):
+        return f"{indexes} of its {len(INDEXES)} indexes"
+    rows = conn.execute(f"SELECT MAX(rowid) FROM {READING}.member_metrics").fetchone()[0]
+    stored = conn.execute(f"PRAGMA {READING}.user_version").fetchone()[0]
+    if stored != checksum(path, rows):
+        return "its checksum does not match its rows"
+    return None
+
+
+def checksum(path: Path, rows: int | None) -> int:
+    """The number a snapshot's build writes into its header's user_version: its name and its row
+    count (the highest rowid: the table is written in one go), so a file renamed or cut short, or
+    from a build that did not finish, does not match."""
+    return zlib.crc32(f"{path.name}:{rows or 0}".encode()) & 0x7FFFFFFF
 
 
 def _detach(conn: sqlite3.Connection) -> None:
