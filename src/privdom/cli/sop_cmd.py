@@ -47,8 +47,11 @@ def validate(
                 problems.append(f"error: {failure.cause} (e.g. {failure.target} of this workspace)")
         finally:
             conn.close()
-    for warning in folded_cjk_warnings(playbook_files(sops)):
-        typer.echo(f"warning: {warning}", err=True)
+    # Only a playbook that loaded is read again for folded lines: a file that is not UTF-8 or not YAML
+    # has already been reported above.
+    if playbook is not None:
+        for warning in folded_cjk_warnings(playbook_files(sops)):
+            typer.echo(f"warning: {warning}", err=True)
     if problems or playbook is None:
         for problem in problems:
             typer.echo(problem, err=True)
