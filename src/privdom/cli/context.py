@@ -71,3 +71,15 @@ def parse_date_option(value: str, option: str = "--date") -> date:
 
 def _bad_date(value: str, option: str) -> date:
     raise PrivdomError(f"{option} {value!r} is not a date", hint="dates are written YYYY-MM-DD, e.g. 2026-11-23")
+
+
+def parse_period(first: str, last: str, *, max_days: int | None = None) -> tuple[date, date]:
+    """`--from` and `--to` as dates, the first not after the last (and at most `max_days` days)."""
+    d1, d2 = parse_date_option(first, "--from"), parse_date_option(last, "--to")
+    if d2 < d1:
+        raise PrivdomError(f"--to {last} is before --from {first}", hint="give the period's first day to --from")
+    if max_days is not None and (d2 - d1).days >= max_days:
+        raise PrivdomError(
+            f"--from {first} --to {last} is more than {max_days} days", hint=f"give a period of at most {max_days} days"
+        )
+    return d1, d2

@@ -20,7 +20,9 @@ from privdom.cli import (
     members_cmd,
     plan_cmd,
     report_cmd,
+    review_cmd,
     schedule_cmd,
+    simulate_cmd,
     sop_cmd,
     workspace_cmd,
 )
@@ -136,6 +138,8 @@ for module in (
     plan_cmd,
     schedule_cmd,
     report_cmd,
+    review_cmd,
+    simulate_cmd,
 ):
     module.register(app)
 

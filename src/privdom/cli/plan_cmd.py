@@ -25,6 +25,7 @@ class Status(StrEnum):
     open = "open"
     done = "done"
     skipped = "skipped"
+    holdout = "holdout"
 
 
 PlanFormatOpt = Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -114,7 +115,7 @@ def tasks(
     ctx: typer.Context,
     date: DateOpt = None,
     status: Annotated[
-        Status | None, typer.Option("--status", help="Only open, done or skipped tasks.")
+        Status | None, typer.Option("--status", help="Only open, done, skipped or held-out tasks.")
     ] = None,
     owner: OwnerOpt = None,
     fmt: PlanFormatOpt = PlanFormat.table,

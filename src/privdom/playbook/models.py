@@ -269,6 +269,11 @@ class Rule(Model):
     # Exports arrive the morning after the day they cover, so an event is known a day late: one day
     # of catch-up by default, or yesterday's joins would never be welcomed.
     catch_up_days: int = Field(1, ge=0, le=MAX_DAYS)
+    # The share of the rule's members kept out as a control group for `privdom review`: their
+    # tasks are planned and saved but never sent. More than half would leave too few treated.
+    holdout: float = Field(0, ge=0, le=0.5)
+    # Days after a task in which `privdom review` looks for an order (default: its --window).
+    review_window: int | None = Field(None, ge=1, le=365)
 
 
 class Stages(Model):

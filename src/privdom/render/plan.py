@@ -24,6 +24,7 @@ _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
     "blocked": TypeAdapter(dict[str, list[BlockedTask]]),
+    "held_out": TypeAdapter(dict[str, list[Task]]),
 }
 TASKS_PER_JSON_PIECE = 500
 
@@ -71,7 +72,12 @@ def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
     return plan.model_copy(
-        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "blocked": _masked(plan.blocked)}
+        update={
+            "tasks": _masked(plan.tasks),
+            "deferred": _masked(plan.deferred),
+            "blocked": _masked(plan.blocked),
+            "held_out": _masked(plan.held_out),
+        }
     )
 
 
@@ -91,7 +97,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked, *p.held_out]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -148,8 +154,16 @@ def _csv_row(t: Task) -> list[Any]:
         t.event_date,
         int(t.existing),
         t.cause if isinstance(t, DeferredTask | BlockedTask) else "",
-        "deferred" if isinstance(t, DeferredTask) else "blocked" if isinstance(t, BlockedTask) else "task",
+        _outcome(t),
     ]
+
+
+def _outcome(t: Task) -> str:
+    if isinstance(t, DeferredTask):
+        return "deferred"
+    if isinstance(t, BlockedTask):
+        return "blocked"
+    return "holdout" if t.holdout else "task"
 
 
 def _time(t: Task) -> str:
@@ -212,6 +226,11 @@ def _table(p: Plan) -> None:
     if p.blocked:
         print_table(out, f"受阻 blocked: {len(p.blocked)}", BLOCKED_TABLE, blocked_summary(p.blocked))
         out.print("每条受阻任务见 every blocked task: privdom plan --format csv (or json)", style="dim")
+    if p.held_out:
+        out.print(
+            f"留出对照 held out: {len(p.held_out)} (不发送 not sent; privdom review 对比效果 compares them)",
+            style="dim",
+        )
     if not p.tasks and not p.deferred and not p.blocked:
         out.print("今天没有任务 nothing planned for this day", style="dim")
 

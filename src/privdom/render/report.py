@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, FunctionLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -243,14 +243,27 @@ def _flow_shades(report: Report) -> dict[str, dict[str, float]]:
     }
 
 
-def render_html(report: Report) -> str:
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                      lstrip_blocks=True)
+def _template_source(name: str) -> str:
+    return resources.files("privdom.render").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+
+
+def html_environment() -> Environment:
+    """Autoescaped templates from the package (`templates/`), for the offline report pages."""
+    env = Environment(
+        loader=FunctionLoader(_template_source),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["percent"] = percent
     env.filters["yuan"] = yuan
+    return env
+
+
+def render_html(report: Report) -> str:
+    env = html_environment()
     env.filters["label"] = label
-    source = resources.files("privdom.render").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
-    return env.from_string(source).render(
+    return env.get_template("report.html.j2").render(
         report=report, charts=_charts(report), shades=_flow_shades(report), unassigned=UNASSIGNED
     )
 

@@ -102,7 +102,7 @@ def stage_columns(kind: str) -> list[str]:
 
 def already_imported(conn: sqlite3.Connection, kind: str, sha256: str, options: str) -> int | None:
     """The import that read these bytes with these options before. Imports recorded before the
-    options were (schema 7) count as read with the default options."""
+    options were (schema 8) count as read with the default options."""
     row = conn.execute(
         """SELECT import_id FROM imports WHERE kind = ? AND sha256 = ? AND status = 'ok'
              AND coalesce(options, ?) = ?
@@ -180,8 +180,8 @@ def drop_unmatched_blanks(conn: sqlite3.Connection) -> list[int]:
 def adopt_derived_members(conn: sqlite3.Connection) -> int:
     """A member first known by WeCom id or phone takes the real member_id when a file brings one.
 
-    Orders, group memberships, activity and tasks follow the member to its new id in the same
-    transaction, so caps and catch-up see one member with one history.
+    Orders, group memberships, activity, tasks and deferred tasks follow the member to its new id
+    in the same transaction, so caps, catch-up and review see one member with one history.
     """
     conn.execute(
         """CREATE TEMP TABLE import_rekey AS
@@ -202,7 +202,7 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
     )
     count = int(conn.execute("SELECT count(*) FROM import_rekey").fetchone()[0])
     if count:
-        for table in ("members", "orders", "group_members", "activity", "tasks"):
+        for table in ("members", "orders", "group_members", "activity", "tasks", "deferrals"):
             conn.execute(
                 f"""UPDATE OR IGNORE {table}
                     SET member_id = (SELECT new FROM import_rekey WHERE old = {table}.member_id)

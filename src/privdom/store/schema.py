@@ -51,7 +51,7 @@ def _drop_snapshot_tables(conn: sqlite3.Connection) -> None:
 
 
 def _phone_ids(conn: sqlite3.Connection) -> None:
-    """6 -> 7: the workspace's key for the member ids of members known by phone only
+    """7 -> 8: the workspace's key for the member ids of members known by phone only
     (store/identity.py), and the options an import read its file with (the same file read with
     another --map is another import). Members an earlier version keyed by their phone take their
     `p_` id, and every row that refers to them moves with them."""
@@ -63,7 +63,7 @@ def _phone_ids(conn: sqlite3.Connection) -> None:
         "CREATE TEMP TABLE phone_rekey AS SELECT member_id AS old, phone_member_id(phone) AS new"
         " FROM members WHERE member_id = phone"
     )
-    for table in ("members", "orders", "group_members", "activity", "tasks"):
+    for table in ("members", "orders", "group_members", "activity", "tasks", "deferrals"):
         conn.execute(
             f"""UPDATE {table} SET member_id = (SELECT new FROM phone_rekey WHERE old = {table}.member_id)
                 WHERE member_id IN (SELECT old FROM phone_rekey)"""
@@ -274,7 +274,26 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     DROP INDEX members_external;
     CREATE INDEX members_external ON members(external_userid) WHERE external_userid IS NOT NULL;
     """,
-    # ---- 6 -> 7: see _phone_ids.
+    # 6 -> 7: `privdom review` compares done tasks with tasks that waited for a cap or capacity and
+    # were never sent. A saved plan records the first morning each deferred task waited; held-out
+    # tasks (a rule's `holdout:`) are rows of `tasks` with status `holdout`.
+    """
+    CREATE TABLE deferrals (
+        task_id    TEXT PRIMARY KEY,
+        date       TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        stage      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        member_id  TEXT,
+        group_id   TEXT,
+        owner      TEXT,
+        due_at     TEXT NOT NULL,
+        event_date TEXT,
+        cause      TEXT NOT NULL
+    );
+    CREATE INDEX deferrals_rule ON deferrals(rule, date);
+    """,
+    # ---- 7 -> 8: see _phone_ids.
     _phone_ids,
 ]
 
