@@ -107,6 +107,7 @@ def build_rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
     # orders after them; totals without a last order time; a last order given as a date.
     members += [
         ("90008", "导入辛", None, None, "owner1", None, None, None, 3000, 2, "2026-01-10 12:00:00"),
+        ("90009", "导入壬", None, None, "owner1", None, None, None, 29000, 2, "2026-03-01 10:00:00"),
         ("90005", "导入戊", None, "2024-02-01 10:00:00", "owner1", None, None, 8545, 85450, 17, "2026-04-01 12:00:00"),
         ("90006", "导入己", None, None, "owner1", None, None, None, 50000, 4, None),
         ("90007", "导入庚", None, None, "owner2", None, None, 100, 1000, 1, "2026-02-01 00:00:00"),
@@ -119,6 +120,9 @@ def build_rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
         ("90006-a", "90006", "2025-06-01 09:00:00", 20000, 1),
         ("90007-a", "90007", "2026-02-01 15:00:00", 1000, 1),  # the last order's day: covered
         ("90007-b", "90007", "2026-02-02 15:00:00", 700, 1),
+        # Orders after the totals take the member over the silver threshold on 2026-04-10.
+        ("90009-a", "90009", "2026-04-01 10:00:00", 500, 1),
+        ("90009-b", "90009", "2026-04-10 10:00:00", 800, 1),
         # The orders the totals cover are all stored: they tell the same history in full.
         ("90008-a", "90008", "2025-12-01 10:00:00", 1000, 1),
         ("90008-b", "90008", "2026-01-10 12:00:00", 2000, 1),
@@ -221,6 +225,15 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
         r["tier"] = max(reached, key=lambda lv: lv.min).id
         top = max(reached, key=lambda lv: lv.min)
         r["tier_since"] = None
+        if r["basis"] == "imported" and last_at and top.min > min(lv.min for lv in pb.tiers.levels):
+            # The tier an order after the totals reached: from the totals' spend on.
+            running = spent or 0
+            if running * gpy // 100 < top.min:
+                for o in after:
+                    running += o[3]
+                    if running * gpy // 100 >= top.min:
+                        r["tier_since"] = o[2][:10]
+                        break
         if r["basis"] == "orders" and top.min > min(lv.min for lv in pb.tiers.levels):
             running = 0
             for o in counted:
@@ -393,3 +406,12 @@ def test_lifecycle_over_koc_and_tier_and_not_over_rfm(loaded: Any) -> None:
     with pytest.raises(PrivdomError) as err:
         metrics.materialize(conn, pb.model_copy(update={"lifecycle": bad}), D1)
     assert err.value.message == "lifecycle[0] (vip).when uses rfm_class, decided only after the lifecycle"
+
+
+def test_an_order_after_export_totals_dates_the_tier_it_reaches(loaded: Any) -> None:
+    conn, pb, _rows = loaded
+    metrics.materialize(conn, pb, D1)
+    row = conn.execute(
+        "SELECT basis, growth, tier, tier_since FROM member_metrics WHERE member_id = '90009'"
+    ).fetchone()
+    assert tuple(row) == ("imported", 3030, "silver", "2026-04-10")

@@ -115,7 +115,7 @@ GROUP BY p.member_id
 # 'orders' when the member has order rows (rows that do not count yet give zeros: such a member is
 # missing from _mm_orders, so only they pay an index probe); 'none' otherwise. What a total cannot
 # tell (the days of 17 orders, which of them fell in the last 365 days) is NULL.
-_BASE = """
+_BASE = f"""
 CREATE TEMP TABLE _mm_base AS
 SELECT *, CAST(julianday(:as_of) - julianday(last_order_date) AS INTEGER) AS recency_days,
        CAST(julianday(:as_of) - julianday(first_order_date) AS INTEGER) AS tenure_days
@@ -147,7 +147,11 @@ SELECT member_id, name, nickname, phone, phone_display, owner, store, region, ta
             ELSE 0 END AS spend_window,
        CASE basis WHEN 'orders' THEN o_spend_total * :gpy / 100
             WHEN 'imported' THEN (imp_spend + a_spend) * :gpy / 100 ELSE 0 END AS growth,
-       CASE WHEN imp_due THEN imp_growth + a_spend * :gpy / 100 END AS imported_growth
+       CASE WHEN imp_due THEN imp_growth + a_spend * :gpy / 100 END AS imported_growth,
+       -- What the orders after the totals started from, for the date they crossed a tier.
+       CASE WHEN basis = 'imported' THEN imp_spend END AS base_spend,
+       CASE WHEN basis = 'imported' AND imp_due THEN imp_growth END AS base_growth,
+       CASE WHEN basis = 'imported' THEN imp_cover END AS base_cover
 FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.owner, mb.store,
              mb.region, COALESCE(mb.tags, '[]') AS tags, mb.birthday, mb.birthday_md,
              NULLIF(substr(mb.joined_at, 1, 10), '') AS joined_date, mb.points,
@@ -167,6 +171,7 @@ FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.
              COALESCE(mb.total_spent_fen, 0) AS imp_spend,
              substr(mb.last_order_at, 1, 10) AS imp_last,
              mb.growth AS imp_growth,
+             {_COVER.format(t="mb.last_order_at")} AS imp_cover,
              (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of) AS imp_due,
              COALESCE(af.a_orders, 0) AS a_orders, COALESCE(af.a_spend, 0) AS a_spend,
              COALESCE(af.a_days, 0) AS a_days, af.a_last,
@@ -290,7 +295,8 @@ def _tier_since_sql(q: MetricsQuery, base: int) -> str:
     that member's orders (an index range), not a window over every order of every member. The
     window gives its rows in its own order, time order, so the first row at the threshold is the
     date, and the member's later orders are never read (at 1M members, 118k of them tiered: 2.2 s
-    instead of 3.0 s for MIN over every row). Parameters, in text order: window_start, next_day.
+    instead of 3.0 s for MIN over every row). Parameters, in text order: window_start, next_day,
+    and next_day again when `_imported_tier_since` applies.
     """
     run = _tier_metric_sql(q, "x.run")
     return (
@@ -298,8 +304,42 @@ def _tier_since_sql(q: MetricsQuery, base: int) -> str:
         "(SELECT x.d FROM (SELECT substr(p.paid_at, 1, 10) AS d, "
         "SUM(CASE WHEN p.paid_at >= ? THEN p.amount_fen ELSE 0 END) "
         f"OVER (ORDER BY p.paid_at ROWS UNBOUNDED PRECEDING) AS run {_MEMBER_ORDERS}) x "
-        f"WHERE {run} >= l.tier_threshold LIMIT 1) END"
+        f"WHERE {run} >= l.tier_threshold LIMIT 1) {_imported_tier_since(q, base)}END"
     )
+
+
+def _imported_tier_since(q: MetricsQuery, base: int) -> str:
+    """For a member measured from a member export's totals: the date an order after them took the
+    tier metric from the totals' value to the threshold (unknown when the totals alone reach it,
+    and for windowed metrics, whose window the totals cannot be placed in)."""
+    if imported_tier_since_params(q) == 0:
+        return ""
+    gpy = int(q.growth_per_yuan)
+
+    def metric(run: str) -> str:
+        computed = f"(l.base_spend + {run}) * {gpy} / 100"
+        if q.tier_metric == "spend_total":
+            return f"(l.base_spend + {run})"
+        if q.tier_metric == "imported_growth":
+            return f"COALESCE(l.base_growth + {run} * {gpy} / 100, {computed})"
+        if q.tier_metric == "max_growth":
+            return f"MAX({computed}, COALESCE(l.base_growth + {run} * {gpy} / 100, {computed}))"
+        return computed
+
+    return (
+        f"WHEN basis = 'imported' AND tier_threshold > {int(base)} AND l.base_cover IS NOT NULL "
+        f"AND {metric('0')} < tier_threshold THEN "
+        "(SELECT x.d FROM (SELECT substr(p.paid_at, 1, 10) AS d, "
+        "SUM(p.amount_fen) OVER (ORDER BY p.paid_at ROWS UNBOUNDED PRECEDING) AS run "
+        f"{_MEMBER_ORDERS} AND p.paid_at > l.base_cover) x "
+        f"WHERE {metric('x.run')} >= l.tier_threshold LIMIT 1) "
+    )
+
+
+def imported_tier_since_params(q: MetricsQuery) -> int:
+    """How many parameters (next_day) `_imported_tier_since` adds: 0 for a windowed metric."""
+    windowed = q.window_start is not None or q.tier_metric == "spend_365"
+    return 0 if windowed else 1
 
 
 def _nth_order_sql(n: int) -> str:
@@ -347,7 +387,7 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
     base = levels[0].threshold if levels else 0
     tier_since = _tier_since_sql(q, base) if levels else "NULL"
     if levels:
-        params += [named["window_start"], q.next_day]
+        params += [named["window_start"], q.next_day] + [q.next_day] * imported_tier_since_params(q)
     # (condition, date expression, their parameters) per segment that says when it started.
     since: list[tuple[str, str, list[Any]]] = []
     for seg in q.segments:
