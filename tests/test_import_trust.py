@@ -363,3 +363,11 @@ def test_an_xlsx_id_stored_as_a_number_is_flagged(cli: Callable[..., Any], works
     report = cli("import", "members", str(workspace / "m.xlsx"), "--format", "json").json()
     assert (report["inserted"], report["numeric_ids"]) == (2, {"会员卡号": 1})
     assert "ids stored as numbers" in cli("import", "members", str(workspace / "m.xlsx"), "--force").stdout
+
+
+def test_imports_recorded_before_options_count_as_read_with_the_defaults() -> None:
+    """A workspace's imports from before schema 8 have no options: they stand for the defaults."""
+    from privdom.ingest.loader import Options
+    from privdom.store.imports import DEFAULT_OPTIONS
+
+    assert Options({}, "generic", None, "auto", (), "strict", False).key() == DEFAULT_OPTIONS
