@@ -54,6 +54,9 @@ class Workspace:
         self.db = Path(db) if db is not None else base / "privdom.db"
         self.sops = Path(sops) if sops is not None else base / "sops"
         self._playbook: Playbook | None = None
+        # How many tasks the last `plan(save=True)` saved that were not saved before (a plan built
+        # at the same moment by another process may have saved some of them first).
+        self.last_saved: int | None = None
 
     def __repr__(self) -> str:
         return f"Workspace(db={str(self.db)!r}, sops={str(self.sops)!r})"
@@ -109,7 +112,8 @@ class Workspace:
 
         `stage` and `action` take an id or a Chinese or English label. Phones in messages and
         targets are masked unless `show_pii`. A task that cannot be built is in `plan.blocked` with
-        its cause; with `strict`, any blocked task raises PrivdomError and nothing is saved.
+        its cause; with `strict`, any blocked task raises PrivdomError and nothing is saved. After a
+        save, `last_saved` is how many tasks were new.
         """
         playbook = self.playbook()
         stage = labels.resolve(stage, "stage", labels.STAGES)
@@ -124,7 +128,7 @@ class Workspace:
                     hint="every blocked task and its cause: privdom plan --format csv (or json); nothing was saved",
                 )
             if save:
-                planner.save_plan(conn, result, saved_at=saved_at or self.now())
+                self.last_saved = planner.save_plan(conn, result, saved_at=saved_at or self.now())
         return masked(result, show_pii)
 
     def done(

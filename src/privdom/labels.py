@@ -52,7 +52,12 @@ CAUSES: Labels = {
     "owner_capacity": ("负责人当日容量已满", "owner's daily capacity full"),
     "quiet_hours": ("免打扰时段", "quiet hours"),
 }
-STATUSES: Labels = {"open": ("待办", "open"), "done": ("已完成", "done"), "skipped": ("已跳过", "skipped")}
+STATUSES: Labels = {
+    "open": ("待办", "open"),
+    "done": ("已完成", "done"),
+    "skipped": ("已跳过", "skipped"),
+    "holdout": ("留出对照", "held out"),
+}
 
 
 def tier_labels(playbook: Playbook) -> Labels:

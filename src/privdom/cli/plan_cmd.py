@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from privdom.cli.context import workspace
+from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
 from privdom.cli.output import after_commit
 from privdom.labels import ACTIONS, STAGES, resolve
@@ -18,6 +18,7 @@ class Status(StrEnum):
     open = "open"
     done = "done"
     skipped = "skipped"
+    holdout = "holdout"
 
 
 PlanFormatOpt = Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -53,6 +54,8 @@ def plan(
     action = resolve(action, "--action", ACTIONS)
     day = ws.date_or_today(date)
     ws.warn_unknown_owner(owner)
+    if save:
+        say_if_waiting(ws.db)
     result = ws.plan(day, owner=owner, stage=stage, action=action, save=save, show_pii=show_pii, strict=strict)
     if result.blocked:
         count = f"{len(result.blocked)} task{'s' if len(result.blocked) != 1 else ''} blocked"
@@ -66,7 +69,7 @@ def plan(
     if not save:
         render.plan(result, fmt.value, show_pii, full=full, lang=ws.lang, taken=ws.ids_near)
         return
-    new = sum(not t.existing for t in result.tasks)
+    new = ws.last_saved or 0
     saved = f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)"
     typer.echo(saved, err=True)
     with after_commit(saved, hint=f"the tasks are kept: `privdom plan --date {day}` prints the same plan again"):
@@ -77,7 +80,7 @@ def tasks(
     ctx: typer.Context,
     date: DateOpt = None,
     status: Annotated[
-        Status | None, typer.Option("--status", help="Only open, done or skipped tasks.")
+        Status | None, typer.Option("--status", help="Only open, done, skipped or held-out tasks.")
     ] = None,
     owner: OwnerOpt = None,
     fmt: PlanFormatOpt = PlanFormat.table,

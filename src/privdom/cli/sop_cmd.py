@@ -1,4 +1,4 @@
-"""`privdom sop validate|list|show`: check and read the playbook."""
+"""`privdom sop validate|list|show` (and `sop diff`, registered by cli/simulate_cmd.py): check, read, compare."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from privdom.playbook.describe import rule_rows
 from privdom.playbook.loader import check_playbook, load_playbook, playbook_files
 from privdom.playbook.validate import folded_cjk_warnings
 
-sop_app = typer.Typer(help="Check and read the playbook (sops/*.yaml).", no_args_is_help=True)
+sop_app = typer.Typer(help="Check, read and compare the playbook (sops/*.yaml).", no_args_is_help=True)
 
 class ShowFormat(StrEnum):
     yaml = "yaml"

@@ -64,6 +64,14 @@ def close(
     """Mark tasks done (or skipped); returns the task ids closed. Any id that is unknown, too short
     or ambiguous fails the whole call before anything changes."""
     resolved = resolve(conn, ids)
+    found = store.saved_ids(conn, resolved)
+    held = [i for i in resolved if found[i]["status"] == "holdout"]
+    if held:
+        raise PrivdomError(
+            f"task {', '.join(held)} is held out (its rule's `holdout:`): it is not sent, so it cannot be "
+            f"{'skipped' if skip else 'done'}",
+            hint="held-out tasks are the control group `privdom review` compares with; nothing was changed",
+        )
     store.close_tasks(conn, resolved, "skipped" if skip else "done", note, closed_at.isoformat(timespec="seconds"))
     return resolved
 

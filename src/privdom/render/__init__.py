@@ -37,7 +37,7 @@ def _masked_phone(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every mainland mobile number inside free text (messages, names)."""
+    """Mask every mainland mobile number inside free text (messages, names, group names)."""
     # A function replacement: a template string is parsed again on every call, which is most of
     # the cost when a plan at a million members masks a hundred thousand texts.
     return _PHONE_IN_TEXT.sub(_masked_phone, text)

@@ -67,6 +67,10 @@ def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
     rec = dict(zip(QUERY_COLUMNS, row, strict=True))
     display = rec.pop("phone_display")
     rec["phone"] = (rec["phone"] if show_pii else mask_phone(rec["phone"])) or display
+    if not show_pii:  # a name that is a phone number (a contact saved by number) is one too
+        for key in ("name", "nickname"):
+            if rec.get(key):
+                rec[key] = mask_text(rec[key])
     for key in MONEY:
         rec[key] = yuan(rec[key])
     rec["tags"] = json.loads(rec["tags"]) if rec["tags"] else []
@@ -205,6 +209,12 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool, *, lang: Lang = "both") 
     if t["next"]:
         line += f"; next {t['next']['id']} at {t['next']['min']} ({t['next']['distance']} to go)"
     con.print(line, markup=False)
+    if t.get("export"):
+        e = t["export"]
+        said = f"export 导出: level {e['level'] or '-'}, growth {e['growth'] if e['growth'] is not None else '-'}"
+        con.print(said + ("" if e["differs"] else " (agrees / 一致)"), markup=False)
+        for why in e["why"]:
+            con.print(f"  why 原因: {why}", markup=False)
     s = data["lifecycle"]
     cond = "otherwise" if s["condition"] is None else json.dumps(s["condition"], ensure_ascii=False)
     since = s["since"] or "?"
@@ -243,11 +253,12 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool, *, lang: Lang = "both") 
 def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
     row = [p.metrics.get(c) for c in QUERY_COLUMNS]
     tier = dict(p.tier)
-    if tier["metric"] != "growth":
+    in_growth = tier["metric"] in ("growth", "imported_growth", "max_growth")
+    if not in_growth:
         tier["value"] = yuan(tier["value"])
     if tier["next"]:
         nxt = dict(tier["next"])
-        if tier["metric"] != "growth":
+        if not in_growth:
             nxt["distance"] = yuan(nxt["distance"])
         nxt["spend_needed"] = yuan(nxt.pop("spend_fen_needed"))
         tier["next"] = nxt
@@ -261,7 +272,7 @@ def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
         "tier": tier,
         "lifecycle": p.lifecycle,
         "rfm": rfm,
-        "groups": p.groups,
+        "groups": p.groups if show_pii else [{**g, "name": g["name"] and mask_text(g["name"])} for g in p.groups],
         "upcoming_tasks": [_masked_task(t.model_dump(mode="json"), show_pii) for t in p.upcoming_tasks],
     }
 

@@ -25,6 +25,7 @@ _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
     "blocked": TypeAdapter(dict[str, list[BlockedTask]]),
+    "held_out": TypeAdapter(dict[str, list[Task]]),
 }
 TASKS_PER_JSON_PIECE = 500
 
@@ -59,7 +60,12 @@ def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
     return plan.model_copy(
-        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "blocked": _masked(plan.blocked)}
+        update={
+            "tasks": _masked(plan.tasks),
+            "deferred": _masked(plan.deferred),
+            "blocked": _masked(plan.blocked),
+            "held_out": _masked(plan.held_out),
+        }
     )
 
 
@@ -83,7 +89,7 @@ def plan(
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked, *p.held_out]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -140,8 +146,16 @@ def _csv_row(t: Task) -> list[Any]:
         t.event_date,
         int(t.existing),
         t.cause if isinstance(t, DeferredTask | BlockedTask) else "",
-        "deferred" if isinstance(t, DeferredTask) else "blocked" if isinstance(t, BlockedTask) else "task",
+        _outcome(t),
     ]
+
+
+def _outcome(t: Task) -> str:
+    if isinstance(t, DeferredTask):
+        return "deferred"
+    if isinstance(t, BlockedTask):
+        return "blocked"
+    return "holdout" if t.holdout else "task"
 
 
 # The characters that open a code span, a link, a table cell or an HTML tag.

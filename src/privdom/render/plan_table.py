@@ -118,6 +118,13 @@ def plan_lines(
         )
         for rule, cause, n in blocked_summary(blocked):
             add(f"{rule} · {cause} · {n}", first="  ", rest="    ")
+    if p.held_out:
+        out.append(("", PLAIN))
+        add(
+            pick("留出对照", "held out", lang) + f": {len(p.held_out)} ("
+            + pick("不发送；privdom review 对比效果", "not sent; privdom review compares them", lang) + ")",
+            DIM,
+        )
     if not p.tasks and not p.deferred and not blocked:
         out.append(("", PLAIN))
         add(pick("今天没有任务", "nothing planned for this day", lang), DIM)

@@ -41,7 +41,14 @@ SCHEDULE_TABLE = tuple(
 def masked(s: Schedule, show_pii: bool) -> Schedule:
     if show_pii:
         return s
-    return s.model_copy(update={"posts": [p.model_copy(update={"message": mask_text(p.message)}) for p in s.posts]})
+    return s.model_copy(
+        update={
+            "posts": [
+                p.model_copy(update={"message": mask_text(p.message), "group_name": mask_text(p.group_name)})
+                for p in s.posts
+            ]
+        }
+    )
 
 
 def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:

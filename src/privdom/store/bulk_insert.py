@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from itertools import chain
 from typing import Any
 
+from privdom.store import identity
 from privdom.store.binding import fast_null_binding
 from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone, pragmas
 
@@ -134,7 +135,8 @@ def stage_repeated_keys(conn: sqlite3.Connection, kind: str) -> tuple[int, int]:
 
 
 def find_order_members(conn: sqlite3.Connection, rows: list[list[Any]], phones: list[Any]) -> None:
-    """Orders without a member id find their member by phone (an unknown phone becomes the id), and
+    """Orders without a member id find their member by phone (an unknown phone makes the id: see
+    store.identity), and
     the orders of members the table does not have are noted, to create them at the end."""
     ids: set[str] = set()
     by_phone: list[int] = []
@@ -146,8 +148,9 @@ def find_order_members(conn: sqlite3.Connection, rows: list[list[Any]], phones: 
             ids.add(member)
     if by_phone:
         found = members_for_phones(conn, {phones[i] for i in by_phone})
+        phone_id = identity.id_for_phone(conn)
         for i in by_phone:
-            member = rows[i][1] = found.get(phones[i]) or phones[i]
+            member = rows[i][1] = found.get(phones[i]) or phone_id(phones[i])
             ids.add(member)
     unknown = unknown_members(conn, ids)
     if unknown:

@@ -29,20 +29,37 @@ TASK_COLUMNS = (
     "created_at",
     "closed_at",
 )
-_INSERT_COLUMNS = TASK_COLUMNS[:15] + ("created_at",)
+_INSERT_COLUMNS = TASK_COLUMNS[:16] + ("created_at",)
+_INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
+    "ON CONFLICT(task_id) DO NOTHING"
+)
+DEFERRAL_COLUMNS = (
+    "task_id", "date", "rule", "stage", "action", "member_id", "group_id", "owner", "due_at", "event_date", "cause"
+)
 
 
-def insert_tasks(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
-    """Insert new tasks in one transaction; an id already saved is left as it is. Returns inserted."""
-    before = conn.total_changes
+def insert_tasks(
+    conn: sqlite3.Connection,
+    rows: Iterable[Sequence[Any]],
+    *,
+    held_out: Iterable[Sequence[Any]] = (),
+    deferred: Iterable[Sequence[Any]] = (),
+) -> int:
+    """Insert new tasks, held-out tasks and first deferrals in one transaction; an id already saved
+    is left as it is. Returns how many of `rows` (the tasks to do) were inserted."""
     with transaction(conn):
+        before = conn.total_changes
+        conn.executemany(_INSERT_TASK, rows)
+        inserted = conn.total_changes - before
+        conn.executemany(_INSERT_TASK, held_out)
+        # The first morning a task waited is kept: when it later goes out, the task row says so.
         conn.executemany(
-            f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
-            "ON CONFLICT(task_id) DO NOTHING",
-            rows,
+            f"INSERT INTO deferrals ({', '.join(DEFERRAL_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(DEFERRAL_COLUMNS))}) ON CONFLICT(task_id) DO NOTHING",
+            deferred,
         )
-    return conn.total_changes - before
+    return inserted
 
 
 def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
@@ -104,6 +121,8 @@ def list_tasks(
         if value is not None:
             where.append(f"t.{column} {op} ?")
             params.append(value)
+    if status is None:  # held-out tasks are no one's to-do: listed only when asked for by status
+        where.append("t.status != 'holdout'")
     sql = (
         f"SELECT {', '.join('t.' + c for c in TASK_COLUMNS)}, "
         "COALESCE(g.name, m.name, m.nickname, m.phone_display, m.phone, t.member_id, t.group_id, t.owner) AS target "
@@ -115,9 +134,11 @@ def list_tasks(
 
 
 def ids_starting(conn: sqlite3.Connection, prefix: str) -> list[str]:
-    """Saved task ids that start with `prefix` (ids are lowercase hex: `~` sorts after them all)."""
+    """Saved task ids, held-out ones aside, that start with `prefix` (ids are lowercase hex: `~`
+    sorts after them all)."""
     rows = conn.execute(
-        "SELECT task_id FROM tasks WHERE task_id >= ? AND task_id < ? ORDER BY task_id", (prefix, prefix + "~")
+        "SELECT task_id FROM tasks WHERE task_id >= ? AND task_id < ? AND status != 'holdout' ORDER BY task_id",
+        (prefix, prefix + "~"),
     )
     return [str(r[0]) for r in rows]
 
@@ -126,16 +147,11 @@ def line_tasks(conn: sqlite3.Connection, action: str) -> list[list[str]]:
     """The task ids of every saved line of two or more `action` tasks: one message of one rule by
     one owner at one time of a day (planner.lines)."""
     rows = conn.execute(
-        "SELECT group_concat(task_id) FROM tasks WHERE action = ? "
+        "SELECT group_concat(task_id) FROM tasks WHERE action = ? AND status != 'holdout' "
         "GROUP BY date, owner, rule, due_at, message HAVING COUNT(*) > 1",
         (action,),
     )
     return [str(r[0]).split(",") for r in rows]
-
-
-def missing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
-    found = saved_ids(conn, ids)
-    return [i for i in ids if i not in found]
 
 
 def close_tasks(
