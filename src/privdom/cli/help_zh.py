@@ -1,4 +1,5 @@
-"""The Chinese of the command line's help: commands by name, options and arguments by their flag.
+"""The Chinese of the command line's help: commands by name, options and arguments by their flag
+(or by `COMMAND --flag` where one command gives a flag another meaning).
 
 `--lang zh|en|both` (env PRIVDOM_LANG) picks the language; a text with no Chinese here prints in
 English, so a new option is never left without help.
@@ -43,6 +44,9 @@ OPTIONS = {
     "--date": "以此日期为准，YYYY-MM-DD [默认：剧本时区的今天]。",
     "--from": "第一天，YYYY-MM-DD [默认：今天]。",
     "--to": "最后一天，YYYY-MM-DD。",
+    # A flag whose meaning differs in one command: "COMMAND --flag".
+    "review --from": "期间的第一天，YYYY-MM-DD。",
+    "simulate --from": "期间的第一天，YYYY-MM-DD。",
     "--days": "天数。",
     "--format": "输出格式。",
     "--show-pii": "显示完整手机号（默认打码）。",
@@ -91,7 +95,7 @@ def translate(command: Any, lang: Lang, *, root: bool = False) -> None:
             continue
         source = param.__dict__.setdefault("_help_en", param.help)
         key = (param.opts[0] if param.param_type_name == "option" else param.metavar) or param.name
-        param.help = _pick(OPTIONS.get(key), source, lang)
+        param.help = _pick(OPTIONS.get(f"{command.name} {key}", OPTIONS.get(key)), source, lang)
 
 
 def _pick(zh: str | None, en: str | None, lang: Lang) -> str | None:
