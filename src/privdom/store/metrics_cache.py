@@ -201,7 +201,8 @@ def _write_snapshot(
                 elif not patch.patch(conn, q, base, _BUILDING):
                     rollback(conn)
                     return None
-                patch.write_meta(conn, _BUILDING, q.as_of, family(q), workspace_id(conn), last_change(conn))
+                made = "full" if base is None else f"patch of {base.as_of}"
+                patch.write_meta(conn, _BUILDING, q.as_of, family(q), workspace_id(conn), last_change(conn), made)
         except BaseException:
             rollback(conn)
             raise

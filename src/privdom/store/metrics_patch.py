@@ -76,7 +76,7 @@ def create_meta(conn: sqlite3.Connection, schema: str) -> None:
     """The snapshot's own tables beside member_metrics: its meta row and the RFM counts per value."""
     conn.execute(
         f"CREATE TABLE {schema}.{_META} (as_of TEXT, family TEXT, workspace TEXT, seq INTEGER, rows INTEGER,"
-        " n INTEGER, r REAL, f REAL, m REAL)"
+        " n INTEGER, r REAL, f REAL, m REAL, made TEXT)"
     )
     for metric, _column in _METRICS:
         conn.execute(
@@ -84,13 +84,17 @@ def create_meta(conn: sqlite3.Connection, schema: str) -> None:
         )
 
 
-def write_meta(conn: sqlite3.Connection, schema: str, as_of: str, family: str, workspace: str, seq: int) -> None:
-    """The meta row and the counts per value of the snapshot just built or patched in `schema`."""
+def write_meta(
+    conn: sqlite3.Connection, schema: str, as_of: str, family: str, workspace: str, seq: int, made: str
+) -> None:
+    """The meta row and the counts per value of the snapshot just built or patched in `schema`;
+    `made` says how ('full', or 'patch of <date>')."""
     conn.execute(f"DELETE FROM {schema}.{_META}")
     conn.execute(
         f"""INSERT INTO {schema}.{_META}
-            SELECT ?, ?, ?, ?, (SELECT COUNT(*) FROM {schema}.member_metrics), n, r, f, m FROM temp._mm_rfm_stats""",
-        (as_of, family, workspace, seq),
+            SELECT ?, ?, ?, ?, (SELECT COUNT(*) FROM {schema}.member_metrics), n, r, f, m, ?
+            FROM temp._mm_rfm_stats""",
+        (as_of, family, workspace, seq, made),
     )
     for metric, _column in _METRICS:
         conn.execute(f"DELETE FROM {schema}.rfm_count_{metric}")
@@ -98,6 +102,11 @@ def write_meta(conn: sqlite3.Connection, schema: str, as_of: str, family: str, w
             f"""INSERT INTO {schema}.rfm_count_{metric}
                 SELECT c.v, c.c, s.score FROM temp._mm_rfm_count_{metric} c JOIN temp._mm_rfm_{metric} s USING (v)"""
         )
+
+
+def how_made(conn: sqlite3.Connection, schema: str) -> str:
+    """'full', or 'patch of <date>': how the snapshot attached as `schema` was made."""
+    return str(conn.execute(f"SELECT made FROM {schema}.{_META}").fetchone()[0])
 
 
 def read_base(path: Path) -> Base | None:
