@@ -11,6 +11,7 @@ means "local date <= as_of".
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,6 +184,8 @@ _RFM_COLUMNS = """
                     WHEN b.orders_total > s.f THEN 'retain' ELSE 'winback' END END AS rfm_class,
        k.rank AS koc_rank"""
 
+RANK_COLUMNS = ("rfm_r", "rfm_f", "rfm_m", "rfm_class", "koc_rank")
+
 _RFM_JOINS = """
      CROSS JOIN _mm_rfm_stats s
      LEFT JOIN _mm_rfm_r rr ON rr.v = b.recency_days
@@ -212,6 +215,26 @@ TABLE_COLUMNS = [c for c in METRIC_COLUMNS if c not in _SINCE] + list(_SINCE)
 # member, so they are computed as a snapshot is read (`snapshot_view`), from its date.
 DAY_COUNTS = {"recency_days": "last_order_date", "tenure_days": "first_order_date"}
 SNAPSHOT_COLUMNS = [c for c in TABLE_COLUMNS if c not in DAY_COUNTS]
+# A snapshot is written once and read by every later command, so it carries the indexes they need:
+# lookups by member, `members` in spend order (no sort of a million rows), and the planner's event
+# dates (each member trigger reads only the members whose event falls in its window).
+# A patch (store/metrics_patch.py) finds the members whose ranks moved by the spend and last order
+# indexes, and the KOCs by theirs.
+SNAPSHOT_INDEXES = (
+    ("id", "member_id", ""),
+    ("spend", "spend_total DESC, member_id", ""),
+    ("joined", "joined_date", ""),
+    ("first_order", "first_order_date", ""),
+    ("last_order", "last_order_date", ""),
+    ("tier_since", "tier_since", ""),
+    ("segment_since", "segment_since", ""),
+    ("birthday", "COALESCE(birthday_md, substr(birthday, 6, 5))", ""),
+    ("koc", "member_id", "koc = 1"),
+)
+# The snapshot's columns some index holds: a patch rewrites them only in rows where they changed.
+INDEXED_COLUMNS = frozenset(
+    c for c in SNAPSHOT_COLUMNS for _name, columns, where in SNAPSHOT_INDEXES if re.search(rf"\b{c}\b", f"{columns} {where}")
+)
 # The members a patch computes again (metrics_patch); the per-member statements read only these
 # when given `only=True`.
 ONLY = "temp._mm_only"
@@ -352,6 +375,12 @@ def rank(conn: sqlite3.Connection, q: MetricsQuery, koc_source: str) -> None:
         _KOC_RANK.format(source=koc_source),
         {"orders": q.koc_min_orders, "messages": q.koc_min_messages, "images": q.koc_min_images},
     )
+
+
+def member_ranks(base: str) -> str:
+    """The SELECT of member_id and RANK_COLUMNS of the members in `base` (member_id, orders_total,
+    spend_total, recency_days), with the expressions `member_rows` uses, after `rank`."""
+    return f"SELECT b.member_id, {_RFM_COLUMNS} FROM {base} b{_RFM_JOINS}"
 
 
 def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]]:

@@ -48,22 +48,9 @@ from privdom.store.schema import rollback, write_once
 from privdom.store.scratch import database_file, side_file, side_files
 
 KEEP = 2
-# A snapshot is written once and read by every later command, so it carries the indexes they need:
-# lookups by member, `members` in spend order (no sort of a million rows), and the planner's event
-# dates (each member trigger reads only the members whose event falls in its window).
-# A patch (store/metrics_patch.py) finds the members whose ranks moved by the spend and last order
-# indexes, and the KOCs by theirs.
-INDEXES = (
-    ("id", "member_id", ""),
-    ("spend", "spend_total DESC, member_id", ""),
-    ("joined", "joined_date", ""),
-    ("first_order", "first_order_date", ""),
-    ("last_order", "last_order_date", ""),
-    ("tier_since", "tier_since", ""),
-    ("segment_since", "segment_since", ""),
-    ("birthday", "COALESCE(birthday_md, substr(birthday, 6, 5))", ""),
-    ("koc", "member_id", "koc = 1"),
-)
+INDEXES = sql.SNAPSHOT_INDEXES
+# The page cache of a snapshot being patched (bounded; the default 2 MiB read pages again and again).
+PATCH_CACHE_KIB = 65_536
 READING = "metrics_snapshot"  # the snapshot a connection reads, as it attaches it
 _BUILDING = "metrics_building"  # the file a build writes, attached while it does
 _SIDE = "metrics"  # in the names of the snapshot files and of the files being built
@@ -192,6 +179,8 @@ def _write_snapshot(
         else:  # a copy: its page size is set; no journal, no syncs
             conn.execute(f"PRAGMA {_BUILDING}.journal_mode = OFF")
             conn.execute(f"PRAGMA {_BUILDING}.synchronous = OFF")
+            # The rows patched are spread over the table and its indexes: each page read once.
+            conn.execute(f"PRAGMA {_BUILDING}.cache_size = -{PATCH_CACHE_KIB}")
         conn.execute("BEGIN")  # one read snapshot of the workspace for the key and the build
         try:
             path = snapshot_path(workspace, cache_key(conn, q))

@@ -39,6 +39,8 @@ MAX_DAYS = 31
 MAX_SHARE = 0.25
 
 _META = "snapshot_meta"
+# The members whose RFM scores, class or KOC rank alone moved (their data and dates did not).
+_RANKED = "temp._mm_ranked"
 _METRICS = (("r", "recency_days"), ("f", "orders_total"), ("m", "spend_total"))
 
 
@@ -150,12 +152,19 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     gap = (date.fromisoformat(q.as_of) - date.fromisoformat(base.as_of)).days
     if not 0 <= gap <= MAX_DAYS or everything_changed(conn, base.seq):
         return False
-    conn.execute("DROP TABLE IF EXISTS temp._mm_only")
-    conn.execute("CREATE TEMP TABLE _mm_only (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    for table in (sql.ONLY, _RANKED):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    # The members computed again in full: their data changed, or the date moved their rows.
     _note(conn, "SELECT member_id FROM member_changes WHERE seq > ? AND member_id IS NOT NULL", (base.seq,))
     if gap:
         _note_dated(conn, q, base.as_of)
+        if not _note_lifecycle_days(conn, q, schema, gap):
+            return False
+    if _count(conn, sql.ONLY) > MAX_SHARE * max(base.rows, 1):
+        return False
     sql.member_bases(conn, q, only=True)
+    # The ranks of everyone from the counts per value; the members whose ranks alone moved.
     if not _count_rfm_values(conn, schema, q.as_of, gap):
         return False
     keep = f"koc = 1 AND member_id NOT IN (SELECT member_id FROM {sql.ONLY})"
@@ -167,20 +176,80 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     )
     if not _note_moved_ranks(conn, q, base, schema, gap):
         return False
-    if gap and not _note_lifecycle_days(conn, q, schema, gap):
-        return False
-    again = conn.execute(f"SELECT COUNT(*) FROM {sql.ONLY}").fetchone()[0]
-    if again > MAX_SHARE * max(base.rows, 1):
-        return False
-    sql.member_bases(conn, q, only=True)
-    conn.execute(f"DELETE FROM {schema}.member_metrics WHERE member_id IN (SELECT member_id FROM {sql.ONLY})")
     select, params = sql.member_rows(q, sql.SNAPSHOT_COLUMNS)
-    conn.execute(f"INSERT INTO {schema}.member_metrics ({', '.join(sql.SNAPSHOT_COLUMNS)}) {select}", params)
+    conn.execute("DROP TABLE IF EXISTS temp._mm_patch")
+    conn.execute(f"CREATE TEMP TABLE _mm_patch AS {select}", params)
+    conn.execute("CREATE UNIQUE INDEX temp._mm_patch_id ON _mm_patch(member_id)")
+    _replace_rows(conn, schema)
+    _rerank(conn, q, schema)
     return True
 
 
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def _rerank(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None:
+    """The RFM scores and classes and the KOC ranks of the members whose ranks alone moved
+    (`_RANKED`), from their stored values with the full build's expressions; only those that differ
+    are written (no index holds them)."""
+    stored = f"{schema}.member_metrics"
+    recency = sql.day_count_sql("recency_days", q.as_of)
+    ranked = (
+        f"(SELECT member_id, orders_total, spend_total, {recency} AS recency_days FROM {stored}"
+        f" WHERE member_id IN (SELECT member_id FROM {_RANKED}) AND member_id NOT IN (SELECT member_id FROM {sql.ONLY}))"
+    )
+    listed = ", ".join(sql.RANK_COLUMNS)
+    differs = " OR ".join(f"r.{c} IS NOT m.{c}" for c in sql.RANK_COLUMNS)
+    conn.execute("DROP TABLE IF EXISTS temp._mm_ranks")
+    conn.execute(
+        f"CREATE TEMP TABLE _mm_ranks AS SELECT r.* FROM ({sql.member_ranks(ranked)}) r"
+        f" JOIN {stored} m ON m.member_id = r.member_id WHERE {differs}"
+    )
+    conn.execute("CREATE UNIQUE INDEX temp._mm_ranks_id ON _mm_ranks(member_id)")
+    conn.execute(
+        f"UPDATE {stored} AS m SET ({listed}) = (SELECT {listed} FROM temp._mm_ranks r WHERE r.member_id = m.member_id)"
+        " WHERE m.member_id IN (SELECT member_id FROM temp._mm_ranks)"
+    )
+
+
+def _replace_rows(conn: sqlite3.Connection, schema: str) -> None:
+    """The rows computed again (`_mm_patch`) take their places in the snapshot, writing only what
+    differs: most of them differ in a few columns, most of those in no index (ranks, the 30-day and
+    365-day figures), and an index entry is rewritten only for a row whose indexed value changed."""
+    stored = f"{schema}.member_metrics"
+    again = f"SELECT member_id FROM {sql.ONLY}"
+    conn.execute(
+        f"DELETE FROM {stored} WHERE member_id IN ({again}) AND member_id NOT IN (SELECT member_id FROM _mm_patch)"
+    )
+    columns = ", ".join(sql.SNAPSHOT_COLUMNS)
+    conn.execute(
+        f"INSERT INTO {stored} ({columns}) SELECT {columns} FROM _mm_patch p"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {stored} m WHERE m.member_id = p.member_id)"
+    )
+    indexed = set(sql.INDEXED_COLUMNS) - {"member_id"}
+    for group in (sorted(set(sql.SNAPSHOT_COLUMNS) - indexed - {"member_id"}), sorted(indexed)):
+        differs = " OR ".join(f"p.{c} IS NOT m.{c}" for c in group)
+        conn.execute("DROP TABLE IF EXISTS temp._mm_differ")
+        conn.execute(
+            f"CREATE TEMP TABLE _mm_differ AS SELECT p.member_id FROM _mm_patch p"
+            f" JOIN {stored} m ON m.member_id = p.member_id WHERE {differs}"
+        )
+        listed = ", ".join(group)
+        conn.execute(
+            f"UPDATE {stored} AS m SET ({listed}) = (SELECT {listed} FROM _mm_patch p WHERE p.member_id = m.member_id)"
+            " WHERE m.member_id IN (SELECT member_id FROM temp._mm_differ)"
+        )
+
+
 def _note(conn: sqlite3.Connection, select: str, params: Any = ()) -> None:
+    """The members `select` gives are computed again in full."""
     conn.execute(f"INSERT OR IGNORE INTO {sql.ONLY} {select}", params)
+
+
+def _note_ranked(conn: sqlite3.Connection, select: str, params: Any = ()) -> None:
+    """The members `select` gives get their ranks again (unless computed again in full)."""
+    conn.execute(f"INSERT OR IGNORE INTO {_RANKED} {select}", params)
 
 
 def _note_dated(conn: sqlite3.Connection, q: sql.MetricsQuery, before: str) -> None:
@@ -245,11 +314,11 @@ def _note_moved_ranks(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base,
         )
         if metric == "r":  # by the index of last order dates
             on = f"m.last_order_date = {_last_order_on('x.v')}"
-            _note(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON {on}", named)
+            _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON {on}", named)
         elif metric == "m":  # by the index of spend
-            _note(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON m.spend_total = x.v", named)
+            _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON m.spend_total = x.v", named)
         elif conn.execute(f"SELECT 1 FROM ({changed}) LIMIT 1", named).fetchone():  # rare: a scan
-            _note(conn, f"SELECT member_id FROM {stored} WHERE orders_total IN (SELECT v FROM ({changed}))", named)
+            _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE orders_total IN (SELECT v FROM ({changed}))", named)
     if base.n:
         # rfm_class compares with the means: `recency_days < r`, `orders_total > f`, `spend_total > m`;
         # a stored value turns only between the old mean and the new one (recency and spend: with a
@@ -257,16 +326,16 @@ def _note_moved_ranks(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base,
         assert base.r is not None and base.f is not None and base.m is not None
         low, high = sorted((base.r + gap, float(new[1])))
         dates = f"last_order_date BETWEEN {_last_order_on(':most')} AND {_last_order_on(':least')}"
-        _note(conn, f"SELECT member_id FROM {stored} WHERE {dates}",
+        _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE {dates}",
               {"as_of": q.as_of, "most": math.ceil(high), "least": math.ceil(low) - 1})
         low, high = sorted((base.m, float(new[3])))
-        _note(conn, f"SELECT member_id FROM {stored} WHERE spend_total BETWEEN ? AND ?",
+        _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE spend_total BETWEEN ? AND ?",
               (math.floor(low), math.floor(high) + 1))
         low, high = sorted((base.f, float(new[2])))
         if math.floor(low) + 1 <= math.floor(high):  # an order count between the means: a scan
-            _note(conn, f"SELECT member_id FROM {stored} WHERE orders_total BETWEEN ? AND ?",
+            _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE orders_total BETWEEN ? AND ?",
                   (math.floor(low) + 1, math.floor(high)))
-    _note(
+    _note_ranked(
         conn,
         f"SELECT k.member_id FROM temp._mm_koc k JOIN {schema}.member_metrics m ON m.member_id = k.member_id"
         " WHERE m.koc_rank IS NOT k.rank",
@@ -281,8 +350,8 @@ def _last_order_on(recency: str) -> str:
 
 def _note_lifecycle_days(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str, gap: int) -> bool:
     """Members whose recency or tenure crossed a day count a lifecycle condition compares with:
-    a comparison with N can turn only for a member whose days are now within N .. N + gap (one
-    more day each side is read, as a margin)."""
+    a comparison of whole days with N can turn only for a member whose days are now within
+    N .. N + gap."""
     for compared, column in ((q.recency_days_compared, "last_order_date"), (q.tenure_days_compared, "first_order_date")):
         if compared is None:
             return False
@@ -290,6 +359,6 @@ def _note_lifecycle_days(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: 
             _note(
                 conn,
                 f"SELECT member_id FROM {schema}.member_metrics WHERE {column} BETWEEN ? AND ?",
-                (_day(q.as_of, -(n + gap + 1)), _day(q.as_of, -(n - 1))),
+                (_day(q.as_of, -(n + gap)), _day(q.as_of, -n)),
             )
     return True
