@@ -247,3 +247,18 @@ def test_the_day_counts_lifecycle_conditions_compare_with(lifecycle: list[dict[s
     book: Any = Book()
     book.lifecycle = [Segment.model_validate({"zh": s["id"], "en": s["id"], **s}) for s in lifecycle]
     assert {m: days_compared(book, m) for m in expected} == expected
+
+
+def test_changes_every_kept_snapshot_holds_are_forgotten(tmp_path: Path) -> None:
+    brand = Brand(tmp_path)
+    seed(brand)
+    brand.check(START)
+    rows = [["D1", MEMBERS[0], "", _time(START, 5), "45.00", "已完成"]]
+    brand.load("orders", brand.write("orders", ORDERS_HEADER, rows))
+    brand.check(START + timedelta(days=1))
+    kept = [metrics_patch.read_base(p) for p in metrics_cache.snapshots(brand.db)]
+    oldest = min(b.seq for b in kept if b is not None)
+    left = brand.conn.execute("SELECT MIN(seq), COUNT(*) FROM member_changes").fetchone()
+    assert left[1] == 0 or left[0] > oldest
+    assert metrics_cache.last_change(brand.conn) >= oldest  # numbers are never given again
+    brand.conn.close()

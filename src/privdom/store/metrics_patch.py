@@ -135,6 +135,34 @@ def find_base(paths: list[Path], as_of: str, family: str, workspace: str) -> Bas
     return max(fit, key=lambda b: (b.as_of, b.seq), default=None)
 
 
+def forget_changes(conn: sqlite3.Connection, kept: list[Path], workspace: str) -> None:
+    """Delete the noted changes that every kept snapshot of this workspace already holds: no
+    patch reads them again. Skipped when another connection is writing (it is done next time)."""
+    seqs = [b.seq for b in map(read_base, kept) if b is not None and b.workspace == workspace]
+    oldest = conn.execute("SELECT MIN(seq) FROM member_changes").fetchone()[0]
+    if not seqs or oldest is None or oldest > min(seqs):
+        return
+    before = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM member_changes WHERE seq <= ?", (min(seqs),))
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError:  # locked by a writer
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {before}")
+
+
+def _changes_kept(conn: sqlite3.Connection, seq: int) -> bool:
+    """Whether every change after `seq` is still noted: numbers follow each other, and only the
+    oldest are forgotten (`forget_changes`, for a snapshot another process evicted meanwhile)."""
+    first = conn.execute("SELECT MIN(seq) FROM member_changes").fetchone()[0]
+    last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'member_changes'").fetchone()
+    return last is None or last[0] <= seq or (first is not None and first <= seq + 1)
+
+
 def everything_changed(conn: sqlite3.Connection, seq: int) -> bool:
     """Whether a change since `seq` says "every member" (a first import into an empty table)."""
     found = conn.execute("SELECT 1 FROM member_changes WHERE seq > ? AND member_id IS NULL LIMIT 1", (seq,))
@@ -150,7 +178,7 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     the caller's read transaction. False, with the copy left as it may be, when a full build is the
     way: a date before the base's, everything changed, or too many members to compute again."""
     gap = (date.fromisoformat(q.as_of) - date.fromisoformat(base.as_of)).days
-    if not 0 <= gap <= MAX_DAYS or everything_changed(conn, base.seq):
+    if not 0 <= gap <= MAX_DAYS or everything_changed(conn, base.seq) or not _changes_kept(conn, base.seq):
         return False
     for table in (sql.ONLY, _RANKED):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
