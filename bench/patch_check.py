@@ -5,8 +5,8 @@
 Reads the snapshot the commands read for the date (the morning's is a patch of the day before),
 computes every member's metrics again with the full build into a table of this connection only,
 and compares the two row for row, every column (NULLs equal). Prints JSON: how the snapshot was
-made ('patch of <date>', or 'full'), members, columns, rows that differ; exits 1 when any does. Run by bench/run.py as a child process, with privdom
-importable.
+made ('patch of <date>', or 'full'), members, columns, rows that differ; exits 1 when any does.
+Run by bench/run.py as a child process, with privdom importable.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         "SELECT (SELECT COUNT(*) FROM (SELECT * FROM patched EXCEPT SELECT * FROM member_metrics))"
         " + (SELECT COUNT(*) FROM (SELECT * FROM member_metrics EXCEPT SELECT * FROM patched))"
     ).fetchone()[0]
-    report = {"snapshot": made, "members": members, "patched_members": patched, "columns": len(metrics_sql.TABLE_COLUMNS),
-              "differing_rows": differing}
+    report = {"snapshot": made, "members": members, "patched_members": patched,
+              "columns": len(metrics_sql.TABLE_COLUMNS), "differing_rows": differing}
     print(json.dumps(report))
     return 0 if differing == 0 and members == patched else 1
 

@@ -155,7 +155,8 @@ def apply(brand: Brand, step: tuple[Any, ...], today: date, serial: int) -> date
     elif kind == "by_phone":  # orders known by phone only, then the export that names their member
         phone = f"13800000{arg:03d}"
         day = today - timedelta(days=step[2])
-        brand.load("orders", brand.write("orders", ORDERS_HEADER, [[f"P{serial}", "", phone, _time(day, 1), "66.00", "已完成"]]))
+        order = [f"P{serial}", "", phone, _time(day, 1), "66.00", "已完成"]
+        brand.load("orders", brand.write("orders", ORDERS_HEADER, [order]))
         brand.orders.append(f"P{serial}")
         row = [f"7{arg:05d}", phone, _time(day - timedelta(days=3), 0), "owner1", "", "", ""]
         brand.load("members", brand.write("members", MEMBERS_HEADER, [row]))
@@ -196,7 +197,8 @@ def test_the_morning_after_an_import_is_a_patch(tmp_path: Path) -> None:
     seed(brand)
     with counting_patches(brand):
         brand.check(START)
-        rows = [[f"D{i}", m, "", _time(START + timedelta(days=1), i), "45.00", "已完成"] for i, m in enumerate(MEMBERS[:3])]
+        day = START + timedelta(days=1)
+        rows = [[f"D{i}", m, "", _time(day, i), "45.00", "已完成"] for i, m in enumerate(MEMBERS[:3])]
         brand.load("orders", brand.write("orders", ORDERS_HEADER, rows))
         brand.check(START + timedelta(days=2))
     assert brand.patched == 1
@@ -214,7 +216,8 @@ def test_a_first_import_into_an_empty_table_notes_every_member_once(tmp_path: Pa
     assert len(changes) < loaded
     assert [r[0] for r in changes].count(None) >= 2  # the members and orders loads
     triggers = {r[0] for r in brand.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    assert {f"{t}_changes_{w}" for t in ("members", "orders", "activity") for w in ("insert", "update", "delete")} <= triggers
+    tables, writes = ("members", "orders", "activity"), ("insert", "update", "delete")
+    assert {f"{t}_changes_{w}" for t in tables for w in writes} <= triggers
     brand.conn.close()
 
 
@@ -232,12 +235,16 @@ def test_a_row_changed_by_hand_is_noted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("lifecycle, expected", [
-    ([{"id": "a", "when": {"recency_days": {"gt": 60}}}, {"id": "b", "when": {"any": [{"tenure_days": {"between": [3, 9]}}]}}, {"id": "c"}],
+    ([{"id": "a", "when": {"recency_days": {"gt": 60}}},
+      {"id": "b", "when": {"any": [{"tenure_days": {"between": [3, 9]}}]}}, {"id": "c"}],
      {"recency_days": (60,), "tenure_days": (3, 9)}),
-    ([{"id": "a", "when": {"recency_days": {"in": [7, 30]}}}, {"id": "c"}], {"recency_days": (7, 30), "tenure_days": ()}),
+    ([{"id": "a", "when": {"recency_days": {"in": [7, 30]}}}, {"id": "c"}],
+     {"recency_days": (7, 30), "tenure_days": ()}),
     ([{"id": "a", "when": {"recency_days": {"is_null": True}}}, {"id": "c"}], {"recency_days": (), "tenure_days": ()}),
 ])
-def test_the_day_counts_lifecycle_conditions_compare_with(lifecycle: list[dict[str, Any]], expected: dict[str, tuple[int, ...]]) -> None:
+def test_the_day_counts_lifecycle_conditions_compare_with(
+    lifecycle: list[dict[str, Any]], expected: dict[str, tuple[int, ...]]
+) -> None:
     from privdom.playbook.models import Segment
     from privdom.segments import days_compared
 

@@ -233,7 +233,10 @@ SNAPSHOT_INDEXES = (
 )
 # The snapshot's columns some index holds: a patch rewrites them only in rows where they changed.
 INDEXED_COLUMNS = frozenset(
-    c for c in SNAPSHOT_COLUMNS for _name, columns, where in SNAPSHOT_INDEXES if re.search(rf"\b{c}\b", f"{columns} {where}")
+    c
+    for c in SNAPSHOT_COLUMNS
+    for _name, columns, where in SNAPSHOT_INDEXES
+    if re.search(rf"\b{c}\b", f"{columns} {where}")
 )
 # The members a patch computes again (metrics_patch); the per-member statements read only these
 # when given `only=True`.
@@ -439,10 +442,10 @@ def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]
     params += [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
     # Only the columns asked for, in their order; the since dates are the last two when asked for.
     assert [c for c in TABLE_COLUMNS if c in columns] == list(columns), columns
-    since = {"tier_since": tier_since, "segment_since": segment_since}
-    if [c for c in columns if c in since] != list(_SINCE):
+    dates = {"tier_since": tier_since, "segment_since": segment_since}
+    if [c for c in columns if c in dates] != list(_SINCE):
         raise AssertionError("member rows carry both since dates")
-    listed = ", ".join(f"{since[c]} AS {c}" if c in since else c for c in columns)
+    listed = ", ".join(f"{dates[c]} AS {c}" if c in dates else c for c in columns)
     select = f"""
         SELECT {listed}
         FROM (SELECT c.*, {lifecycle} AS lifecycle

@@ -69,7 +69,7 @@ def undated(q: sql.MetricsQuery) -> str:
         next_day="",
         start_365="",
         start_30="",
-        window_start=None if q.window_start is None else str(date.fromisoformat(q.as_of) - date.fromisoformat(q.window_start)),
+        window_start=None if q.window_start is None else str(_days_between(q.window_start, q.as_of)),
     )
     return repr(dated)
 
@@ -169,6 +169,10 @@ def everything_changed(conn: sqlite3.Connection, seq: int) -> bool:
     return found.fetchone() is not None
 
 
+def _days_between(first: str, last: str) -> int:
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days
+
+
 def _day(text: str, days: int) -> str:
     return (date.fromisoformat(text) + timedelta(days=days)).isoformat()
 
@@ -225,7 +229,8 @@ def _rerank(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None:
     recency = sql.day_count_sql("recency_days", q.as_of)
     ranked = (
         f"(SELECT member_id, orders_total, spend_total, {recency} AS recency_days FROM {stored}"
-        f" WHERE member_id IN (SELECT member_id FROM {_RANKED}) AND member_id NOT IN (SELECT member_id FROM {sql.ONLY}))"
+        f" WHERE member_id IN (SELECT member_id FROM {_RANKED})"
+        f" AND member_id NOT IN (SELECT member_id FROM {sql.ONLY}))"
     )
     listed = ", ".join(sql.RANK_COLUMNS)
     differs = " OR ".join(f"r.{c} IS NOT m.{c}" for c in sql.RANK_COLUMNS)
@@ -346,7 +351,8 @@ def _note_moved_ranks(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base,
         elif metric == "m":  # by the index of spend
             _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON m.spend_total = x.v", named)
         elif conn.execute(f"SELECT 1 FROM ({changed}) LIMIT 1", named).fetchone():  # rare: a scan
-            _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE orders_total IN (SELECT v FROM ({changed}))", named)
+            values = f"SELECT v FROM ({changed})"
+            _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE orders_total IN ({values})", named)
     if base.n:
         # rfm_class compares with the means: `recency_days < r`, `orders_total > f`, `spend_total > m`;
         # a stored value turns only between the old mean and the new one (recency and spend: with a
@@ -380,7 +386,8 @@ def _note_lifecycle_days(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: 
     """Members whose recency or tenure crossed a day count a lifecycle condition compares with:
     a comparison of whole days with N can turn only for a member whose days are now within
     N .. N + gap."""
-    for compared, column in ((q.recency_days_compared, "last_order_date"), (q.tenure_days_compared, "first_order_date")):
+    days = ((q.recency_days_compared, "last_order_date"), (q.tenure_days_compared, "first_order_date"))
+    for compared, column in days:
         if compared is None:
             return False
         for n in compared:
