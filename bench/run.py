@@ -36,6 +36,7 @@ NEXT_DAY = "2026-11-24"
 # The operator's morning (the README's cron): the orders paid on NEXT_DAY by MORNING_SHARE of the
 # members are imported, then the plan of MORNING is made.
 MORNING = "2026-11-25"
+FAR_DAY = "2027-01-22"
 MORNING_SHARE = 0.0075
 # A bare aggregate over the workspace's orders, the yardstick of the morning: one pass of SQLite
 # over the order history, with nothing written.
@@ -341,7 +342,9 @@ def privdom_steps(work: Path, files: dict[str, Path], rows: dict[str, int], refe
     step("segments", ["segments", "--date", PLAN_DATE])
     step("tiers", ["tiers", "--date", PLAN_DATE])
     step("plan", ["plan", "--no-save", "--date", PLAN_DATE, "--format", "json"])
-    step("plan, next day (builds metrics)", ["plan", "--no-save", "--date", NEXT_DAY, "--format", "json"])
+    step("plan, next day (patches the metrics)", ["plan", "--no-save", "--date", NEXT_DAY, "--format", "json"])
+    # Too far from any snapshot to patch: the full build, the reference's cost, in the same run.
+    step("plan, 60 days on (full metrics build)", ["plan", "--no-save", "--date", FAR_DAY, "--format", "json"])
     # The morning: the night's orders are imported, then the first plan of the new date patches
     # the latest snapshot (store/metrics_patch.py) instead of computing every member.
     day_file = work / "day-orders.csv"
