@@ -397,13 +397,20 @@ def narrow_steps(work: Path, files: dict[str, Path], run: Run, timeout: float, b
         run.steps.append(step)
 
 
+def _import_ratio(by_name: dict[str, Step], names: list[str], references: list[str]) -> float | None:
+    """The imports' seconds over their references' together, when all of them ran."""
+    mine, refs = [by_name.get(n) for n in names], [by_name.get(n) for n in references]
+    if not all(s and s.status == "ok" and s.seconds for s in mine + refs):
+        return None
+    return sum(s.seconds or 0 for s in mine if s) / sum(s.seconds or 0 for s in refs if s)
+
+
 def check_targets(run: Run) -> None:
     by_name = {s.name: s for s in run.steps}
     targets: dict[str, Any] = {"note": "SPEC §6 targets are for 1,000,000 members on a 2-core machine"}
-    mine = [by_name.get("import members"), by_name.get("import orders")]
-    refs = [by_name.get("sqlite3 .import members"), by_name.get("sqlite3 .import orders")]
-    if all(s and s.status == "ok" and s.seconds for s in mine + refs):
-        ratio = sum(s.seconds or 0 for s in mine if s) / sum(s.seconds or 0 for s in refs if s)
+    ratio = _import_ratio(by_name, ["import members", "import orders"],
+                          ["sqlite3 .import members", "sqlite3 .import orders"])
+    if ratio is not None:
         targets["import_vs_sqlite3"] = {"value": round(ratio, 2), "target": TARGET_IMPORT_RATIO,
                                         "met": ratio <= TARGET_IMPORT_RATIO}
     plan = by_name.get("plan")
@@ -439,13 +446,12 @@ def check_targets(run: Run) -> None:
     if check and check.status == "ok" and isinstance(check.report, dict):
         targets["patched_equals_full"] = {"value": check.report.get("differing_rows"), "target": 0,
                                           "met": check.report.get("differing_rows") == 0}
-    narrow = [by_name.get("import narrow members"), by_name.get("import narrow orders")]
-    narrow_refs = [by_name.get("sqlite3 .import narrow members"), by_name.get("sqlite3 .import narrow orders")]
-    if all(s and s.status == "ok" and s.seconds for s in narrow + narrow_refs):
-        ratio = sum(s.seconds or 0 for s in narrow if s) / sum(s.seconds or 0 for s in narrow_refs if s)
+    narrow = ["import narrow members", "import narrow orders"]
+    ratio = _import_ratio(by_name, narrow, ["sqlite3 .import narrow members", "sqlite3 .import narrow orders"])
+    if ratio is not None:
         targets["narrow_import_vs_sqlite3"] = {"value": round(ratio, 2), "target": TARGET_IMPORT_RATIO,
                                                "met": ratio <= TARGET_IMPORT_RATIO}
-        peak = max(s.peak_rss_mb or 0 for s in narrow if s)
+        peak = max(by_name[n].peak_rss_mb or 0 for n in narrow)
         targets["narrow_import_peak_rss_mb"] = {"value": peak, "target": TARGET_IMPORT_RSS_MB,
                                                 "met": peak < TARGET_IMPORT_RSS_MB}
     run.targets = targets
