@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +50,20 @@ def disk_full_error() -> sqlite3.OperationalError:
     finally:
         conn.close()
     raise AssertionError("the database grew past max_page_count")
+
+
+def wait_for_write_lock(db: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until `proc` holds the workspace's write lock (it is inside its transaction)."""
+    probe = sqlite3.connect(db, timeout=0)
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                time.sleep(0.01)
+            except sqlite3.OperationalError:
+                return
+    finally:
+        probe.close()
+    raise AssertionError("the command finished before it could be interrupted")

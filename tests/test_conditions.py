@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from privdom.bounds import FIRST_DATE, LAST_DATE
 from privdom.errors import PrivdomError
 from privdom.playbook.conditions import (
     METRICS,
@@ -36,7 +37,7 @@ def _value(kind: str) -> st.SearchStrategy[Any]:
     if kind == "money":
         return st.integers(0, 20000)  # fen in the row
     if kind == "date":
-        return st.dates().map(lambda d: d.isoformat())
+        return st.dates(FIRST_DATE, LAST_DATE).map(lambda d: d.isoformat())  # cells outside are NULL
     if kind == "bool":
         return st.sampled_from([0, 1])
     return st.sampled_from(_TEXTS)
@@ -48,7 +49,7 @@ def _yaml_value(kind: str) -> st.SearchStrategy[Any]:
     if kind == "money":
         return st.integers(0, 200) | st.sampled_from([0.5, 12.34, 99.99])  # yuan in YAML
     if kind == "date":
-        return st.dates()
+        return st.dates(FIRST_DATE, LAST_DATE)  # the playbook's date range
     if kind == "bool":
         return st.booleans()
     return st.sampled_from(_TEXTS)

@@ -21,7 +21,10 @@ def test_demo_prints_a_plan_and_keeps_the_workspace_in_dir(cli: Callable[..., Re
         assert TASK_FIELDS <= task.keys()
         assert task["date"] == "2026-11-23"
         assert task["due_at"].startswith("2026-11-23T") and task["due_at"].endswith("+08:00")
-        assert (task["member_id"] is None) != (task["group_id"] is None)
+        if task["action"] == "invite_to_group" or task["trigger"] == "joined_group":
+            assert task["member_id"] is not None and task["group_id"] is not None  # whom, and to which group
+        else:
+            assert (task["member_id"] is None) != (task["group_id"] is None)
     assert {t["stage"] for t in plan["tasks"]} == {"pull_in", "retention", "conversion"}
     with sqlite3.connect(tmp_path / "brand" / "privdom.db") as conn:
         assert conn.execute("SELECT count(*) FROM members").fetchone()[0] >= 2000
@@ -30,9 +33,18 @@ def test_demo_prints_a_plan_and_keeps_the_workspace_in_dir(cli: Callable[..., Re
     assert (tmp_path / "brand" / "sops" / "playbook.yaml").is_file()
 
 
-def test_demo_twice_in_one_dir_imports_nothing_new_and_plans_the_same(cli: Callable[..., Result]) -> None:
+def test_demo_twice_in_one_dir_is_refused_and_with_force_imports_nothing_new(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
     first = cli("demo", "--dir", "brand", "--format", "json")
-    second = cli("demo", "--dir", "brand", "--format", "json")
+    before = (tmp_path / "brand" / "privdom.db").read_bytes()
+    refused = cli("demo", "--dir", "brand", "--format", "json")
+    assert (refused.exit_code, refused.stderr.splitlines()) == (1, [
+        "error: --dir brand already holds a workspace; the demo would import the example brand into it",
+        "hint: give a new or empty folder for the demo (or --force to use this one anyway)",
+    ])
+    assert (tmp_path / "brand" / "privdom.db").read_bytes() == before
+    second = cli("demo", "--dir", "brand", "--format", "json", "--force")
     assert second.exit_code == 0, second.stderr
     assert second.stderr.count("already imported") == 5
     assert first.stdout == second.stdout

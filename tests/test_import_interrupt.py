@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 import privdom
-from import_helpers import write
+from import_helpers import wait_for_write_lock, write
 
 ROWS = 100_000
 
@@ -52,18 +51,7 @@ def test_killed_import_changes_nothing(cli: Callable[..., Any], workspace: Path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    # Wait until the import holds the write lock (it is inside its transaction), then stop it.
-    probe = sqlite3.connect(workspace / "privdom.db", timeout=0)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            time.sleep(0.02)
-        except sqlite3.OperationalError:
-            break
-    probe.close()
-    assert proc.poll() is None, "the import finished before it could be interrupted"
+    wait_for_write_lock(workspace / "privdom.db", proc)  # then stop it
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
     if sig == signal.SIGINT:

@@ -354,7 +354,9 @@ def test_save_twice_issues_nothing_twice(cli: Cli, scenario: Path) -> None:
 def test_catch_up_after_a_skipped_day(cli: Cli, workspace: Path) -> None:
     write_playbook(workspace, catch_up=2)
     fill(workspace)
-    # Nobody ran the plan on the 25th; the 26th still issues the day-7 coupon, once.
+    # The plan was saved on the 24th, nobody ran it on the 25th; the 26th still issues the day-7
+    # coupon, once, and says it is a catch-up of the missed morning.
+    assert cli("plan", "--date", "2026-11-24", "--save").exit_code == 0
     late = [
         t for t in plan_json(cli, "--date", "2026-11-26", "--save")["tasks"] if t["rule"] == "repurchase-day7"
     ]
@@ -444,7 +446,7 @@ def test_owner_capacity_overflow(cli: Cli, workspace: Path) -> None:
     (row,) = [line for line in table.splitlines() if "负责人当日容量已满" in line]
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["负责人当日容量已满", "小茶", "新人欢迎", "2"]
     csv_rows = cli("plan", "--date", D, "--format", "csv").stdout.splitlines()
-    assert sum(line.endswith(",owner_capacity") for line in csv_rows) == 2
+    assert sum(line.endswith(",owner_capacity,deferred") for line in csv_rows) == 2
 
 
 def test_table_collapses_group_posts_and_md_is_a_checklist(cli: Cli, scenario: Path) -> None:

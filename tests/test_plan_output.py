@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from privdom.planner import DeferredTask, Plan, Task
+from privdom.planner import BlockedTask, DeferredTask, Plan, Task
 from privdom.render import dumps
 from privdom.render import plan as render
 
@@ -55,6 +55,9 @@ def plan() -> Plan:
             DeferredTask(**task(id="aaaaaaaaaaaa", message="", target="13812345678", cause="owner_capacity")),
             DeferredTask(**task(id="bbbbbbbbbbbb", message="", target=AWKWARD, cause="member_cap")),
         ],
+        blocked=[
+            BlockedTask(**task(id="cccccccccccc", message="", cause="no interest group with room for owner 小茶")),
+        ],
         summary={"by_stage": {"conversion": 2}, "deferred_by_cause": {"member_cap": 1, "owner_capacity": 1}},
     )
 
@@ -66,6 +69,7 @@ def documented(plan: Plan) -> dict[str, Any]:
         "timezone": plan.timezone,
         "tasks": [asdict(t) for t in plan.tasks],
         "deferred": [asdict(d) for d in plan.deferred],
+        "blocked": [asdict(b) for b in plan.blocked],
         "summary": plan.summary,
     }
 
@@ -83,7 +87,7 @@ def test_json_is_the_documented_shape_in_the_one_encoders_text(plan: Plan, capsy
 
 
 @pytest.mark.parametrize("per_piece", [1, 2, 3, 500])
-@pytest.mark.parametrize("emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred")])
+@pytest.mark.parametrize("emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred"), ("blocked",)])
 def test_json_written_in_pieces_is_the_whole_plans_json(
     plan: Plan, per_piece: int, emptied: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,6 +98,7 @@ def test_json_written_in_pieces_is_the_whole_plans_json(
         update={
             "tasks": [] if "tasks" in emptied else plan.tasks * 3,
             "deferred": [] if "deferred" in emptied else plan.deferred * 2,
+            "blocked": [] if "blocked" in emptied else plan.blocked * 2,
         }
     )
     pieces = list(render.plan_json(plan))
@@ -114,8 +119,9 @@ def test_phones_in_deferred_targets_are_masked(plan: Plan, capsys: pytest.Captur
 def test_csv_rows_follow_the_header(plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
     header, *rows = csv.reader(io.StringIO(printed(plan, "csv", capsys)))
     assert tuple(header) == render.CSV_COLUMNS
-    for t, row in zip([*plan.tasks, *plan.deferred], rows, strict=True):
+    outcomes = ["task"] * len(plan.tasks) + ["deferred"] * len(plan.deferred) + ["blocked"] * len(plan.blocked)
+    for t, row, outcome in zip([*plan.tasks, *plan.deferred, *plan.blocked], rows, outcomes, strict=True):
         cells = dict(zip(header, row, strict=True))
-        values = {**asdict(t), "rule_title_zh": t.rule_title["zh"], "existing": int(t.existing)}
+        values = {**asdict(t), "rule_title_zh": t.rule_title["zh"], "existing": int(t.existing), "outcome": outcome}
         values.setdefault("cause", "")
         assert cells == {k: "" if values[k] is None else str(values[k]) for k in header}

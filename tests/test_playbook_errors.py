@@ -84,14 +84,14 @@ CASES: list[tuple[str, list[tuple[str, str]], dict[str, str], list[str]]] = [
         "undefined template variable",
         [("{{ member.name }}", "{{ membr.name }}")],
         {},
-        ["error: sops/playbook.yaml:35 stages.conversion[0].template: 'membr' is undefined; "
+        ["error: sops/playbook.yaml:35 stages.conversion[0].template: rule repurchase: 'membr' is undefined; "
          "this rule's template can use brand, coupon, date, member, tier"],
     ),
     (
         "coupon in a template of a rule without a coupon",
         [("      coupon: repurchase\n", "")],
         {},
-        ["error: sops/playbook.yaml:34 stages.conversion[0].template: 'coupon' is undefined; "
+        ["error: sops/playbook.yaml:34 stages.conversion[0].template: rule repurchase: 'coupon' is undefined; "
          "this rule's template can use brand, date, member, tier"],
     ),
     (

@@ -89,10 +89,11 @@ def test_validate_path_argument_and_show_yaml(cli: Callable[..., Any], workspace
     res = cli("sop", "validate", str(other))
     assert res.exit_code == 1
     assert res.stderr.splitlines()[0] == (
-        f"error: {other}:30 stages.conversion[0].when.offset: expected a number >= 0, got -1"
+        f"error: {other}:30 stages.conversion[0].when.offset: expected a number >= 0, got -1 "
+        "(only birthday and node events are known in advance)"
     )
     shown = yaml.safe_load(cli("sop", "show").stdout)
-    assert shown["brand"] == "茶语 TeaTalk"
+    assert shown["brand"] == "我的品牌"  # `init` without --brand: the default playbook is brand-neutral
     assert shown["stages"]["conversion"][0]["when"]["trigger"] == "joined"
 
 

@@ -46,14 +46,30 @@ def test_db_and_sops_come_from_the_environment(cli, tmp_path: Path, monkeypatch:
     assert not (tmp_path / "privdom.db").exists()
 
 
-def test_an_old_workspace_is_upgraded_in_place(tmp_path: Path) -> None:
+def _first_version_workspace(db: Path, *, wal: bool = False) -> None:
+    """A workspace as schema version 1 made it: SQLite's default page size, no application mark."""
+    from privdom.store.schema import MIGRATIONS
+
+    old = sqlite3.connect(db)
+    if wal:
+        old.execute("PRAGMA journal_mode = WAL")
+    old.executescript(MIGRATIONS[0])
+    old.execute("INSERT INTO members (member_id) VALUES ('keepme')")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+
+
+def test_an_old_workspace_is_upgraded_in_place_and_marked(tmp_path: Path) -> None:
     from privdom import store
+    from privdom.store.schema import APPLICATION_ID
 
     db = tmp_path / "old.db"
-    sqlite3.connect(db).execute("CREATE TABLE keepme (x)").connection.commit()
+    _first_version_workspace(db)
     conn = store.connect(db)
     assert store.schema_version(conn) == SCHEMA_VERSION
-    assert conn.execute("SELECT count(*) FROM keepme").fetchone()[0] == 0
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("SELECT member_id FROM members").fetchone()[0] == "keepme"
 
 
 def test_a_new_workspace_has_big_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
@@ -66,15 +82,10 @@ def test_a_new_workspace_has_big_pages_and_an_old_one_keeps_its_own(tmp_path: Pa
     assert new.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
     db = tmp_path / "old.db"
-    old = sqlite3.connect(db)
-    old.execute("PRAGMA journal_mode = WAL")
-    old.execute("CREATE TABLE keepme (x)")
-    old.execute("INSERT INTO keepme VALUES (1)")
-    old.commit()
-    old.close()
+    _first_version_workspace(db, wal=True)
     conn = store.connect(db)
     assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
-    assert conn.execute("SELECT x FROM keepme").fetchone()[0] == 1
+    assert conn.execute("SELECT member_id FROM members").fetchone()[0] == "keepme"
 
 
 def test_a_missing_database_is_a_user_error(cli) -> None:
@@ -128,7 +139,7 @@ def test_bad_input_gives_one_error_line_and_changes_nothing(cli, tmp_path: Path)
         ["error: nope.csv: no such file", "hint: check the path of the export"],
     )
     assert broken.exit_code == 1
-    assert broken.stderr.startswith(f"error: {retention}:113: invalid YAML")
+    assert broken.stderr.startswith(f"error: {retention}:{len(good.splitlines()) + 1}: invalid YAML")
     assert broken_import.exit_code == 1 and "is not a text file" in broken_import.stderr
     for result in (missing, broken, broken_import):
         assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr

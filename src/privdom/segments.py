@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from privdom.bounds import MAX_COUNT
 from privdom.errors import PrivdomError
 from privdom.playbook.conditions import compile_condition
 from privdom.playbook.models import Condition, Playbook, Segment
@@ -197,10 +198,14 @@ def parse_what_if(playbook: Playbook, values: list[str]) -> dict[str, int]:
         level, _, number = value.partition("=")
         if level not in ids:
             raise PrivdomError(f"--what-if {value!r}: no tier {level!r}", hint=f"tiers are: {', '.join(ids)}")
-        if not number.strip().isdigit():
+        digits = number.strip()
+        if not (digits.isascii() and digits.isdigit()):
             raise PrivdomError(f"--what-if {value!r}: {number!r} is not a whole number",
                                hint="write the new threshold as TIER=NUMBER, e.g. silver=2500")
-        out[level] = int(number)
+        if len(digits) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:
+            raise PrivdomError(f"--what-if {value!r}: {digits} is above the largest threshold, {MAX_COUNT}",
+                               hint="write the new threshold as TIER=NUMBER, e.g. silver=2500")
+        out[level] = int(digits)
     return out
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,6 +33,25 @@ def examples_dir() -> Path:
     return here.parent.parent / "examples" / "brand"
 
 
+def example_sops_dir() -> Path:
+    """The example brand's own playbook (茶语 TeaTalk), which `demo` uses."""
+    return examples_dir() / "sops"
+
+
+# The lines of the shipped playbook.yaml that `init --brand / --owner` fill in.
+_BRAND_LINE = re.compile(r"^brand: .*$", re.MULTILINE)
+_OWNER_LINE = re.compile(r"^(\s+default_owner: ).*$", re.MULTILINE)
+
+
+def personalised(text: str, brand: str | None, owner: str | None) -> str:
+    """A shipped playbook file with the brand and the default owner written in (as YAML strings)."""
+    if brand is not None:
+        text = _BRAND_LINE.sub(lambda _: f"brand: {json.dumps(brand, ensure_ascii=False)}", text)
+    if owner is not None:
+        text = _OWNER_LINE.sub(lambda m: f"{m[1]}{json.dumps(owner, ensure_ascii=False)}", text)
+    return text
+
+
 @dataclass
 class InitResult:
     db: Path
@@ -40,8 +60,17 @@ class InitResult:
     kept: list[str] = field(default_factory=list)
 
 
-def init_workspace(db: Path, sops: Path, *, force: bool = False) -> InitResult:
-    """Create or upgrade the database, and copy shipped playbooks that are not there yet.
+def init_workspace(
+    db: Path,
+    sops: Path,
+    *,
+    force: bool = False,
+    brand: str | None = None,
+    owner: str | None = None,
+    source: Path | None = None,
+) -> InitResult:
+    """Create or upgrade the database, and copy shipped playbooks that are not there yet: the
+    brand-neutral default (or `source`), with `brand` and the default `owner` filled in.
 
     An existing playbook file may hold the operator's edits, so it is only replaced with `force`.
     """
@@ -49,11 +78,12 @@ def init_workspace(db: Path, sops: Path, *, force: bool = False) -> InitResult:
     conn.close()
     result = InitResult(db=db, sops=sops)
     sops.mkdir(parents=True, exist_ok=True)
-    for source in sorted(default_sops_dir().glob("*.yaml")):
-        target = sops / source.name
+    for shipped in sorted((source or default_sops_dir()).glob("*.yaml")):
+        target = sops / shipped.name
         if target.exists() and not force:
-            result.kept.append(source.name)
+            result.kept.append(shipped.name)
             continue
-        shutil.copyfile(source, target)
-        result.copied.append(source.name)
+        text = personalised(shipped.read_text(encoding="utf-8"), brand, owner)
+        target.write_text(text, encoding="utf-8")
+        result.copied.append(shipped.name)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from privdom import store
+from privdom.bounds import DATE_RANGE, FIRST_DATE, LAST_DATE, date_in_range
 from privdom.errors import PrivdomError
 from privdom.playbook import Playbook, load_playbook
 
@@ -43,11 +45,19 @@ def workspace(ctx: typer.Context) -> Workspace:
     return obj
 
 
+_YMD = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date_option(value: str, option: str = "--date") -> date:
     try:
-        return date.fromisoformat(value) if len(value) == 10 else _bad_date(value, option)
+        # Only YYYY-MM-DD: fromisoformat also takes week dates (2026-W47-1) of the same length.
+        day = date.fromisoformat(value) if _YMD.fullmatch(value) else _bad_date(value, option)
     except ValueError:
         return _bad_date(value, option)
+    if not date_in_range(day):
+        raise PrivdomError(f"{option} {value!r} is outside {DATE_RANGE}",
+                           hint=f"give a date between {FIRST_DATE} and {LAST_DATE}, YYYY-MM-DD")
+    return day
 
 
 def _bad_date(value: str, option: str) -> date:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from privdom.cli.context import workspace
 from privdom.cli.options import TableOrJson
+from privdom.cli.output import after_commit
 from privdom.errors import PrivdomError
 from privdom.ingest import KINDS, SOURCES, ImportReport, import_file
 from privdom.render import console, print_json, write_csv
@@ -81,6 +82,15 @@ def import_command(
             report = run()
     finally:
         conn.close()
+    changed = not report.dry_run and not report.already_imported
+    saved = f"imported {report.file} (import #{report.import_id})" if changed else "nothing was imported"
+    writable = "give --rejects and the output a place that can be written"
+    kept = "the import is kept (importing the file again changes nothing); " if changed else ""
+    with after_commit(saved, hint=kept + writable):
+        _output(report, rejects, format_)
+
+
+def _output(report: ImportReport, rejects: Path | None, format_: TableOrJson) -> None:
     if rejects is not None:
         with rejects.open("w", encoding="utf-8", newline="") as out:
             write_csv(

@@ -6,9 +6,10 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -24,7 +25,7 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import DISK_FULL_HINT, PrivdomError, disk_full
+from privdom.errors import PrivdomError, PrivdomWarning, operator_error
 
 
 def write_crash_log() -> Path:
@@ -44,10 +45,7 @@ class PrivdomGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PrivdomError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
-            ctx.exit(exc.code)
+            _fail(ctx, exc)
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was written", err=True)
             ctx.exit(130)
@@ -58,15 +56,22 @@ class PrivdomGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
             if _is_command_line_exception(exc):
                 raise
-            if disk_full(exc):
-                where = ctx.obj.db if ctx.obj else "the workspace"
-                typer.echo(f"error: no space left on the disk; {where} is as it was before this command", err=True)
-                typer.echo(f"hint: {DISK_FULL_HINT}", err=True)
-                ctx.exit(1)
+            found = operator_error(exc, ctx.obj.db if ctx.obj else "the workspace")
+            if found is not None:
+                _fail(ctx, found)
             log = write_crash_log()
             typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
             typer.echo(f"the traceback is in {log}; please report it", err=True)
             ctx.exit(3)
+
+
+def _fail(ctx: Any, exc: PrivdomError) -> NoReturn:
+    """One `error:` line and its `hint:`, then the error's exit code."""
+    typer.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        typer.echo(f"hint: {exc.hint}", err=True)
+    ctx.exit(exc.code)
+    raise AssertionError("ctx.exit returned")  # it raises Exit
 
 
 def _is_command_line_exception(exc: Exception) -> bool:
@@ -102,6 +107,19 @@ def main(
     ] = None,
 ) -> None:
     ctx.obj = Workspace(db=db or Path("privdom.db"), sops=sops or Path("sops"))
+    warnings.simplefilter("always", PrivdomWarning)
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """privdom's own warnings as one `warning:` line; anything else as Python prints it."""
+    if issubclass(category, PrivdomWarning):
+        typer.echo(f"warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, *args, **kwargs)
+
+
+_python_showwarning = warnings.showwarning
 
 
 for module in (

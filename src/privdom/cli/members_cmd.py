@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from privdom import metrics, segments
+from privdom.bounds import MAX_COUNT
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, Format, FormatOpt, ShowPiiOpt, TableOrJson
 from privdom.errors import PrivdomError
@@ -43,7 +44,8 @@ def members(
     fmt: FormatOpt = Format.table,
     show_pii: ShowPiiOpt = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most N members, highest spend first [table: 50].")
+        int | None,
+        typer.Option("--limit", min=1, max=MAX_COUNT, help="At most N members, highest spend first [table: 50]."),
     ] = None,
 ) -> None:
     """One row per member with every metric, tier, lifecycle segment, RFM scores and class."""

@@ -13,6 +13,7 @@ import typer
 from privdom import planner
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
+from privdom.cli.output import after_commit
 from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.planner import history
@@ -52,6 +53,9 @@ def plan(
     ] = False,
     fmt: PlanFormatOpt = PlanFormat.table,
     show_pii: ShowPiiOpt = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 (and save nothing) when any task is blocked.")
+    ] = False,
 ) -> None:
     """The day's tasks: what to post, where, when, whom to message, and why."""
     _check(stage, "--stage", STAGES)
@@ -59,7 +63,9 @@ def plan(
     ws = workspace(ctx)
     playbook = ws.playbook()
     day = ws.date_or_today(date)
-    _plan(ws.connect(), playbook, day, owner, stage, action, save=save, fmt=fmt.value, show_pii=show_pii)
+    _plan(
+        ws.connect(), playbook, day, owner, stage, action, save=save, fmt=fmt.value, show_pii=show_pii, strict=strict
+    )
 
 
 # The plan is gone when the function returns, before the collector is back: it never walks it.
@@ -75,15 +81,31 @@ def _plan(
     save: bool,
     fmt: str,
     show_pii: bool,
+    strict: bool = False,
 ) -> None:
     result = planner.build_plan(conn, playbook, day, owner=owner, stage=stage, action=action)
-    if save:
-        new = planner.save_plan(conn, result, saved_at=datetime.now(ZoneInfo(playbook.timezone)))
+    if result.blocked:
+        count = f"{len(result.blocked)} task{'s' if len(result.blocked) != 1 else ''} blocked"
+        first = result.blocked[0]
+        if strict:
+            raise PrivdomError(
+                f"{count} (--strict); first: rule {first.rule}: {first.cause}",
+                hint="every blocked task and its cause: privdom plan --format csv (or json); nothing was saved",
+            )
+        causes = len(result.summary["blocked_by_cause"])
         typer.echo(
-            f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)",
+            f"warning: {count} ({causes} cause{'s' if causes != 1 else ''}, e.g. rule {first.rule}: "
+            f"{first.cause}); the rest of the plan goes out",
             err=True,
         )
-    render.plan(result, fmt, show_pii)
+    if not save:
+        render.plan(result, fmt, show_pii)
+        return
+    new = planner.save_plan(conn, result, saved_at=datetime.now(ZoneInfo(playbook.timezone)))
+    saved = f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)"
+    typer.echo(saved, err=True)
+    with after_commit(saved, hint=f"the tasks are kept: `privdom plan --date {day}` prints the same plan again"):
+        render.plan(result, fmt, show_pii)
 
 
 def tasks(

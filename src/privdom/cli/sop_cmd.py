@@ -13,8 +13,10 @@ from rich.table import Table
 from privdom import render
 from privdom.cli.context import workspace
 from privdom.cli.options import Format, FormatOpt
+from privdom.planner.preflight import render_on_rows
 from privdom.playbook.describe import rule_rows
-from privdom.playbook.loader import check_playbook, load_playbook
+from privdom.playbook.loader import check_playbook, load_playbook, playbook_files
+from privdom.playbook.validate import folded_cjk_warnings
 
 sop_app = typer.Typer(help="Check and read the playbook (sops/*.yaml).", no_args_is_help=True)
 
@@ -31,13 +33,26 @@ def validate(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(help="Playbook folder or file [default: --sops].")] = None,
 ) -> None:
-    """Check everything (schema, conditions, templates, references); exit 1 listing every problem."""
-    sops = path or workspace(ctx).sops
+    """Check everything (schema, conditions, templates, references); exit 1 listing every problem.
+
+    In a workspace, every template is also rendered for real members and groups of every kind."""
+    ws = workspace(ctx)
+    sops = path or ws.sops
     playbook, issues = check_playbook(sops)
-    if issues or playbook is None:
-        for issue in issues:
-            typer.echo(f"error: {issue}", err=True)
-        count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
+    problems = [f"error: {issue}" for issue in issues]
+    if playbook is not None and not issues and path is None and ws.db.exists():
+        conn = ws.connect()
+        try:
+            for failure in render_on_rows(conn, playbook, ws.today()):
+                problems.append(f"error: {failure.cause} (e.g. {failure.target} of this workspace)")
+        finally:
+            conn.close()
+    for warning in folded_cjk_warnings(playbook_files(sops)):
+        typer.echo(f"warning: {warning}", err=True)
+    if problems or playbook is None:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         typer.echo(f"hint: {count}; fix each at the line shown, then validate again", err=True)
         raise typer.Exit(1)
     stages = {stage: len(getattr(playbook.stages, stage)) for stage in _STAGE_ZH}

@@ -13,15 +13,20 @@ import typer
 from privdom import planner
 from privdom.cli.context import Workspace, parse_date_option, workspace
 from privdom.cli.options import PlanFormat, ShowPiiOpt
+from privdom.errors import PrivdomError
 from privdom.ingest import import_file
 from privdom.render import plan as render_plan
-from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, examples_dir, init_workspace
+from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, example_sops_dir, examples_dir, init_workspace
 
 
 def init(
     ctx: typer.Context,
     directory: Annotated[Path | None, typer.Argument(help="Workspace folder [default: current folder].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite playbooks that already exist.")] = False,
+    brand: Annotated[str | None, typer.Option("--brand", help="The brand name the messages use.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Who gets members and groups without an owner (limits.default_owner).")
+    ] = None,
 ) -> None:
     """Create a workspace: privdom.db (SQLite, WAL) and sops/ with the default playbook."""
     ws = workspace(ctx)
@@ -29,7 +34,7 @@ def init(
     if directory is not None:
         db = directory / "privdom.db" if not db.is_absolute() else db
         sops = directory / "sops" if not sops.is_absolute() else sops
-    result = init_workspace(db, sops, force=force)
+    result = init_workspace(db, sops, force=force, brand=brand, owner=owner)
     typer.echo(f"workspace ready: {result.db}", err=True)
     for name in result.copied:
         typer.echo(f"  wrote {result.sops / name}", err=True)
@@ -49,9 +54,14 @@ def demo(
     ] = None,
     fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.table,
     show_pii: ShowPiiOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Use --dir even though it already holds files (a workspace included).")
+    ] = False,
 ) -> None:
     """Import the bundled example brand (茶语 TeaTalk) into a fresh workspace and print its morning plan."""
     day = parse_date_option(date_) if date_ else EXAMPLE_MORNING
+    if directory is not None and not force:
+        _refuse_used_folder(directory)
     if directory is None:
         with tempfile.TemporaryDirectory(prefix="privdom-demo-") as tmp:
             _demo(Path(tmp), day, fmt, show_pii)
@@ -60,9 +70,21 @@ def demo(
         typer.echo(f"workspace kept in {directory}: cd there and try `privdom members` or `privdom report`", err=True)
 
 
+def _refuse_used_folder(directory: Path) -> None:
+    """The demo imports 2,000 made-up members: never into a real workspace by accident."""
+    if directory.exists() and not directory.is_dir():
+        raise PrivdomError(f"--dir {directory} is not a folder", hint="give a new or empty folder for the demo")
+    if directory.is_dir() and any(directory.iterdir()):
+        what = "a workspace" if (directory / "privdom.db").exists() else "files"
+        raise PrivdomError(
+            f"--dir {directory} already holds {what}; the demo would import the example brand into it",
+            hint="give a new or empty folder for the demo (or --force to use this one anyway)",
+        )
+
+
 def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
     ws = Workspace(db=directory / "privdom.db", sops=directory / "sops")
-    init_workspace(ws.db, ws.sops)
+    init_workspace(ws.db, ws.sops, source=example_sops_dir())
     playbook = ws.playbook()
     source = examples_dir()
     tz = ZoneInfo(playbook.timezone)
@@ -81,6 +103,8 @@ def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
         result = planner.build_plan(conn, playbook, day)
     finally:
         conn.close()
+    if result.blocked:
+        typer.echo(f"warning: {len(result.blocked)} tasks blocked; see `blocked` in --format json", err=True)
     render_plan.plan(result, fmt.value, show_pii)
 
 

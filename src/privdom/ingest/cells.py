@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from privdom.bounds import FIRST_YEAR, LAST_YEAR, MAX_COUNT, MAX_FEN, MAX_NUMBER_TEXT, year_in_range
+
 # ---------------------------------------------------------------- phones
 
 PHONE_OK = "ok"
@@ -68,13 +70,28 @@ def parse_datetime(cell: str, tz: ZoneInfo) -> str | None:
             datetime.fromisoformat(cell)
         except ValueError:
             return None
-        return cell
+        return cell if in_years(cell) else None
     moment = _to_datetime(cell)
     if moment is None:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(tz).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(tz).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+08:00 has no UTC time
+            return None
+    if not year_in_range(moment.year):
+        return None
     return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def in_years(stored: str) -> bool:
+    """A stored date or time (its first 4 characters are the year) falls in 1900-2200: the year 9999
+    or 0001 is a placeholder, never a real day, and overflows date arithmetic downstream. The record
+    function of `rowcode.moment` tests the same, written out."""
+    return _FIRST_YEAR <= stored[:4] <= _LAST_YEAR
+
+
+_FIRST_YEAR, _LAST_YEAR = str(FIRST_YEAR), str(LAST_YEAR)
 
 
 def is_storage_shape(cell: str) -> bool:
@@ -91,7 +108,7 @@ def parse_date(cell: str, tz: ZoneInfo) -> str | None:
             date.fromisoformat(cell)
         except ValueError:
             return None
-        return cell
+        return cell if in_years(cell) else None
     full = parse_datetime(cell, tz)
     return full[:10] if full else None
 
@@ -111,7 +128,10 @@ def _to_datetime(cell: str) -> datetime | None:
         return _build(y, mo, d, h, mi, s, zone)
     if text.isdigit() and len(text) in (10, 13):
         seconds = int(text) / (1000 if len(text) == 13 else 1)
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     match = _COMPACT.match(text)
     if match:
         y, mo, d, h, mi, s = match.groups()
@@ -183,28 +203,36 @@ _FEN = Decimal(1)
 
 
 def parse_money(cell: str) -> int | None:
-    """`¥1,234.50`, `1234.5元`, `-12` -> integer fen. Never through a float."""
-    if cell.isdigit() and cell.isascii():
+    """`¥1,234.50`, `1234.5元`, `-12` -> integer fen. Never through a float.
+
+    An amount that does not fit SQLite's 64-bit integer in fen is garbage (None), not an overflow.
+    """
+    if cell.isdigit() and cell.isascii() and len(cell) <= 16:  # 16 digits of yuan always fit
         return int(cell) * 100
     whole, dot, cents = cell.partition(".")
-    if dot and whole.isdigit() and cents.isdigit() and len(cents) <= 2 and cell.isascii():
+    if dot and whole.isdigit() and cents.isdigit() and len(cents) <= 2 and cell.isascii() and len(whole) <= 16:
         return int(whole) * 100 + int(cents.ljust(2, "0"))
+    if len(cell) > MAX_NUMBER_TEXT:
+        return None
     text = _MONEY_JUNK.sub("", cell)
     if not _NUMBER.match(text):
         return None
     try:
-        return int((Decimal(text) * 100).quantize(_FEN, rounding=ROUND_HALF_UP))
+        fen = int((Decimal(text) * 100).quantize(_FEN, rounding=ROUND_HALF_UP))
     except InvalidOperation:
         return None
+    return fen if -MAX_FEN <= fen <= MAX_FEN else None
 
 
 _INT_JUNK = re.compile(r"[,，\s]")
 
 
 def parse_int(cell: str) -> int | None:
-    """`1,234`, `1 234`, `12.0` -> int; `12.5` and text -> None."""
-    if cell.isdigit() and cell.isascii():
+    """`1,234`, `1 234`, `12.0` -> int; `12.5`, text and counts beyond 10^12 -> None."""
+    if cell.isdigit() and cell.isascii() and len(cell) <= 12:
         return int(cell)
+    if len(cell) > MAX_NUMBER_TEXT:
+        return None
     text = _INT_JUNK.sub("", cell)
     if not _NUMBER.match(text):
         return None
@@ -212,7 +240,9 @@ def parse_int(cell: str) -> int | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    return int(value) if value == value.to_integral_value() else None
+    if value != value.to_integral_value() or abs(value) > MAX_COUNT:
+        return None
+    return int(value)
 
 
 # ---------------------------------------------------------------- words

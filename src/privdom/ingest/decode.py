@@ -83,7 +83,11 @@ def detect_encoding(path: Path, forced: str = "auto") -> str:
 
 def _check_codec(name: str) -> str:
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
+        # base64, rot13, hex, zlib... are codecs too, but of bytes to bytes: not a text's encoding.
+        if not getattr(info, "_is_text_encoding", True):
+            raise LookupError(name)
+        return info.name
     except LookupError:
         raise PrivdomError(
             f"--encoding {name!r} is not a known encoding",

@@ -25,7 +25,7 @@ from privdom.errors import PrivdomError
 from privdom.ingest import split
 from privdom.ingest.hashing import Hashing
 from privdom.ingest.headers import KINDS, SOURCES, map_header
-from privdom.ingest.reader import Part, Progress, Source, SplitMisread, open_source
+from privdom.ingest.reader import Part, Progress, Source, SplitMisread, check_export, open_source
 from privdom.ingest.records import records, reject, value_batches
 from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
@@ -65,6 +65,7 @@ def import_file(
         raise PrivdomError(
             f"--source {source!r} is not a known layout", hint=f"use one of: {', '.join(SOURCES)}"
         )
+    check_export(path)  # before the hash's thread opens it: a FIFO would block that open for ever
     args = (conn, kind, path, timezone, started_at, encoding, mappings, source, sheet, dry_run, progress)
     try:
         return _import(*args, may_split=True)

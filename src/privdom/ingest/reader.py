@@ -109,10 +109,7 @@ def open_source(
 ) -> Source:
     """The header and records of an export; with `part`, only the records in that byte range of a
     CSV (progress then counts the part's bytes)."""
-    if not path.is_file():
-        raise PrivdomError(f"{path}: no such file", hint="check the path of the export")
-    if path.stat().st_size == 0:
-        raise PrivdomError(f"{path} is empty", hint="export the data again; the file has no rows")
+    check_export(path)
     if is_xlsx(path):
         return _open_xlsx(path, sheet)
     if sheet:
@@ -165,6 +162,18 @@ def open_source(
             raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell")
 
     return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, [text.close])
+
+
+def check_export(path: Path) -> None:
+    """An export is a regular file with something in it: a FIFO, a device or a folder would block
+    or never end the reads (and the hash taken beside them)."""
+    if not path.exists():
+        raise PrivdomError(f"{path}: no such file", hint="check the path of the export")
+    if not path.is_file():
+        raise PrivdomError(f"{path} is not a regular file",
+                           hint="give the export file itself, not a folder, a pipe or a device")
+    if path.stat().st_size == 0:
+        raise PrivdomError(f"{path} is empty", hint="export the data again; the file has no rows")
 
 
 def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | None:
@@ -222,6 +231,11 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
             f"{path} has no sheet {sheet!r}", hint=f"sheets in this workbook: {', '.join(book.sheetnames)}"
         )
     ws = book[sheet] if sheet else book.worksheets[0]
+    # Rows as wide as their own last cell, and no row made up for the sheet's stated size: one stray
+    # cell at XFD1048576 would otherwise pad every row to 16,384 cells and the sheet to 1,048,576
+    # rows (two minutes of reading an almost empty file). A row wider than the header with data
+    # beyond it is still seen, and rejected, by `records`.
+    ws.reset_dimensions()  # type: ignore[union-attr]
     rows = ws.iter_rows(values_only=True)
     header: list[str] | None = None
     line = 0
@@ -239,9 +253,13 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
     first_data = line + 1
 
     width = len(header)
+    blank = [""] * width
 
     def records() -> Iterator[tuple[int, list[str]]]:
         for number, values in enumerate(rows, start=first_data):
+            if not values or not any(v is not None for v in values):  # () for a row the file skips
+                yield number, blank
+                continue
             cells = [_cell_text(v) for v in values]
             # A sheet has no field count: a short row just has empty cells at its end.
             yield number, cells + [""] * (width - len(cells))

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from privdom.bounds import FIRST_YEAR, LAST_YEAR
+
 # Converters whose cells repeat a lot in real exports (prices, counts, dates, words), so their
 # results are cached. Times to the second rarely repeat and are not.
 # Added to the column name in `nulled_by_column` for phones Excel wrote in scientific notation.
@@ -84,8 +86,8 @@ def converted(plan: Plan, index: int, at: int, column: str, convert: Callable[[s
 
 
 def moment(plan: Plan, index: int, at: int, column: str, convert: Callable[[str], object]) -> None:
-    """A time cell: the storage shape itself is only checked (`cells.is_storage_shape`, written
-    out); anything else goes to `convert`."""
+    """A time cell: the storage shape itself is only checked (`cells.is_storage_shape` and
+    `cells.in_years`, written out); anything else goes to `convert`."""
     plan.assigned.add(at)
     fn = plan.name("convert", convert)
     plan.add(
@@ -94,6 +96,10 @@ def moment(plan: Plan, index: int, at: int, column: str, convert: Callable[[str]
         "        try:",
         "            fromisoformat(c)",
         f"            v{at} = c",
+        # cells.in_years, written out
+        f'            if not "{FIRST_YEAR}" <= c[:4] <= "{LAST_YEAR}":',
+        f"                v{at} = None",
+        plan.bad(column, "                "),
         "        except ValueError:",
         f"            v{at} = None",
         plan.bad(column, "            "),

@@ -1,9 +1,10 @@
 """The morning plan: rules x audiences -> tasks, with caps, capacity, quiet hours, catch-up, dedupe."""
 
 from privdom.planner.build import build_plan, candidates, save_plan, upcoming_tasks
-from privdom.planner.models import Candidate, DeferredTask, Plan, Task, task_id
+from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task, task_id
 
 __all__ = [
+    "BlockedTask",
     "Candidate",
     "DeferredTask",
     "Plan",

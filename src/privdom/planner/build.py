@@ -8,24 +8,14 @@ from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
-from jinja2 import TemplateError
-
 from privdom import metrics
+from privdom.planner.invites import assign_groups
 from privdom.planner.limits import apply_limits
-from privdom.planner.models import PRIVATE_TOUCHES, Candidate, DeferredTask, Plan, Task
-from privdom.planner.reasons import reason
+from privdom.planner.messages import Blocked, Messages
+from privdom.planner.models import PRIVATE_TOUCHES, BlockedTask, Candidate, DeferredTask, Plan, Task
+from privdom.planner.reasons import History, reason
 from privdom.planner.triggers import rule_candidates
 from privdom.playbook.models import Playbook, Rule
-from privdom.playbook.templates import (
-    compiled,
-    context_names,
-    coupon_context,
-    names_read,
-    node_context,
-    render,
-    tier_context,
-)
-from privdom.render import yuan
 from privdom.store import plan_queries as q
 from privdom.store import tasks as store
 
@@ -64,12 +54,21 @@ def build_plan(
     stage: str | None = None,
     action: str | None = None,
 ) -> Plan:
-    """The day's tasks; limits are applied over the whole day before the filters narrow the view."""
+    """The day's tasks; limits are applied over the whole day before the filters narrow the view.
+
+    A task that cannot be built (no group to invite to, a template that fails for its member) is
+    blocked with its cause; the rest of the plan goes out."""
     metrics.materialize(conn, playbook, day)
     cands = candidates(conn, playbook, day)
     saved = store.saved_ids(conn, [c.id for c in cands])
     existing = [c for c in cands if c.id in saved and saved[c.id]["date"] == day.isoformat()]
+    for c in existing:  # a saved invite keeps the group it was saved with
+        if c.rule.action == "invite_to_group" and saved[c.id]["group_id"] is not None:
+            c.group_id = str(saved[c.id]["group_id"])
     fresh = [c for c in cands if c.id not in saved]  # issued on an earlier day: never twice
+    assign_groups(conn, playbook, fresh, day)
+    blocked = [c for c in fresh if c.blocked]
+    fresh = [c for c in fresh if not c.blocked]
     limits = playbook.limits
     kept, deferred = apply_limits(
         fresh,
@@ -91,24 +90,39 @@ def build_plan(
 
     kept = [c for c in existing + kept if wanted(c)]
     deferred = [c for c in deferred if wanted(c)]
-    renderer = _Renderer(conn, playbook, day, kept)  # deferred tasks are named by id, not rendered
-    tasks = by_owner([renderer.task(c, saved.get(c.id)) for c in kept])
+    blocked = [c for c in blocked if wanted(c)]
+    history = History(store.saved_days(conn, day.isoformat()))
+    renderer = _Renderer(conn, playbook, day, kept + blocked, history)  # deferred: named, not rendered
+    tasks: list[Task] = []
+    stuck = [renderer.blocked(c, c.blocked or "") for c in blocked]
+    for c in kept:
+        built = renderer.task(c, saved.get(c.id))
+        if isinstance(built, BlockedTask):  # its message could not be built for this member or group
+            stuck.append(built)
+        else:
+            tasks.append(built)
+    tasks = by_owner(tasks)
     later = by_owner([renderer.deferred(c) for c in deferred])
+    stuck = by_owner(stuck)
     return Plan(
         date=day.isoformat(),
         timezone=playbook.timezone,
         tasks=tasks,
         deferred=later,
-        summary=summarize(tasks, later),
+        blocked=stuck,
+        summary=summarize(tasks, later, stuck),
     )
 
 
-def summarize(tasks: list[Task], deferred: list[DeferredTask]) -> dict[str, dict[str, int]]:
+def summarize(
+    tasks: list[Task], deferred: list[DeferredTask], blocked: list[BlockedTask] | None = None
+) -> dict[str, dict[str, int]]:
     return {
         "by_stage": dict(sorted(Counter(t.stage for t in tasks).items())),
         "by_action": dict(sorted(Counter(t.action for t in tasks).items())),
         "by_owner": dict(sorted(Counter(t.owner for t in tasks).items())),
         "deferred_by_cause": dict(sorted(Counter(t.cause for t in deferred).items())),
+        "blocked_by_cause": dict(sorted(Counter(t.cause for t in blocked or []).items())),
     }
 
 
@@ -147,20 +161,6 @@ def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> lis
     return [{k: r[k] for k in r.keys()} for r in rows]
 
 
-def names_a_target(template: str) -> bool:
-    """Whether the template reads the member, tier or group, i.e. its text can differ per task."""
-    names = names_read(template)
-    return names is None or not names.isdisjoint({"member", "tier", "group"})  # None: fails per task
-
-
-def render_message(template: str, context: dict[str, Any]) -> str:
-    """The rendered message; a failure goes through `render`, which words the error."""
-    try:
-        return compiled(template).render(context).strip()
-    except TemplateError:
-        return render(template, context)
-
-
 class _RuleFields(NamedTuple):
     id: str
     title: dict[str, str]  # one dict shared by the rule's tasks: nothing writes to it
@@ -171,27 +171,33 @@ class _RuleFields(NamedTuple):
 
 
 class _Renderer:
-    """Renders messages for the tasks that go out, fetching only their members and groups."""
+    """Builds the tasks that go out (rendering their messages, fetching only their members and
+    groups), the deferred ones (named, not rendered) and the blocked ones (named, with the cause)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, playbook: Playbook, day: date, cands: list[Candidate]
+        self, conn: sqlite3.Connection, playbook: Playbook, day: date, cands: list[Candidate], history: History
     ) -> None:
         self.playbook = playbook
         self.day = day
         self.date = day.isoformat()
+        self.history = history
         self.members = q.member_rows(conn, sorted({c.member_id for c in cands if c.member_id}))
         self.groups = q.group_rows(conn, sorted({c.group_id for c in cands if c.group_id}))
-        self.levels = sorted(playbook.tiers.levels, key=lambda lv: lv.min)
+        self.messages = Messages(playbook, day)
         self.reasons: dict[tuple[int, str], str] = {}
-        self.messages: dict[tuple[int, Any], str] = {}
         self.due_texts: dict[tuple[datetime, timedelta | None], str] = {}
         self.rules: dict[int, _RuleFields] = {}
 
-    def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task:
-        """A task that goes out today, its message rendered for its member or group."""
+    def task(self, c: Candidate, saved: sqlite3.Row | None) -> Task | BlockedTask:
+        """A task that goes out today, its message rendered for its member or group; blocked when
+        the message cannot be built."""
         member, group = self.rows(c)
+        try:
+            message = self.messages.message(c, member, group)
+        except Blocked as exc:
+            return self.blocked(c, str(exc))
         return self._build(
-            Task, c, member, group, self.message(c, member, group),
+            Task, c, member, group, message,
             existing=saved is not None, status=str(saved["status"]) if saved is not None else None,
         )
 
@@ -199,6 +205,10 @@ class _Renderer:
         """A task that waits, with its cause: named, not rendered (it does not go out today)."""
         member, group = self.rows(c)
         return self._build(DeferredTask, c, member, group, "", cause=c.cause or "")
+
+    def blocked(self, c: Candidate, cause: str) -> BlockedTask:
+        member, group = self.rows(c)
+        return self._build(BlockedTask, c, member, group, "", cause=cause)
 
     def _build(
         self, kind: type[T], c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None, message: str,
@@ -258,89 +268,29 @@ class _Renderer:
 
     @staticmethod
     def target(c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> str:
-        """How to find the target: group name, else member name, nickname, phone or id, else the owner."""
-        if group is not None and group["name"]:
+        """How to find the target: group name, else member name, nickname, phone or id, else the owner.
+        An invite names the member first: the group is where they are invited to."""
+        if group is not None and group["name"] and not (member is not None and c.rule.action == "invite_to_group"):
             return str(group["name"])
         if member is not None:
-            return str(
+            who = str(
                 member["name"]
                 or member["nickname"]
                 or member["phone_display"]
                 or member["phone"]
                 or c.member_id
             )
+            if group is not None and c.rule.action == "invite_to_group":
+                return f"{who} → {group['name'] or group['group_id']}"
+            return who
         return c.group_id or c.member_id or c.owner
-
-    def message(self, c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> str:
-        """The rendered message; once per rule (and node) when the template names no member, tier or
-        group: a daily post to hundreds of groups is the same text in each."""
-        if names_a_target(c.rule.template):
-            return render_message(c.rule.template, self.context(c, member, group))
-        key = (id(c.rule), c.facts.get("node"))  # all else in the context is the rule's or the day's
-        text = self.messages.get(key)
-        if text is None:
-            text = self.messages[key] = render_message(c.rule.template, self.context(c, member, group))
-        return text
 
     def reason(self, c: Candidate, group: sqlite3.Row | None) -> str:
         """`reasons.reason`, once per rule and event date for member events (most of a big plan)."""
         if c.facts or group is not None:
-            return reason(c, self.day, self.playbook, group)
+            return reason(c, self.day, self.playbook, group, self.history)
         key = (id(c.rule), c.event_date)
         text = self.reasons.get(key)
         if text is None:
-            text = self.reasons[key] = reason(c, self.day, self.playbook, group)
+            text = self.reasons[key] = reason(c, self.day, self.playbook, group, self.history)
         return text
-
-    def context(self, c: Candidate, member: sqlite3.Row | None, group: sqlite3.Row | None) -> dict[str, Any]:
-        names = context_names(c.rule)
-        ctx: dict[str, Any] = {"brand": self.playbook.brand, "date": self.day.isoformat()}
-        level = None
-        if member is not None:
-            level = next((lv for lv in self.levels if lv.id == member["tier"]), None)
-            ctx["member"] = self.member_context(member)
-        if level is not None:
-            ctx["tier"] = tier_context(level)
-        if group is not None:
-            ctx["group"] = {
-                "group_id": group["group_id"],
-                "name": group["name"],
-                "type": group["type"],
-                "size": group["size"],
-                "capacity": group["capacity"],
-            }
-        if c.rule.coupon is not None and c.rule.coupon in self.playbook.coupons:
-            ctx["coupon"] = coupon_context(self.playbook.coupons[c.rule.coupon], self.day)
-        if "node" in c.facts:
-            ctx["node"] = node_context(c.facts["node"], self.day)
-        return {k: v for k, v in ctx.items() if k in names}
-
-    def member_context(self, m: sqlite3.Row) -> dict[str, Any]:
-        tiers = self.playbook.tiers
-        current = next((lv for lv in self.levels if lv.id == m["tier"]), None)
-        nxt = next((lv for lv in self.levels if current is not None and lv.min > current.min), None)
-        gap = None
-        if nxt is not None:
-            value = m[tiers.metric] or 0
-            # growth thresholds are growth points; spend thresholds are yuan against fen metrics
-            gap = (
-                (nxt.min - value) * 100 // tiers.growth_per_yuan
-                if tiers.metric == "growth"
-                else nxt.min * 100 - value
-            )
-        return {
-            "member_id": m["member_id"],
-            "name": m["name"] or m["nickname"] or "",
-            "nickname": m["nickname"] or m["name"] or "",
-            "tier": m["tier"],
-            "tier_zh": current.zh if current else "",
-            "lifecycle": m["lifecycle"],
-            "points": m["points"] or 0,
-            "owner": m["owner"],
-            "store": m["store"],
-            "orders_total": m["orders_total"],
-            "spend_total_yuan": yuan(m["spend_total"] or 0),
-            "last_order_date": m["last_order_date"],
-            "next_tier": nxt.id if nxt else None,
-            "next_tier_gap_yuan": yuan(max(gap, 0)) if gap is not None else None,
-        }

@@ -53,11 +53,20 @@ class DeferredTask(Task):
     cause: str
 
 
+@dataclass(slots=True, kw_only=True)
+class BlockedTask(Task):
+    """A task that cannot be built today (no group to invite to, a template that fails for this
+    member): named, with its cause in words. It is not saved, so a later morning may still serve it."""
+
+    cause: str
+
+
 class Plan(BaseModel):
     date: str
     timezone: str
     tasks: list[Task]
     deferred: list[DeferredTask]
+    blocked: list[BlockedTask] = []
     summary: dict[str, dict[str, int]]
 
 
@@ -74,12 +83,16 @@ class Candidate:
     due: datetime
     facts: dict[str, Any] = field(default_factory=dict)  # node, last message, size: for the reason
     cause: str | None = None
+    # What the task is issued once for, when that is not the event date: a tier congratulation is
+    # once per tier reached ("tier:gold"), however often a refund and a new order cross the line.
+    episode: str | None = None
+    blocked: str | None = None  # why the task cannot be built (it is listed, not sent)
     # Every candidate is looked up in the history and sorted by id, so it is hashed once, up front.
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
         target = self.member_id if self.member_id is not None else self.group_id or f"owner:{self.owner}"
-        self.id = task_id(self.rule.id, target, self.event_date)
+        self.id = task_id(self.rule.id, target, self.episode or self.event_date)
 
     @property
     def day(self) -> date:

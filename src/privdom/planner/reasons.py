@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from privdom.planner.models import Candidate
@@ -13,10 +15,53 @@ REPURCHASE_WINDOW_DAYS = 14  # the golden 2-week window after a first purchase
 
 
 def _after(days: int, what: str) -> str:
+    if days < 0:
+        return f"{what}前{-days}天"
     return f"{what}当天" if days == 0 else f"{what}后第{days}天"
 
 
-def reason(c: Candidate, day: date, playbook: Playbook, group: sqlite3.Row | None) -> str:
+class History:
+    """The days a plan was saved for: what tells a missed morning from data that came late."""
+
+    def __init__(self, saved_days: Sequence[str]) -> None:
+        self.days = list(saved_days)  # sorted
+
+    def saved_on(self, day: str) -> bool:
+        i = bisect_left(self.days, day)
+        return i < len(self.days) and self.days[i] == day
+
+    def saved_before(self, day: str) -> bool:
+        return bool(self.days) and self.days[0] < day
+
+
+# Known on their own day: a birthday is in the member data ahead of time, and a spell without
+# orders is reached by the calendar, not by an export.
+KNOWN_ON_THE_DAY = frozenset({"birthday", "inactive_days"})
+
+
+def lateness(trigger: str, due_day: date, event: str, day: date, history: History) -> str:
+    """'' for a task on time; else why it is late.
+
+    A day's export is imported the next morning, so the first morning an event can be known is the
+    day after it: the expected morning is the later of the due day and that one.
+    * 数据晚到（事件 D）: the task goes out on its expected morning, after its due day (the data came
+      the day after the event), or that morning's plan was saved without it (the data came later).
+    * 补发（原定 D）: the expected morning was missed: plans were saved before it, none on it. Before
+      the first saved plan there is no routine to miss: the workspace learns of the event now.
+    """
+    if day <= due_day:
+        return ""
+    first_known = date.fromisoformat(event) + timedelta(days=1)
+    expected = due_day if trigger in KNOWN_ON_THE_DAY else max(due_day, first_known)
+    missed = history.saved_before(expected.isoformat()) and not history.saved_on(expected.isoformat())
+    if day <= expected or not missed:
+        return f"数据晚到（事件 {event}）"
+    return f"补发（原定 {expected.isoformat()}）"
+
+
+def reason(
+    c: Candidate, day: date, playbook: Playbook, group: sqlite3.Row | None, history: History | None = None
+) -> str:
     when = c.rule.when
     t = when.trigger
     offset = int(getattr(when, "offset", 0))
@@ -62,14 +107,15 @@ def reason(c: Candidate, day: date, playbook: Playbook, group: sqlite3.Row | Non
     elif t == "group_silent":
         last = c.facts.get("last_message")
         since = f"最后发言 {last}" if last else "建群后无人发言"
-        text = f"群已连续{c.facts.get('days')}天无人发言（{since}）"
+        quiet = (day - date.fromisoformat(ev)).days + int(c.facts.get("days") or 0)
+        text = f"群已连续{quiet}天无人发言（{since}）"
     else:  # group_near_capacity
         size = group["size"] if group is not None else c.facts.get("size")
         cap = group["capacity"] if group is not None else c.facts.get("capacity")
         text = f"群人数 {size}/{cap}，接近上限，准备新群"
-    due_day = date.fromisoformat(ev) + timedelta(
-        days=offset if t not in ("inactive_days", "group_silent") else int(getattr(when, "days", 0))
-    )
-    if t in ("daily", "node", "group_near_capacity") or due_day >= day:
+    # Calendar posts are never late (a missed one is stale), and a state is as of today.
+    if t in ("daily", "node", "group_near_capacity", "group_silent"):
         return text
-    return f"{text}；补发（原定 {due_day.isoformat()}）"
+    due_day = date.fromisoformat(ev) + timedelta(days=offset if t != "inactive_days" else int(getattr(when, "days", 0)))
+    late = lateness(t, due_day, ev, day, history or History([]))
+    return f"{text}；{late}" if late else text

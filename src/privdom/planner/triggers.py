@@ -102,7 +102,7 @@ def rule_candidates(
     if isinstance(when, DailyTrigger | NodeTrigger):
         out: list[Candidate] = []
         for event, facts in calendar_fires(when, playbook, day):
-            if rule.action == "group_post" or types:
+            if rule.action == "group_post":
                 rows = q.groups_of_types(conn, types, owner, default_owner, day.isoformat(), group_id)
                 out += [
                     Candidate(
@@ -118,7 +118,7 @@ def rule_candidates(
                     for o in q.owners(conn, default_owner, owner)
                 ]
             elif rule.action in MEMBER_ACTIONS:
-                aud = q.audience_filter(rule.audience, default_owner)
+                aud = member_audience(rule, default_owner)
                 out += [
                     Candidate(
                         stage, rule, str(r["member_id"]), None, str(r["owner"]), event.isoformat(), due, facts
@@ -132,7 +132,8 @@ def rule_candidates(
             w = window(day, when.offset, rule.catch_up_days)
             return group_cands(q.groups_created(conn, types, owner, default_owner, w, day.isoformat()))
         if isinstance(when, GroupSilentTrigger):
-            w = window(day, 0, rule.catch_up_days)
+            # once per silent spell, on any morning of it: the spell's id is the day it reached `days`
+            w = q.Window("0000-01-01", day.isoformat())
             rows = q.groups_silent(conn, types, owner, default_owner, when.days, w, day.isoformat())
             return group_cands(rows, {"days": when.days})
         rows = q.groups_near_capacity(conn, types, owner, default_owner, when.ratio, rule.id, day.isoformat())
@@ -140,7 +141,7 @@ def rule_candidates(
 
     if group_only:
         return []
-    aud = q.audience_filter(rule.audience, default_owner)
+    aud = member_audience(rule, default_owner)
     if isinstance(when, NthOrderTrigger):
         rows = q.nth_order_events(
             conn, when.n, window(day, when.offset, rule.catch_up_days), aud, default_owner, day.isoformat()
@@ -164,7 +165,9 @@ def rule_candidates(
             conn, birthday_days(day, when.offset, rule.catch_up_days), aud, default_owner
         )
     elif isinstance(when, MemberEventTrigger) and when.trigger == "joined_group":
-        rows = q.joined_group_events(conn, window(day, when.offset, rule.catch_up_days), aud, default_owner)
+        rows = q.joined_group_events(
+            conn, window(day, when.offset, rule.catch_up_days), aud, default_owner, types
+        )
     elif isinstance(when, MemberEventTrigger) and when.trigger == "tier_up":
         lowest = min(playbook.tiers.levels, key=lambda lv: lv.min).id
         extra, params = ["m.tier <> ?"], [lowest]  # reaching the entry level is joining, not a tier-up
@@ -185,6 +188,7 @@ def rule_candidates(
         rows = q.member_events(
             conn, when.trigger, window(day, when.offset, rule.catch_up_days), aud, default_owner
         )
+    tier_up = isinstance(when, MemberEventTrigger) and when.trigger == "tier_up"
     return [
         Candidate(
             stage,
@@ -195,6 +199,15 @@ def rule_candidates(
             str(r["event_date"]),
             due,
             {},
+            # once per tier reached: a refund and a new order crossing the line again are not news
+            episode=f"tier:{r['tier']}" if tier_up else None,
         )
         for r in rows
     ]
+
+
+def member_audience(rule: Rule, default_owner: str) -> q.MemberFilter:
+    """The member filter of a member rule. Its group types keep members who are in such a group,
+    except where the types name the group itself: the invite's group, the group joined."""
+    own_group = rule.action == "invite_to_group" or rule.when.trigger == "joined_group"
+    return q.audience_filter(rule.audience, default_owner, in_group_types=not own_group)

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from privdom.bounds import DATE_RANGE, MAX_COUNT, MAX_FEN, date_in_range
 from privdom.errors import PrivdomError
 
 Kind = Literal["int", "money", "date", "text", "bool"]
@@ -180,15 +181,22 @@ def _to_param(metric: str, value: Any) -> Any:
             raise ValueError(f"expected a number{unit} for {metric}, got {value!r}")
         if kind == "money":
             return yuan_to_fen(value)
+        if not -MAX_COUNT <= value <= MAX_COUNT:  # also false for nan; inf is out of range
+            raise ValueError(f"expected a number between {-MAX_COUNT} and {MAX_COUNT} for {metric}, got {value!r}")
         return value
     if kind == "date":
         if isinstance(value, date):
+            if not date_in_range(value):
+                raise ValueError(f"{value.isoformat()!r} is outside {DATE_RANGE}")
             return value.isoformat()
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_date(value)
+                day = date.fromisoformat(value) if len(value) == 10 else _bad_date(value)
             except ValueError:
                 _bad_date(value)
+            if not date_in_range(day):
+                raise ValueError(f"{value!r} is outside {DATE_RANGE}")
+            return day.isoformat()
         return _bad_date(value)
     if kind == "bool":
         if not isinstance(value, bool):
@@ -209,6 +217,8 @@ def yuan_to_fen(value: float | int) -> int:
         fen = Decimal(str(value)) * 100
     except InvalidOperation:
         raise ValueError(f"{value!r} is not an amount in yuan") from None
+    if not fen.is_finite() or abs(fen) > MAX_FEN:
+        raise ValueError(f"{value!r} is not an amount in yuan (it does not fit in 64-bit fen)")
     if fen != fen.to_integral_value():
         raise ValueError(f"{value!r} is not an amount in yuan (at most 2 decimals)")
     return int(fen)

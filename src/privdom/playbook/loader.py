@@ -140,6 +140,12 @@ def check_playbook(sops: Path) -> tuple[Playbook | None, list[Issue]]:
     except ValidationError as exc:
         found = [sources.issue(path, message) for path, message in describe(exc, sources.data)]
         return None, in_file_order(found)
+    origins: dict[str, str] = {}
+    for stage in ("pull_in", "retention", "conversion"):
+        for i, rule in enumerate(getattr(playbook.stages, stage)):
+            at = sources.issue(("stages", stage, i, "template"), "")
+            origins.setdefault(rule.id, f"{at.file}:{at.line}" if at.line else at.file)
+    playbook.locate_templates(origins)
     return playbook, in_file_order(check_meaning(playbook, sources))
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+
+from privdom.bounds import DATE_RANGE, MAX_COUNT, MAX_DAYS, date_in_range
 
 STAGES = ("pull_in", "retention", "conversion")
 GROUP_TYPES = ("welfare", "service", "interest")
@@ -26,6 +29,11 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 # A condition over member metrics, e.g. {"recency_days": {"gt": 60}} or {"all": [...]}.
 Condition = dict[str, Any]
+
+# Money in a playbook (coupon values, thresholds, discounts) is a price: a billion yuan is none.
+MAX_YUAN = 10**9
+# A node's offset may be negative (T-3 warm-up), within the same bound as every other window.
+Offset = Annotated[int, Field(ge=-MAX_DAYS, le=MAX_DAYS)]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -54,17 +62,17 @@ class Level(Model):
     id: str
     zh: str
     en: str
-    min: int = Field(ge=0)
-    points_per_yuan: float = 1.0
-    member_day_discount_yuan: int = 0
+    min: int = Field(ge=0, le=MAX_COUNT)
+    points_per_yuan: float = Field(1.0, ge=0, le=MAX_YUAN, allow_inf_nan=False)
+    member_day_discount_yuan: int = Field(0, ge=0, le=MAX_YUAN)
     perks: list[str] = []
 
 
 class Tiers(Model):
     metric: Literal["growth", "spend_total", "spend_365"] = "growth"
-    growth_per_yuan: int = Field(10, ge=1)
+    growth_per_yuan: int = Field(10, ge=1, le=MAX_YUAN)
     # None keeps a tier for life; N re-evaluates the metric over the last N days.
-    downgrade_window_days: int | None = Field(None, ge=1)
+    downgrade_window_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     levels: list[Level]
 
 
@@ -83,16 +91,16 @@ class Rfm(Model):
 
 
 class Koc(Model):
-    min_orders: int = 3
-    min_messages_30: int = 20
-    min_images_30: int = 3
+    min_orders: int = Field(3, ge=0, le=MAX_COUNT)
+    min_messages_30: int = Field(20, ge=0, le=MAX_COUNT)
+    min_images_30: int = Field(3, ge=0, le=MAX_COUNT)
 
 
 class Coupon(Model):
     label: str
-    value_yuan: float = Field(gt=0)
-    threshold_yuan: float = Field(0, ge=0)
-    valid_days: int = Field(ge=1)
+    value_yuan: float = Field(gt=0, le=MAX_YUAN, allow_inf_nan=False)
+    threshold_yuan: float = Field(0, ge=0, le=MAX_YUAN, allow_inf_nan=False)
+    valid_days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class Node(Model):
@@ -123,8 +131,8 @@ class QuietHours(Model):
 
 
 class Limits(Model):
-    private_touches_per_7_days: int = Field(2, ge=0)
-    owner_daily_capacity: int = Field(200, ge=0)
+    private_touches_per_7_days: int = Field(2, ge=0, le=MAX_COUNT)
+    owner_daily_capacity: int = Field(200, ge=0, le=MAX_COUNT)
     quiet_hours: QuietHours = QuietHours()
     default_owner: str = "运营"
 
@@ -145,44 +153,63 @@ class DailyTrigger(_At):
     from_date: date | None = Field(None, alias="from")
     to_date: date | None = Field(None, alias="to")
 
+    @field_validator("from_date", "to_date")
+    @classmethod
+    def _in_range(cls, value: date | None) -> date | None:
+        if value is not None and not date_in_range(value):
+            raise ValueError(f"{value.isoformat()} is outside {DATE_RANGE}")
+        return value
+
 
 class NodeTrigger(_At):
     trigger: Literal["node"]
     node: str
-    offset: int = 0
+    offset: Offset = 0
 
 
 class MemberEventTrigger(_At):
     trigger: Literal["joined", "joined_group", "first_order", "birthday", "tier_up"]
-    offset: int = Field(0, ge=0)
+    # A birthday is known in advance, so it may come early: -3 is a cake reminder 3 days before
+    # (at most a year before: the next birthday is never further away).
+    offset: int = Field(0, ge=-366, le=MAX_DAYS)
     tier: str | None = None  # tier_up only: fire for reaching this tier
+
+    @field_validator("offset")
+    @classmethod
+    def _early_only_for_birthdays(cls, value: int, info: ValidationInfo) -> int:
+        trigger = info.data.get("trigger")
+        if value < 0 and trigger != "birthday":
+            raise ValueError(
+                f"expected a number >= 0, got {value} (only birthday and node events are known in advance)"
+            )
+        return value
 
 
 class NthOrderTrigger(_At):
     trigger: Literal["nth_order"]
-    n: int = Field(ge=2)
-    offset: int = Field(0, ge=0)
+    n: int = Field(ge=2, le=MAX_COUNT)
+    offset: int = Field(0, ge=0, le=MAX_DAYS)
 
 
 class EnteredSegmentTrigger(_At):
     trigger: Literal["entered_segment"]
     segment: str
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_DAYS)
 
 
 class InactiveDaysTrigger(_At):
     trigger: Literal["inactive_days"]
-    days: int = Field(ge=1)
+    days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class GroupCreatedTrigger(_At):
     trigger: Literal["group_created"]
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_DAYS)
 
 
 class GroupSilentTrigger(_At):
     trigger: Literal["group_silent"]
-    days: int = Field(ge=1)
+    days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class GroupNearCapacityTrigger(_At):
@@ -232,7 +259,9 @@ class Rule(Model):
     template: str
     coupon: str | None = None
     priority: int = Field(50, ge=0, le=100)
-    catch_up_days: int = Field(0, ge=0)
+    # Exports arrive the morning after the day they cover, so an event is known a day late: one day
+    # of catch-up by default, or yesterday's joins would never be welcomed.
+    catch_up_days: int = Field(1, ge=0, le=MAX_DAYS)
 
 
 class Stages(Model):
@@ -262,3 +291,21 @@ class Playbook(Model):
     calendar: CalendarSettings = CalendarSettings()
     limits: Limits = Limits()
     stages: Stages = Stages()
+    # rule id -> "file:line" of its template, filled in by the loader: a task the template fails
+    # for names where to fix it.
+    _template_origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `Asia`, a folder
+            raise ValueError(f"{value!r} is not a timezone of the zone database (e.g. Asia/Shanghai)") from None
+        return value
+
+    def template_origin(self, rule_id: str) -> str:
+        return self._template_origins.get(rule_id, "")
+
+    def locate_templates(self, origins: dict[str, str]) -> None:
+        self._template_origins.update(origins)

@@ -7,12 +7,15 @@ some morning months later; here it fails at `privdom sop validate`.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from privdom.playbook.conditions import Path as KeyPath
 from privdom.playbook.conditions import check_condition
 from privdom.playbook.models import GROUP_TRIGGERS, Node, Playbook, Rule
+from privdom.playbook.templates import CJK_CHARS as SPACE_IN_CHINESE_CHARS
 from privdom.playbook.templates import MEMBER_ACTIONS, context_names
 from privdom.playbook.templates import check_template as template_problem
 from privdom.playbook.yamlfile import Issue
@@ -186,7 +189,58 @@ def _check_rule(rule: Rule, path: KeyPath, playbook: Playbook, add: Any, known: 
 
     wrong = template_problem(rule.template, names)
     if wrong is not None:
-        add((*path, "template"), f"{wrong}; this rule's template can use {', '.join(sorted(names))}")
+        given = _what_gives(rule, wrong)
+        add((*path, "template"), f"rule {rule.id}: {wrong}; this rule's template can use {', '.join(sorted(names))}"
+                                 f"{given}")
+
+
+def _what_gives(rule: Rule, problem: str) -> str:
+    """Why the context lacks what a template reads, for the two names templates most often want."""
+    names = context_names(rule)
+    if "group" not in names and problem.startswith("'group' is undefined"):
+        return (f" (a {rule.when.trigger} rule with action {rule.action} has no group: only group events,"
+                " joined_group and the actions group_post and invite_to_group give one)")
+    if "member" not in names and problem.startswith(("'member' is undefined", "'tier' is undefined")):
+        return f" (a {rule.when.trigger} rule with action {rule.action} has no member)"
+    return ""
+
+
+def folded_cjk_warnings(files: Iterable[Path]) -> list[Issue]:
+    """Folded templates (`template: >`) whose line breaks join Chinese text: YAML turns each break
+    into an ASCII space, and `满30减 10元` or `翻倍， 另送您` reaches the customer."""
+    found: list[Issue] = []
+    for file in files:
+        lines = file.read_text(encoding="utf-8").splitlines()
+        rule = ""
+        for number, line in enumerate(lines, start=1):
+            named = _RULE_ID.match(line)
+            if named:
+                rule = named[1]
+            head = _FOLDED.match(line)
+            if not head:
+                continue
+            indent = len(head[1])
+            body: list[str] = []
+            for following in lines[number:]:
+                if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                    break
+                body.append(following.strip())
+            for a, b in zip(body, body[1:], strict=False):
+                if a and b and (_is_cjk(a[-1]) or _is_cjk(b[0])):
+                    found.append(Issue(str(file), number, "template",
+                                       f"rule {rule}: the folded line break between {a[-3:]!r} and {b[:3]!r} "
+                                       "becomes an ASCII space in Chinese text; join the lines, or write the "
+                                       "template in double quotes with a \\ at the end of each line"))
+                    break
+    return found
+
+
+_RULE_ID = re.compile(r"^\s*-\s+id:\s*(\S+)")
+_FOLDED = re.compile(r"^(\s*)(?:-\s+)?template:\s*>[-+]?\s*$")
+
+
+def _is_cjk(char: str) -> bool:
+    return bool(SPACE_IN_CHINESE_CHARS.match(char))
 
 
 def _in_quiet_hours(at: str, start: str, end: str) -> bool:

@@ -16,9 +16,38 @@ import yaml
 from privdom.playbook.conditions import Path as KeyPath
 from privdom.playbook.conditions import format_path
 
+# A playbook is a few hundred lines. These bounds stop a hostile or broken file long before it costs
+# real memory or time: a billion-laughs alias bomb is a few hundred bytes that expand to 10^9 values,
+# and YAML nested thousands deep overflows the recursive composer.
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIASES = 1_000
+MAX_VALUES = 200_000  # keys, items and scalars, counting every alias's expansion
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 numbers, so `at: 12:00` is the text '12:00', not 720."""
+    """SafeLoader without YAML 1.1's base-60 numbers, so `at: 12:00` is the text '12:00', not 720,
+    and with the bounds above on nesting and aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.composer.ComposerError(None, None, f"more than {MAX_ALIASES} aliases (*name)", mark)
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self.depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        return node
 
 
 _NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
@@ -63,15 +92,21 @@ class YamlProblem(Exception):
 
 def read_yaml(path: Path, shown: str) -> tuple[Any, dict[KeyPath, int]]:
     """The data in `path` and the line of every key path in it. Raises YamlProblem (named `shown`)."""
+    with path.open("rb") as stream:
+        raw = stream.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise YamlProblem(Issue(shown, None, "", f"is larger than {MAX_BYTES // (1024 * 1024)} MB; "
+                                                 "a playbook is a few hundred lines"))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlProblem(Issue(shown, None, "", f"is not UTF-8 text ({exc.reason})")) from None
     loader = _Loader(text)
     lines: dict[KeyPath, int] = {(): 1}
     try:
         node = loader.get_single_node()
-        data = _build(loader, node, (), lines, shown) if node is not None else None
+        budget = [MAX_VALUES]
+        data = _build(loader, node, (), lines, shown, budget) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -85,7 +120,14 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, dict[KeyPath, int]]:
     return data, lines
 
 
-def _build(loader: _Loader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], shown: str) -> Any:
+def _build(loader: _Loader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], shown: str,
+           budget: list[int]) -> Any:
+    # An alias is the same node again, so a few aliases of aliases expand exponentially: the budget
+    # counts every value built, expansions included.
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise YamlProblem(Issue(shown, node.start_mark.line + 1, format_path(path),
+                                f"the document expands to more than {MAX_VALUES} values (through aliases?)"))
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
         out: dict[Any, Any] = {}
@@ -102,15 +144,18 @@ def _build(loader: _Loader, node: yaml.Node, path: KeyPath, lines: dict[KeyPath,
                                         f"duplicate key {key!r} (first written at line {first_line[key]})"))
             first_line[key] = line
             lines[(*path, key)] = line
-            out[key] = _build(loader, value_node, (*path, key), lines, shown)
+            out[key] = _build(loader, value_node, (*path, key), lines, shown, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            items.append(_build(loader, item, (*path, i), lines, shown))
+            items.append(_build(loader, item, (*path, i), lines, shown, budget))
         return items
     return loader.construct_object(node, deep=True)
+
+
+_EXCERPT_WIDTH = 160  # a line of 5,000 brackets is shown by its start
 
 
 def _excerpt(text: str, line: int, column: int) -> str:
@@ -118,9 +163,9 @@ def _excerpt(text: str, line: int, column: int) -> str:
     source = text.splitlines()
     out = [""]
     for n in range(max(0, line - 2), min(len(source), line + 2)):
-        out.append(f"  {n + 1:>4} | {source[n]}")
+        out.append(f"  {n + 1:>4} | {source[n][:_EXCERPT_WIDTH]}")
         if n == line:
-            out.append(f"  {'':>4} | {' ' * column}^")
+            out.append(f"  {'':>4} | {' ' * min(column, _EXCERPT_WIDTH)}^")
     if line >= len(source):
         out.append(f"  {line + 1:>4} | ")
         out.append(f"  {'':>4} | {' ' * column}^")

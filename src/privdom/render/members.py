@@ -8,11 +8,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from privdom.metrics import MemberProfile
 from privdom.render import FORMULA_START, console, csv_cell, dumps, mask_phone, print_json, write_csv, yuan
+from privdom.render.table import cell_text
 from privdom.segments import Distribution
 
 # The columns `privdom members` prints, in order (a stable interface for scripts).
@@ -64,7 +64,7 @@ def members(rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str
     else:
         table = Table(*_TABLE_COLUMNS, title=None)
         for rec in records:
-            table.add_row(*[escape("" if rec[k] is None else str(rec[k])) for k in _TABLE_COLUMNS])  # text, not markup
+            table.add_row(*[cell_text("" if rec[k] is None else str(rec[k])) for k in _TABLE_COLUMNS])  # text, one line
         console().print(table)
 
 
@@ -173,7 +173,7 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
         con.print("RFM: no orders 无订单")
     table = Table("metric", "value", title=None)
     for key in MEMBER_COLUMNS:
-        table.add_row(key, escape("" if m[key] is None else str(m[key])))
+        table.add_row(key, cell_text("" if m[key] is None else str(m[key])))
     con.print(table)
     groups = ", ".join(f"{g['name'] or g['group_id']}" for g in data["groups"]) or "-"
     con.print(f"groups 社群: {groups}", markup=False)

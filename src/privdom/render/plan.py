@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from privdom.planner import DeferredTask, Plan, Task
+from privdom.planner import BlockedTask, DeferredTask, Plan, Task
 from privdom.render import console, print_json, write_csv, write_utf8
-from privdom.render.table import Column, print_table
+from privdom.render.table import Column, one_line, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -24,6 +24,7 @@ _PLAN_JSON = TypeAdapter(Plan)
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
+    "blocked": TypeAdapter(dict[str, list[BlockedTask]]),
 }
 TASKS_PER_JSON_PIECE = 500
 
@@ -63,6 +64,7 @@ CSV_COLUMNS = (
     "event_date",
     "existing",
     "cause",
+    "outcome",
 )
 
 
@@ -80,7 +82,9 @@ def mask_text(text: str) -> str:
 def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
-    return plan.model_copy(update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred)})
+    return plan.model_copy(
+        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "blocked": _masked(plan.blocked)}
+    )
 
 
 def _masked(tasks: Sequence[TaskT]) -> list[TaskT]:
@@ -99,7 +103,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -115,7 +119,7 @@ def plan_json(p: Plan) -> Iterator[bytes]:
     about 100 MB more memory, touched page by page. Each piece is serialized as {"tasks": [...]},
     which puts its tasks at the depth they have in the plan; the text around them is cut off.
     """
-    rest = _PLAN_JSON.dump_json(p.model_copy(update={"tasks": [], "deferred": []}), indent=2)
+    rest = _PLAN_JSON.dump_json(p.model_copy(update=dict.fromkeys(_PIECE_JSON, [])), indent=2)
     for name, adapter in _PIECE_JSON.items():
         tasks: list[Task] = getattr(p, name)
         empty = f'"{name}": []'.encode()
@@ -155,7 +159,8 @@ def _csv_row(t: Task) -> list[Any]:
         t.priority,
         t.event_date,
         int(t.existing),
-        t.cause if isinstance(t, DeferredTask) else "",
+        t.cause if isinstance(t, DeferredTask | BlockedTask) else "",
+        "deferred" if isinstance(t, DeferredTask) else "blocked" if isinstance(t, BlockedTask) else "task",
     ]
 
 
@@ -195,6 +200,7 @@ PLAN_TABLE = tuple(
     for header in ("时间 time", "阶段 stage", "规则 rule", "动作 action", "对象 target", "内容 message", "原因 reason")
 )
 DEFERRED_TABLE = (Column("原因 cause"), Column("负责人 owner"), Column("规则 rule"), Column("数量 count", "right"))
+BLOCKED_TABLE = (Column("规则 rule"), Column("原因 cause"), Column("数量 count", "right"))
 
 
 def _table(p: Plan) -> None:
@@ -215,7 +221,10 @@ def _table(p: Plan) -> None:
             "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
             style="dim",
         )
-    if not p.tasks and not p.deferred:
+    if p.blocked:
+        print_table(out, f"受阻 blocked: {len(p.blocked)}", BLOCKED_TABLE, blocked_summary(p.blocked))
+        out.print("每条受阻任务见 every blocked task: privdom plan --format csv (or json)", style="dim")
+    if not p.tasks and not p.deferred and not p.blocked:
         out.print("今天没有任务 nothing planned for this day", style="dim")
 
 
@@ -242,21 +251,45 @@ def deferred_summary(deferred: Sequence[DeferredTask]) -> list[list[str]]:
     return [[CAUSE_ZH.get(cause, cause), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
 
 
+def blocked_summary(blocked: Sequence[BlockedTask]) -> list[list[str]]:
+    """The blocked tasks counted by rule and cause: the rows of BLOCKED_TABLE."""
+    counts = Counter((b.rule, b.cause) for b in blocked)
+    return [[rule, cause, str(n)] for (rule, cause), n in sorted(counts.items())]
+
+
+# The characters that open a code span, a link, a table cell or an HTML tag.
+_MD_SPECIAL = re.compile(r"([\\`|\[\]<>])")
+
+
+def md(text: str) -> str:
+    """Data (names, messages, reasons) as one line of Markdown text: a member named
+    `x\n- [ ] 伪造任务` cannot add an item to the checklist, nor a `|` a cell. A message's own line
+    breaks show as ⏎."""
+    return one_line(_MD_SPECIAL.sub(r"\\\1", text))
+
+
 def markdown(p: Plan) -> str:
     lines = [f"# {p.date} 运营计划 plan", ""]
     for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
-        lines += [f"## {owner}", ""]
+        lines += [f"## {md(owner)}", ""]
         for t, count in collapsed(list(tasks)):
             done = "x" if t.status == "done" else " "
             lines.append(
-                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{t.rule_title['zh']} → "
-                f"{_target(t, count)}：{t.message}（{t.reason}）`{t.id}`"
+                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{md(t.rule_title['zh'])} → "
+                f"{md(_target(t, count))}：{md(t.message)}（{md(t.reason)}）`{md(t.id)}`"
             )
         lines.append("")
     if p.deferred:
         lines += [f"## 延后 deferred ({len(p.deferred)})", ""]
         for d in _ordered(p.deferred):
-            lines.append(f"- {d.owner} · {d.rule_title['zh']} → {d.target}：{CAUSE_ZH.get(d.cause, d.cause)}")
+            lines.append(
+                f"- {md(d.owner)} · {md(d.rule_title['zh'])} → {md(d.target)}：{CAUSE_ZH.get(d.cause, d.cause)}"
+            )
+        lines.append("")
+    if p.blocked:
+        lines += [f"## 受阻 blocked ({len(p.blocked)})", ""]
+        for b in _ordered(p.blocked):
+            lines.append(f"- {md(b.owner)} · {md(b.rule_title['zh'])} → {md(b.target)}：{md(b.cause)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -307,8 +340,8 @@ def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
     elif fmt == "md":
         sys.stdout.write(
             "".join(
-                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {r['owner']} "
-                f"{r['message']} `{r['task_id']}`\n"
+                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {md(r['owner'] or '')} "
+                f"{md(r['message'] or '')} `{md(r['task_id'])}`\n"
                 for r in rows
             )
         )

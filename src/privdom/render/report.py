@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from privdom.render import yuan
+from privdom.render.table import one_line
 from privdom.report import Label, Report, Share
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -42,7 +43,7 @@ def percent(value: float | None) -> str:
 
 
 def _text(value: object) -> Text:
-    return Text("" if value is None else str(value))
+    return Text("" if value is None else one_line(str(value)))
 
 
 # --- terminal -------------------------------------------------------------------------------------

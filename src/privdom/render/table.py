@@ -14,6 +14,7 @@ seconds. tests/test_render_table.py compares both ways on many random tables.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,26 @@ NARROWEST = PADDING + 1  # a narrower column is left to rich (never at a console
 LONG = 200
 
 
+# Every kind of line break, then the other control characters (a terminal runs ESC sequences).
+_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Box-drawing characters: in a cell they would draw a border that is not there.
+_CELL_BOX = re.compile(r"[\u2500-\u257f]")
+
+
+def one_line(text: str) -> str:
+    """Data as one line of plain text: a name cannot start a line or a row of its own, nor send the
+    terminal an escape sequence. A line break shows as ⏎."""
+    if text.isprintable():  # the common case, at a fraction of the cost
+        return text
+    return _CONTROL.sub("", _BREAK.sub(" ⏎ ", text))
+
+
+def cell_text(value: str) -> str:
+    """A title or cell as print_table draws it: one line, no box lines, text rather than markup."""
+    return escape(_CELL_BOX.sub("|", one_line(value)))
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -46,8 +67,8 @@ def print_table(out: Console, title: str, columns: Sequence[Column], rows: Seque
     The title and the cells are text, not markup: they carry member names, messages and owners, and
     a name like `[/x]` must print as written, not stop the table (rich's markup would reject it).
     """
-    title = escape(title)
-    rows = [[escape(value) for value in row] for row in rows]
+    title = cell_text(title)
+    rows = [[cell_text(value) for value in row] for row in rows]
     plain = writes_plain_text(out) or (len(rows) >= LONG and draws_unicode_boxes(out))
     text = plain_table(out, title, columns, rows) if plain else None
     if text is None:

@@ -37,9 +37,12 @@ import os
 import shutil
 import sqlite3
 import stat
+import warnings
+import zlib
 from importlib.metadata import version
 from pathlib import Path
 
+from privdom.errors import PrivdomWarning
 from privdom.store import metrics as sql
 from privdom.store import metrics_patch as patch
 from privdom.store.bulk_insert import SORT_THREADS
@@ -144,7 +147,9 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
         # whoever may read the workspace may read its snapshot too.
         os.chmod(building, stat.S_IMODE(workspace.stat().st_mode))
         base = patch.find_base(snapshots(workspace), q.as_of, family(q), workspace_id(conn))
-        if base is not None and (patch.everything_changed(conn, base.seq) or not _copy(base.path, building)):
+        if base is not None and (
+            patch.everything_changed(conn, base.seq) or _whole_file(base.path) or not _copy(base.path, building)
+        ):
             base = None
         path = _write_snapshot(conn, q, workspace, building, base)
         if path is None:  # the patch declined: a full build into the file made empty again
@@ -194,6 +199,7 @@ def _write_snapshot(
                     return None
                 made = "full" if base is None else f"patch of {base.as_of}"
                 patch.write_meta(conn, _BUILDING, q.as_of, family(q), workspace_id(conn), last_change(conn), made)
+                _seal(conn, path)
         except BaseException:
             rollback(conn)
             raise
@@ -215,22 +221,93 @@ def _write(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
             )
 
 
+def _seal(conn: sqlite3.Connection, path: Path) -> None:
+    """Write the checksum `_check` reads into the header of the snapshot being built."""
+    rows = conn.execute(f"SELECT MAX(rowid) FROM {_BUILDING}.member_metrics").fetchone()[0]
+    conn.execute(f"PRAGMA {_BUILDING}.user_version = {checksum(path, rows)}")
+
+
 def _show(conn: sqlite3.Connection, path: Path, q: sql.MetricsQuery) -> bool:
     """Point the TEMP VIEW member_metrics at the snapshot in `path` (of `q`'s date); False when the
-    file is gone."""
+    file is gone, or was damaged (then it is deleted, with a warning, and the caller builds it again)."""
     sql.drop_member_metrics(conn)
     _detach(conn)
-    conn.execute(f"ATTACH ? AS {READING}", (str(path),))
     found = f"SELECT 1 FROM {READING}.sqlite_master WHERE type = 'table' AND name = 'member_metrics'"
-    if conn.execute(found).fetchone() is None:
-        # Deleted by another process's eviction between the look and the ATTACH, which then
-        # made an empty file of that name: that one goes too.
+    # Written with no journal and no sync, a snapshot cut short by a crash or a power cut must not
+    # stop every command: what fails a check is derived data, deleted and rebuilt.
+    problem = _whole_file(path)
+    try:
+        if problem:
+            raise sqlite3.DatabaseError(problem)
+        conn.execute(f"ATTACH ? AS {READING}", (str(path),))
+        table = conn.execute(found).fetchone() is not None
+        if not table and _empty(path):
+            # Deleted by another process's eviction between the look and the ATTACH, which then
+            # made an empty file of that name: that one goes too.
+            _detach(conn)
+            if path.exists():
+                path.unlink(missing_ok=True)
+            return False
+        problem = _check(conn, path) if table else "no member_metrics table"
+    except sqlite3.DatabaseError as exc:
+        problem = str(exc)
+    if problem:
         _detach(conn)
-        if path.exists() and path.stat().st_size == 0:
-            path.unlink(missing_ok=True)
+        warnings.warn(PrivdomWarning(f"{path} was damaged ({problem}); deleted, the metrics are rebuilt"),
+                      stacklevel=2)
+        _delete(path)
         return False
     conn.execute(sql.snapshot_view(READING, q.as_of))
     return True
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def _whole_file(path: Path) -> str | None:
+    """What is wrong with the file's SQLite header, or None: the magic, and a size that is the
+    header's page count times its page size (a file cut short is not). None for a missing file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(100)
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None  # an ATTACH of a deleted name makes one: handled as gone
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\0"):
+        return "not an SQLite file"
+    page_size = int.from_bytes(head[16:18], "big")
+    pages = int.from_bytes(head[28:32], "big")
+    if (page_size if page_size != 1 else 65536) * pages != size:
+        return f"{size} bytes where the header says {pages} pages of {page_size}"
+    return None
+
+
+def _check(conn: sqlite3.Connection, path: Path) -> str | None:
+    """What is wrong with an attached snapshot, or None: its indexes and the checksum its build
+    wrote into the header (user_version) over its name and row count."""
+    indexes = conn.execute(
+        f"SELECT COUNT(*) FROM {READING}.sqlite_master WHERE type = 'index' AND tbl_name = 'member_metrics'"
+    ).fetchone()[0]
+    if indexes < len(INDEXES):
+        return f"{indexes} of its {len(INDEXES)} indexes"
+    rows = conn.execute(f"SELECT MAX(rowid) FROM {READING}.member_metrics").fetchone()[0]
+    stored = conn.execute(f"PRAGMA {READING}.user_version").fetchone()[0]
+    if stored != checksum(path, rows):
+        return "its checksum does not match its rows"
+    return None
+
+
+def checksum(path: Path, rows: int | None) -> int:
+    """The number a snapshot's build writes into its header's user_version: its name and its row
+    count (the highest rowid: the table is written in one go), so a file renamed or cut short, or
+    from a build that did not finish, does not match."""
+    return zlib.crc32(f"{path.name}:{rows or 0}".encode()) & 0x7FFFFFFF
 
 
 def _detach(conn: sqlite3.Connection) -> None:

@@ -34,7 +34,10 @@ class MemberFilter:
     params: list[Any] = field(default_factory=list)
 
 
-def audience_filter(audience: Audience, default_owner: str) -> MemberFilter:
+def audience_filter(audience: Audience, default_owner: str, *, in_group_types: bool = True) -> MemberFilter:
+    """The member filter of `audience`. Its `group_types` keep the members who are in a group of
+    those types today (`in_group_types=False` when the types mean something else: the groups an
+    invite goes to, or the group a `joined_group` event joined)."""
     f = MemberFilter()
 
     def among(column: str, values: Sequence[str]) -> None:
@@ -60,6 +63,14 @@ def audience_filter(audience: Audience, default_owner: str) -> MemberFilter:
         sql, params = compile_condition(audience.where, alias="m")
         f.sql.append(f"({sql})")
         f.params.extend(params)
+    if in_group_types and audience.group_types:
+        types = audience.group_types
+        f.sql.append(
+            "EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.group_id = gm.group_id"
+            " WHERE gm.member_id = m.member_id AND gm.left_at IS NULL"
+            f" AND g.type IN ({','.join('?' * len(types))}))"
+        )
+        f.params.extend(types)
     return f
 
 
@@ -72,7 +83,7 @@ EVENT_EXPR = {
     "inactive_days": "m.last_order_date",
 }
 
-_MEMBER_COLUMNS = "m.member_id, COALESCE(m.owner, ?) AS owner"
+_MEMBER_COLUMNS = "m.member_id, COALESCE(NULLIF(TRIM(m.owner), ''), ?) AS owner"
 
 
 def member_events(
@@ -89,8 +100,8 @@ def member_events(
     expr = EVENT_EXPR[trigger]
     where = [f"{expr} BETWEEN ? AND ?", *extra, *audience.sql]
     sql = (
-        f"SELECT {_MEMBER_COLUMNS}, {expr} AS event_date, NULL AS group_id FROM member_metrics m WHERE "
-        + " AND ".join(where)
+        f"SELECT {_MEMBER_COLUMNS}, {expr} AS event_date, NULL AS group_id, m.tier AS tier"
+        " FROM member_metrics m WHERE " + " AND ".join(where)
     )
     return conn.execute(
         sql, [default_owner, window.lo, window.hi, *extra_params, *audience.params]
@@ -98,17 +109,28 @@ def member_events(
 
 
 def joined_group_events(
-    conn: sqlite3.Connection, window: Window, audience: MemberFilter, default_owner: str
+    conn: sqlite3.Connection,
+    window: Window,
+    audience: MemberFilter,
+    default_owner: str,
+    group_types: Sequence[str] = (),
 ) -> list[sqlite3.Row]:
-    """One row per member per join date; the first group (by id) joined that day names the group."""
+    """One row per member per join date; the first group (by id) joined that day, among the groups
+    of `group_types` (any when empty), names the group."""
     where = ["substr(gm.joined_at, 1, 10) BETWEEN ? AND ?", *audience.sql]
+    params: list[Any] = [default_owner, window.lo, window.hi, *audience.params]
+    if group_types:
+        where.append(
+            f"gm.group_id IN (SELECT group_id FROM groups WHERE type IN ({','.join('?' * len(group_types))}))"
+        )
+        params.extend(group_types)
     sql = (
         f"SELECT {_MEMBER_COLUMNS}, substr(gm.joined_at, 1, 10) AS event_date, MIN(gm.group_id) AS group_id "
         "FROM group_members gm JOIN member_metrics m ON m.member_id = gm.member_id WHERE "
         + " AND ".join(where)
         + " GROUP BY m.member_id, substr(gm.joined_at, 1, 10)"
     )
-    return conn.execute(sql, [default_owner, window.lo, window.hi, *audience.params]).fetchall()
+    return conn.execute(sql, params).fetchall()
 
 
 def nth_order_events(
@@ -189,7 +211,9 @@ def owners(conn: sqlite3.Connection, default_owner: str, only: str | None) -> li
 
 # ---------------------------------------------------------------- groups
 
-_GROUP_COLUMNS = "g.group_id, g.name, g.type, COALESCE(g.owner, ?) AS owner, g.size, g.capacity"
+_GROUP_COLUMNS = (
+    "g.group_id, g.name, g.type, COALESCE(NULLIF(TRIM(g.owner), ''), ?) AS owner, g.size, g.capacity"
+)
 
 
 def _group_where(
@@ -265,6 +289,8 @@ def groups_silent(
         f"date(COALESCE({_LAST_MESSAGE}, substr(g.created_at, 1, 10)), ?) AS event_date, "
         f"{_LAST_MESSAGE} AS last_message "
         "FROM groups g WHERE " + " AND ".join(where) + ") WHERE event_date BETWEEN ? AND ?"
+        # no activity data at all says nothing about silence: no group is called silent then
+        " AND EXISTS (SELECT 1 FROM activity)"
     )
     return conn.execute(
         sql, [default_owner, day, f"+{int(days)} days", day, *params, window.lo, window.hi]
@@ -280,16 +306,48 @@ def groups_near_capacity(
     rule: str,
     day: str,
 ) -> list[sqlite3.Row]:
-    """Groups at ratio x capacity, unless an earlier reminder for this rule and group is still open."""
+    """Groups at ratio x capacity, once: not when a reminder for this rule and group was saved on an
+    earlier day, open, done or skipped. The groups export holds only today's size, so a group
+    that falls back under the ratio and fills up again cannot be told from one that stayed full;
+    the reminder is not repeated for it."""
     where, params = _group_where(types, owner, default_owner, day)
     where += [
         "g.capacity > 0",
         "g.size >= ? * g.capacity",
-        "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.rule = ? AND t.group_id = g.group_id"
-        " AND t.status = 'open' AND t.date < ?)",
+        "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.rule = ? AND t.group_id = g.group_id AND t.date < ?)",
     ]
     sql = f"SELECT {_GROUP_COLUMNS}, ? AS event_date FROM groups g WHERE " + " AND ".join(where)
     return conn.execute(sql, [default_owner, day, *params, ratio, rule, day]).fetchall()
+
+
+def groups_with_room(conn: sqlite3.Connection, default_owner: str, day: str) -> list[sqlite3.Row]:
+    """Groups that exist on `day` and have room (size < capacity): where an invite may go."""
+    where, params = _group_where((), None, default_owner, day)
+    where += ["g.capacity > 0", "COALESCE(g.size, 0) < g.capacity"]
+    sql = f"SELECT {_GROUP_COLUMNS}, g.region FROM groups g WHERE " + " AND ".join(where) + " ORDER BY g.group_id"
+    return conn.execute(sql, [default_owner, *params]).fetchall()
+
+
+def member_places(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """member_id -> (store, region)."""
+    if not ids:
+        return {}
+    sql = "SELECT member_id, store, region FROM members WHERE member_id IN (SELECT value FROM json_each(?))"
+    return {str(r[0]): (r[1], r[2]) for r in conn.execute(sql, (json.dumps(list(ids)),))}
+
+
+def current_groups(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, set[str]]:
+    """member_id -> the groups the member is in (joined, not left)."""
+    out: dict[str, set[str]] = {}
+    if not ids:
+        return out
+    sql = (
+        "SELECT member_id, group_id FROM group_members WHERE left_at IS NULL"
+        " AND member_id IN (SELECT value FROM json_each(?))"
+    )
+    for r in conn.execute(sql, (json.dumps(list(ids)),)):
+        out.setdefault(str(r[0]), set()).add(str(r[1]))
+    return out
 
 
 def group_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
@@ -313,3 +371,30 @@ def member_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlit
         return {}
     sql = "SELECT * FROM member_metrics WHERE member_id IN (SELECT value FROM json_each(?))"
     return {str(row["member_id"]): row for row in conn.execute(sql, (json.dumps(list(ids)),))}
+
+
+# ---------------------------------------------------------------- samples for `sop validate`
+
+_MEMBER_KINDS = (
+    "tier, lifecycle, name IS NULL, nickname IS NULL, owner IS NULL, store IS NULL, region IS NULL,"
+    " COALESCE(orders_total, 0) = 0, last_order_date IS NULL, koc"
+)
+
+
+def sample_members(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """One member of every kind a template can meet: each tier and segment, with and without a
+    name, nickname, owner, store, region and orders (member_metrics must be materialized)."""
+    sql = (
+        "SELECT * FROM member_metrics WHERE member_id IN"
+        f" (SELECT MIN(member_id) FROM member_metrics GROUP BY {_MEMBER_KINDS}) ORDER BY member_id"
+    )
+    return conn.execute(sql).fetchall()
+
+
+def sample_groups(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """One group of every kind: each type, with and without a name, size and capacity."""
+    sql = (
+        "SELECT * FROM groups WHERE group_id IN (SELECT MIN(group_id) FROM groups"
+        " GROUP BY type, name IS NULL, size IS NULL, capacity IS NULL) ORDER BY group_id"
+    )
+    return conn.execute(sql).fetchall()

@@ -14,12 +14,13 @@ Conventions every module relies on:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from privdom.errors import PrivdomError
+from privdom.errors import DAMAGED_HINT, READ_ONLY_HINT, PrivdomError, damaged, read_only
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -299,18 +300,44 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+# privdom's mark in the header of every workspace it creates (`PRAGMA application_id`, "PrDm"), so a
+# command pointed at another application's SQLite file refuses it instead of adding tables to it.
+APPLICATION_ID = int.from_bytes(b"PrDm", "big")
+# Workspaces made before the mark are told by their schema: a user_version and these tables.
+_WORKSPACE_TABLES = frozenset({"members", "orders", "groups", "group_members", "activity", "imports", "rejects",
+                               "tasks"})
+_NOT_OURS_HINT = "point --db (or PRIVDOM_DB) at the privdom.db that `privdom init` created"
+
+
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
-    """Open the workspace database in WAL mode, upgrading an older schema in place."""
+    """Open the workspace database in WAL mode, upgrading an older schema in place.
+
+    Only `create` (privdom init) makes a new workspace. A file that is not privdom's is refused
+    before anything is written to it: not a byte of another application's database changes.
+    """
     if not create and not path.exists():
         raise PrivdomError(
             f"no workspace database at {path}",
             hint="run `privdom init` first, or point --db / PRIVDOM_DB at an existing privdom.db",
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        raise PrivdomError(f"{path} is not a regular file, so it cannot be a workspace database", hint=_NOT_OURS_HINT)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PrivdomError(f"cannot make the folder of {path} ({exc.strerror})", hint=READ_ONLY_HINT) from None
+    if not _writable(path):
+        raise PrivdomError(f"{path} is read-only here: privdom cannot write it or its folder", hint=READ_ONLY_HINT)
     new = not path.exists() or path.stat().st_size == 0
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not new:
+            _check_ours(conn, path, create)
+        elif not create:
+            conn.close()
+            raise PrivdomError(f"{path} is empty: there is no workspace in it",
+                               hint="run `privdom init` to create the workspace there")
         if new:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL mode, which fixes it
         conn.execute("PRAGMA journal_mode = WAL")
@@ -319,13 +346,47 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         # member a replaced order belonged to is noted as changed too.
         conn.execute("PRAGMA recursive_triggers = ON")
     except sqlite3.DatabaseError as exc:
+        if read_only(exc):
+            raise
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_CANTOPEN:
+            raise PrivdomError(f"cannot open {path} ({exc})", hint=READ_ONLY_HINT) from None
+        if damaged(exc):
+            raise PrivdomError(f"{path} is damaged ({exc})", hint=DAMAGED_HINT) from None
         raise PrivdomError(
-            f"{path} is not a privdom database ({exc})",
-            hint="point --db at the privdom.db that `privdom init` created",
+            f"{path} is not a privdom workspace ({exc})",
+            hint=_NOT_OURS_HINT,
         ) from None
     conn.row_factory = sqlite3.Row
     migrate(conn, path)
     return conn
+
+
+def _writable(path: Path) -> bool:
+    """The file (when there is one) and its folder, where SQLite puts its -wal and -shm files, may
+    be written. A read-only file system says no to root as well."""
+    return (not path.exists() or os.access(path, os.W_OK)) and os.access(path.parent, os.W_OK)
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+    """Refuse a database privdom did not make, having only read it. An SQLite file with no tables
+    at all becomes a workspace only for `init`."""
+    mark = conn.execute("PRAGMA application_id").fetchone()[0]
+    if mark == APPLICATION_ID:
+        return
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if mark == 0 and schema_version(conn) > 0 and _WORKSPACE_TABLES <= tables:
+        return  # a workspace from before the mark; `migrate` writes it
+    if mark == 0 and not tables and create:
+        return
+    conn.close()
+    if mark == 0 and not tables:
+        raise PrivdomError(f"{path} has no workspace in it", hint="run `privdom init` to create the workspace there")
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise PrivdomError(
+        f"{path} is not a privdom workspace (it is another application's SQLite database"
+        + (f", with tables {shown})" if tables else ")"),
+        hint=_NOT_OURS_HINT + "; privdom never writes to another application's database",
+    )
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -339,7 +400,8 @@ def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
             f"{path or 'the database'} has schema version {version}, newer than this privdom ({SCHEMA_VERSION})",
             hint="upgrade privdom: pip install -U privdom",
         )
-    if version == SCHEMA_VERSION:
+    marked = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    if version == SCHEMA_VERSION and marked:
         return
     with transaction(conn):
         for step in MIGRATIONS[version:]:
@@ -349,6 +411,7 @@ def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
             for statement in _statements(step):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
 def _statements(script: str) -> list[str]:

@@ -46,14 +46,20 @@ def insert_tasks(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int
 
 
 def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
-    """task_id -> (task_id, date, status) for the ids already in the history."""
+    """task_id -> (task_id, date, status, group_id) for the ids already in the history."""
     out: dict[str, sqlite3.Row] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        sql = f"SELECT task_id, date, status FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
+        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
         for row in conn.execute(sql, chunk):
             out[str(row["task_id"])] = row
     return out
+
+
+def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
+    """The days before `before` for which a plan was saved (the days the history has tasks for)."""
+    rows = conn.execute("SELECT DISTINCT date FROM tasks WHERE date < ? ORDER BY date", (before,))
+    return [str(r[0]) for r in rows]
 
 
 def private_touches(
