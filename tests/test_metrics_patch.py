@@ -256,16 +256,21 @@ def test_the_day_counts_lifecycle_conditions_compare_with(
     assert {m: days_compared(book, m) for m in expected} == expected
 
 
-def test_changes_every_kept_snapshot_holds_are_forgotten(tmp_path: Path) -> None:
+def test_an_import_forgets_all_but_the_last_changes_and_a_patch_of_a_base_before_them_declines(
+    tmp_path: Path,
+) -> None:
+    from privdom.store.schema import KEPT_CHANGES
+
     brand = Brand(tmp_path)
     seed(brand)
     brand.check(START)
+    with sqlite3.connect(brand.db) as other:  # as if KEPT_CHANGES more changes had been noted
+        other.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'member_changes'", (KEPT_CHANGES,))
     rows = [["D1", MEMBERS[0], "", _time(START, 5), "45.00", "已完成"]]
     brand.load("orders", brand.write("orders", ORDERS_HEADER, rows))
-    brand.check(START + timedelta(days=1))
-    kept = [metrics_patch.read_base(p) for p in metrics_cache.snapshots(brand.db)]
-    oldest = min(b.seq for b in kept if b is not None)
-    left = brand.conn.execute("SELECT MIN(seq), COUNT(*) FROM member_changes").fetchone()
-    assert left[1] == 0 or left[0] > oldest
-    assert metrics_cache.last_change(brand.conn) >= oldest  # numbers are never given again
+    first, count = brand.conn.execute("SELECT MIN(seq), COUNT(*) FROM member_changes").fetchone()
+    assert count == 1 and first == metrics_cache.last_change(brand.conn)  # the day's order only
+    with counting_patches(brand):
+        brand.check(START + timedelta(days=1))
+    assert brand.patched == 0  # the changes after the base's are not all there: a full build
     brand.conn.close()

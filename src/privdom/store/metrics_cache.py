@@ -159,7 +159,6 @@ def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, build
         if not path.exists():
             os.replace(building, path)  # complete, or not there at all
         _evict(workspace, path)
-        patch.forget_changes(conn, snapshots(workspace), workspace_id(conn))
         return path
     finally:
         building.unlink(missing_ok=True)

@@ -135,29 +135,9 @@ def find_base(paths: list[Path], as_of: str, family: str, workspace: str) -> Bas
     return max(fit, key=lambda b: (b.as_of, b.seq), default=None)
 
 
-def forget_changes(conn: sqlite3.Connection, kept: list[Path], workspace: str) -> None:
-    """Delete the noted changes that every kept snapshot of this workspace already holds: no
-    patch reads them again. Skipped when another connection is writing (it is done next time)."""
-    seqs = [b.seq for b in map(read_base, kept) if b is not None and b.workspace == workspace]
-    oldest = conn.execute("SELECT MIN(seq) FROM member_changes").fetchone()[0]
-    if not seqs or oldest is None or oldest > min(seqs):
-        return
-    before = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("DELETE FROM member_changes WHERE seq <= ?", (min(seqs),))
-        conn.execute("COMMIT")
-    except sqlite3.OperationalError:  # locked by a writer
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {before}")
-
-
 def _changes_kept(conn: sqlite3.Connection, seq: int) -> bool:
     """Whether every change after `seq` is still noted: numbers follow each other, and only the
-    oldest are forgotten (`forget_changes`, for a snapshot another process evicted meanwhile)."""
+    oldest are forgotten (schema 7 keeps the last KEPT_CHANGES)."""
     first = conn.execute("SELECT MIN(seq) FROM member_changes").fetchone()[0]
     last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'member_changes'").fetchone()
     return last is None or last[0] <= seq or (first is not None and first <= seq + 1)

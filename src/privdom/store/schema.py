@@ -66,11 +66,19 @@ def _member_changes(conn: sqlite3.Connection) -> None:
         columns = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
         for statement in change_triggers(table, columns):
             conn.execute(statement)
+    # Each import forgets all but the last KEPT_CHANGES: a snapshot older than those is not patched
+    # (metrics_patch sees the gap) but built in full, as it would be anyway after that many changes.
+    conn.execute(
+        "CREATE TRIGGER imports_forget_changes AFTER INSERT ON imports BEGIN DELETE FROM member_changes"
+        f" WHERE seq <= (SELECT seq FROM sqlite_sequence WHERE name = 'member_changes') - {KEPT_CHANGES}; END"
+    )
     conn.execute("CREATE INDEX orders_paid ON orders(paid_at, member_id)")
     conn.execute("CREATE INDEX members_joined ON members(joined_at) WHERE joined_at IS NOT NULL")
     conn.execute("CREATE INDEX members_last_order ON members(last_order_at) WHERE last_order_at IS NOT NULL")
 
 
+# The changes `member_changes` keeps: a few years of a big brand's days, tens of MB at most.
+KEPT_CHANGES = 2_000_000
 # The tables member metrics are computed from; their triggers write `member_changes`.
 CHANGE_TRIGGERED = ("members", "orders", "activity")
 
