@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from month_brand import Workspace as MonthWorkspace
+from month_brand import build_month
 from privdom.cli.main import app
 
 
@@ -42,3 +44,9 @@ def workspace(cli: Callable[..., Result], tmp_path: Path) -> Path:
     res = cli("init")
     assert res.exit_code == 0, res.stderr
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def month(tmp_path_factory: pytest.TempPathFactory) -> MonthWorkspace:
+    """The example brand after a month of saved, done and skipped mornings (tests/month_brand.py)."""
+    return build_month(tmp_path_factory.mktemp("month"))

@@ -52,6 +52,14 @@ def disk_full_error() -> sqlite3.OperationalError:
     raise AssertionError("the database grew past max_page_count")
 
 
+def phone_id(db: Path, phone: str) -> str:
+    """The member id the workspace gives a member known by this phone only (store.identity)."""
+    from privdom.store.identity import phone_member_id
+
+    key = rows(db, "SELECT value FROM settings WHERE name = 'phone_key'")[0]["value"]
+    return phone_member_id(bytes.fromhex(key), phone)
+
+
 def wait_for_write_lock(db: Path, proc: subprocess.Popen[bytes]) -> None:
     """Wait until `proc` holds the workspace's write lock (it is inside its transaction)."""
     probe = sqlite3.connect(db, timeout=0)

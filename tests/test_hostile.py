@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 import privdom
 from import_helpers import wait_for_write_lock
 from privdom.cli.main import app
+from privdom.playbook import default_sops_dir
 from privdom.playbook.templates import check_template
 
 DAY = "2026-11-23"
@@ -279,6 +280,16 @@ def _one(ws: Path, sql: str) -> Any:
 # ---------------------------------------------------------------- playbooks
 
 
+def _line_of(name: str, text: str) -> int:
+    """The line of the shipped default playbook that holds `text`, so the cases follow its edits."""
+    lines = (default_sops_dir() / name).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if text in line)
+
+
+_TIMEZONE_LINE = _line_of("playbook.yaml", "timezone: Asia/Shanghai")
+_COUPON_LINE = _line_of("playbook.yaml", "value_yuan: 5,")
+
+
 def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
     def edit(ws: Path) -> None:
         path = ws / "sops" / name
@@ -334,20 +345,20 @@ YAML_CASES = [
     Case("yaml-duplicate-key", VALIDATE, words=("zz_extra.yaml", "duplicate key")),
     Case("yaml-unhashable-key", VALIDATE, words=("zz_extra.yaml",)),
     Case("yaml-top-level-list", VALIDATE, words=("zz_extra.yaml",)),
-    Case("yaml-timezone-beijing", VALIDATE, words=("playbook.yaml:8", "timezone", "Asia/Beijing")),
-    Case("yaml-timezone-path", VALIDATE, words=("playbook.yaml:8", "timezone")),
-    Case("yaml-timezone-empty", VALIDATE, words=("playbook.yaml:8", "timezone")),
-    Case("yaml-timezone-beijing-import", ("import", "members", "m.csv"), words=("playbook.yaml:8", "Asia/Beijing"),
+    Case("yaml-timezone-beijing", VALIDATE, words=(f"playbook.yaml:{_TIMEZONE_LINE}", "timezone", "Asia/Beijing")),
+    Case("yaml-timezone-path", VALIDATE, words=(f"playbook.yaml:{_TIMEZONE_LINE}", "timezone")),
+    Case("yaml-timezone-empty", VALIDATE, words=(f"playbook.yaml:{_TIMEZONE_LINE}", "timezone")),
+    Case("yaml-timezone-beijing-import", ("import", "members", "m.csv"), words=(f"playbook.yaml:{_TIMEZONE_LINE}", "Asia/Beijing"),
          files={"m.csv": csv_members("1")}),
-    Case("yaml-timezone-beijing-plan", ("plan", "--date", DAY), words=("playbook.yaml:8", "Asia/Beijing")),
+    Case("yaml-timezone-beijing-plan", ("plan", "--date", DAY), words=(f"playbook.yaml:{_TIMEZONE_LINE}", "Asia/Beijing")),
     Case("yaml-tier-min-1e30", VALIDATE, words=("playbook.yaml", "tiers.levels[1].min")),
     Case("yaml-growth-per-yuan-huge", VALIDATE, words=("playbook.yaml", "growth_per_yuan")),
     Case("yaml-points-per-yuan-inf", VALIDATE, words=("playbook.yaml", "points_per_yuan")),
-    Case("yaml-coupon-value-inf", VALIDATE, words=("playbook.yaml:84", "coupons.repurchase.value_yuan")),
-    Case("yaml-coupon-value-nan", VALIDATE, words=("playbook.yaml:84", "coupons.repurchase.value_yuan")),
-    Case("yaml-coupon-value-1e20", VALIDATE, words=("playbook.yaml:84", "coupons.repurchase.value_yuan")),
-    Case("yaml-coupon-threshold-inf", VALIDATE, words=("playbook.yaml:84", "threshold_yuan")),
-    Case("yaml-coupon-valid-days-1e9", VALIDATE, words=("playbook.yaml:84", "valid_days")),
+    Case("yaml-coupon-value-inf", VALIDATE, words=(f"playbook.yaml:{_COUPON_LINE}", "coupons.repurchase.value_yuan")),
+    Case("yaml-coupon-value-nan", VALIDATE, words=(f"playbook.yaml:{_COUPON_LINE}", "coupons.repurchase.value_yuan")),
+    Case("yaml-coupon-value-1e20", VALIDATE, words=(f"playbook.yaml:{_COUPON_LINE}", "coupons.repurchase.value_yuan")),
+    Case("yaml-coupon-threshold-inf", VALIDATE, words=(f"playbook.yaml:{_COUPON_LINE}", "threshold_yuan")),
+    Case("yaml-coupon-valid-days-1e9", VALIDATE, words=(f"playbook.yaml:{_COUPON_LINE}", "valid_days")),
     Case("yaml-offset-5000000", VALIDATE, words=("zz_extra.yaml:5", "offset")),
     Case("yaml-node-offset-minus-5000000", VALIDATE, words=("zz_extra.yaml:5", "offset")),
     Case("yaml-catch-up-days-1e9", VALIDATE, words=("zz_extra.yaml", "catch_up_days")),
@@ -695,10 +706,11 @@ PRIVACY_CASES = [
     Case("privacy-rejects-file", ("import", "members", "m.csv", "--dry-run", "--rejects", "rejects.csv"), 0,
          files={"m.csv": f"会员卡号,手机号\n,{PHONE}\n=1+1,x\n"},
          check=lambda res, ws: all(not c.startswith(("=", "+", "-", "@")) for c in _csv_cells((ws / "rejects.csv").read_text(encoding="utf-8"))) or _fail("formula")),
+    # --rejects is checked before the import reads anything (issue 16), so nothing was imported.
     Case("rejects-file-in-a-missing-folder", ("import", "members", "m.csv", "--dry-run", "--rejects", "no/such/dir/r.csv"),
-         words=("nothing was imported", "output failed"), files={"m.csv": "会员卡号,手机号\n,x\n"}),
+         words=("nothing was imported", "--rejects no/such/dir/r.csv"), files={"m.csv": "会员卡号,手机号\n,x\n"}),
     Case("rejects-file-is-a-folder", ("import", "members", "m.csv", "--dry-run", "--rejects", "sops"),
-         words=("nothing was imported", "output failed"), files={"m.csv": "会员卡号,手机号\n,x\n"}),
+         words=("nothing was imported", "--rejects sops is a directory"), files={"m.csv": "会员卡号,手机号\n,x\n"}),
     Case("report-html-is-a-folder", ("report", "--date", DAY, "--html", "sops"), words=("sops",)),
     Case("privacy-show-pii-members-json", ("members", "--date", DAY, "--format", "json", "--show-pii"), 0, check=_shows_phone),
     Case("privacy-show-pii-members-csv", ("members", "--date", DAY, "--format", "csv", "--show-pii"), 0, check=_shows_phone),

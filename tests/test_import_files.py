@@ -132,7 +132,7 @@ def test_whole_file_errors_write_nothing(cli: Callable[..., Any], workspace: Pat
         assert res.stderr.splitlines()[0] == message
     hint = cli("import", "orders", str(workspace / "noid.csv")).stderr.splitlines()[1]
     assert hint == (
-        "hint: orders need order_id. Accepted headers: order_id: 订单号/订单编号/订单id/order_id/order_no. "
+        "hint: orders need order_id. Accepted headers: order_id: 订单号/订单编号/订单id/单据编号/流水号/小票号/交易单号/order_id/order_no. "
         "Or name one with --map 'COLUMN=field'"
     )
     assert db.read_bytes() == before

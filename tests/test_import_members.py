@@ -151,9 +151,9 @@ def test_in_file_merge_latest_activity_wins(cli: Callable[..., Any], workspace: 
 
 WECOM = [
     "客户名称,外部联系人ID,添加人,添加时间,标签组1(兴趣),标签组2（消费力）,客户手机号,描述",
-    "张三,wmA,小王,2024-01-05 10:00,绿茶,高,13800000001,常客",
-    "张三,wmA,小李,2024-02-01 09:00,红茶|绿茶,,13800000001,",
-    "李四,wmB,小王,2024-03-01 11:00,,低,,",
+    "张三,wmAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,小王,2024-01-05 10:00,绿茶,高,13800000001,常客",
+    "张三,wmAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,小李,2024-02-01 09:00,红茶|绿茶,,13800000001,",
+    "李四,wmBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB,小王,2024-03-01 11:00,,低,,",
 ]
 YOUZAN = [
     "会员卡号,手机号,客户名称,会员等级,成长值,累计消费金额,累计消费次数,最后消费时间,微信号",
@@ -169,9 +169,9 @@ def test_wecom_multi_staff_rows_make_one_member(cli: Callable[..., Any], workspa
     ).json()
     assert (report["inserted"], report["merged"]) == (2, 1)
     assert report["columns"]["标签组1(兴趣)"] == "tags"
-    a = member(workspace / "privdom.db", "wmA")
+    a = member(workspace / "privdom.db", "wmAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     assert (a["external_userid"], a["owner"], a["joined_at"], a["phone"]) == (
-        "wmA",
+        "wmAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         "小李",
         "2024-01-05 10:00:00",
         "13800000001",
@@ -192,11 +192,11 @@ def test_wecom_then_youzan_is_one_member_per_person(cli: Callable[..., Any], wor
     assert [r["member_id"] for r in rows(db, "SELECT member_id FROM members ORDER BY 1")] == [
         "000001",
         "000002",
-        "wmB",
+        "wmBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
     ]
     one = member(db, "000001")
     assert (one["external_userid"], one["name"], one["owner"], one["level"], one["total_spent_fen"]) == (
-        "wmA",
+        "wmAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         "张三丰",
         "小李",
         "金卡",
@@ -218,8 +218,8 @@ def test_youzan_then_wecom_is_one_member_per_person(cli: Callable[..., Any], wor
     assert [r["member_id"] for r in rows(db, "SELECT member_id FROM members ORDER BY 1")] == [
         "000001",
         "000002",
-        "wmB",
+        "wmBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
     ]
     one = member(db, "000001")
-    assert (one["external_userid"], one["name"], one["owner"]) == ("wmA", "张三", "小李")
+    assert (one["external_userid"], one["name"], one["owner"]) == ("wmAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "张三", "小李")
     assert one["extra"] == {"微信号": "zs_wx", "描述": "常客", "owners": ["小李", "小王"]}

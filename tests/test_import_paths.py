@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from import_helpers import BRAND_ORDERS, rows, write
+from import_helpers import BRAND_ORDERS, phone_id, rows, write
 from privdom.store import bulk_insert
 
 MEMBERS = [
@@ -54,13 +54,13 @@ def _import(cli: Callable[..., Any], workspace: Path, kind: str, lines: list[str
 def test_members_paths_agree(cli: Callable[..., Any], workspace: Path, seed: bool) -> None:
     report = _import(cli, workspace, "members", MEMBERS, seed)
     assert {k: report[k] for k in COUNTS} == {
-        "read": 7, "inserted": 4, "updated": 0, "unchanged": 0, "merged": 1, "duplicates": 2,
-        "rejected": 0, "members_created": 0,
+        "read": 7, "inserted": 3, "updated": 0, "unchanged": 0, "merged": 1, "duplicates": 2,
+        "rejected": 1, "members_created": 0,
     }
+    # A blank member id matches no stored member by its phone: rejected, never keyed by the phone.
+    assert report["rejected_by_reason"] == {"missing_id": 1}
     stored = rows(workspace / "privdom.db", "SELECT member_id, name, region, phone, tags, extra, joined_at, last_order_at, source FROM members WHERE member_id <> 'S0' ORDER BY 1")
     assert stored == [
-        {"member_id": "13800000002", "name": "无号", "region": None, "phone": "13800000002", "tags": None,
-         "extra": None, "joined_at": None, "last_order_at": None, "source": "members"},
         {"member_id": "A1", "name": "新名", "region": "北京", "phone": "13800000001", "tags": '["新客", "老客"]',
          "extra": '{"备注": "留言"}', "joined_at": "2023-05-01 00:00:00", "last_order_at": "2024-06-01 00:00:00",
          "source": "members"},
@@ -86,18 +86,19 @@ def test_orders_paths_agree(cli: Callable[..., Any], workspace: Path, seed: bool
         "rejected": 0, "members_created": 3,
     }
     db = workspace / "privdom.db"
+    p9 = phone_id(db, "13900000009")
     assert rows(db, "SELECT order_id, member_id, amount_fen, status, counted, extra FROM orders WHERE order_id <> 'S0' ORDER BY 1") == [
         {"order_id": "O1", "member_id": "A1", "amount_fen": 8850, "status": "已退款", "counted": 0,
          "extra": '{"商品": "绿茶"}'},
         {"order_id": "O2", "member_id": "A2", "amount_fen": 1200, "status": "已完成", "counted": 1, "extra": None},
-        {"order_id": "O3", "member_id": "13900000009", "amount_fen": 3000, "status": "已完成", "counted": 1,
+        {"order_id": "O3", "member_id": p9, "amount_fen": 3000, "status": "已完成", "counted": 1,
          "extra": None},
         {"order_id": "O4", "member_id": "Z9", "amount_fen": 100, "status": "交易成功", "counted": 1, "extra": None},
         {"order_id": "O5", "member_id": "Y2", "amount_fen": 500, "status": "已完成", "counted": 1, "extra": None},
     ]
-    created = rows(db, "SELECT member_id, phone, joined_at, source FROM members WHERE source = 'orders' AND member_id <> 'S0' ORDER BY 1")
+    created = rows(db, "SELECT member_id, phone, joined_at, source FROM members WHERE source = 'orders' AND member_id <> 'S0' ORDER BY phone IS NULL, 1")
     assert created == [
-        {"member_id": "13900000009", "phone": "13900000009", "joined_at": "2024-03-07 09:00:00", "source": "orders"},
+        {"member_id": p9, "phone": "13900000009", "joined_at": "2024-03-07 09:00:00", "source": "orders"},
         {"member_id": "Y2", "phone": None, "joined_at": "2024-03-02 09:00:00", "source": "orders"},
         {"member_id": "Z9", "phone": None, "joined_at": "2024-03-01 09:00:00", "source": "orders"},
     ]

@@ -102,6 +102,32 @@ def build_rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
             "2026-03-01 08:00:00",
         ),
     ]
+    # Members with a member export's totals and order rows too (docs/metrics.md, the history rule):
+    # 17 orders and 854.50 up to 2026-04-01 12:00 (成长值 8545), an order covered by them and
+    # orders after them; totals without a last order time; a last order given as a date.
+    members += [
+        ("90008", "导入辛", None, None, "owner1", None, None, None, 3000, 2, "2026-01-10 12:00:00"),
+        ("90009", "导入壬", None, None, "owner1", None, None, None, 29000, 2, "2026-03-01 10:00:00"),
+        ("90005", "导入戊", None, "2024-02-01 10:00:00", "owner1", None, None, 8545, 85450, 17, "2026-04-01 12:00:00"),
+        ("90006", "导入己", None, None, "owner1", None, None, None, 50000, 4, None),
+        ("90007", "导入庚", None, None, "owner2", None, None, 100, 1000, 1, "2026-02-01 00:00:00"),
+    ]
+    orders += [
+        ("90005-a", "90005", "2026-03-15 10:00:00", 5000, 1),  # covered: in the 17
+        ("90005-b", "90005", "2026-04-01 12:00:00", 3000, 1),  # the last order itself: covered
+        ("90005-c", "90005", "2026-05-02 09:00:00", 2000, 1),  # after: on top
+        ("90005-d", "90005", "2026-05-03 09:00:00", 9900, 0),  # after, but refunded
+        ("90006-a", "90006", "2025-06-01 09:00:00", 20000, 1),
+        ("90007-a", "90007", "2026-02-01 15:00:00", 1000, 1),  # the last order's day: covered
+        ("90007-b", "90007", "2026-02-02 15:00:00", 700, 1),
+        # Orders after the totals take the member over the silver threshold on 2026-04-10.
+        ("90009-a", "90009", "2026-04-01 10:00:00", 500, 1),
+        ("90009-b", "90009", "2026-04-10 10:00:00", 800, 1),
+        # The orders the totals cover are all stored: they tell the same history in full.
+        ("90008-a", "90008", "2025-12-01 10:00:00", 1000, 1),
+        ("90008-b", "90008", "2026-01-10 12:00:00", 2000, 1),
+        ("90008-c", "90008", "2026-03-01 12:00:00", 500, 1),
+    ]
     return {"members": members, "orders": orders, "activity": activity}
 
 
@@ -128,7 +154,7 @@ def insert(db: Path, rows: dict[str, list[tuple[Any, ...]]]) -> None:
 def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> dict[str, dict[str, Any]]:
     gpy = pb.tiers.growth_per_yuan
     out: dict[str, dict[str, Any]] = {}
-    for mid, _name, _phone, joined, owner, _tags, points, growth, spent, count, last_at in rows["members"]:
+    for mid, _name, _phone, joined, owner, _tags, points, _growth, spent, count, last_at in rows["members"]:
         if joined and date.fromisoformat(joined[:10]) > d:
             continue
         mine = [o for o in rows["orders"] if o[1] == mid]
@@ -137,7 +163,21 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
         )
         days = [date.fromisoformat(o[2][:10]) for o in counted]
         r: dict[str, Any] = {"member_id": mid, "owner": owner, "points": points}
-        if mine or not (count or spent) or (last_at and date.fromisoformat(last_at[:10]) > d):
+        n = max(count or 0, 1 if (spent or 0) > 0 else 0)
+        last = last_at[:10] if last_at else None
+        if last_at is None:
+            cover = "9999"
+        elif last_at[11:] in ("", "00:00:00"):
+            cover = f"{last} 23:59:59"
+        else:
+            cover = last_at
+        covered = [o for o in counted if o[2] <= cover]
+        applies = (
+            bool(count or spent)
+            and (last is None or date.fromisoformat(last) <= d)
+            and not (len(covered) >= n and sum(o[3] for o in covered) >= (spent or 0))
+        )
+        if not applies:
             spend = sum(o[3] for o in counted)
             in365 = [o for o, day in zip(counted, days, strict=True) if (d - day).days <= 364]
             r |= {
@@ -152,19 +192,28 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
                 "growth": spend * gpy // 100,
             }
         else:
-            n = max(count or 0, 1 if (spent or 0) > 0 else 0)
-            last = last_at[:10] if last_at else None
+            # The history rule: the totals cover every order up to their last order time (a date
+            # alone covers its whole day); later orders come on top.
+            after = [o for o in counted if o[2] > cover]
+            after_days = [date.fromisoformat(o[2][:10]) for o in after]
+            after365 = [o for o in after if (d - date.fromisoformat(o[2][:10])).days <= 364]
             old = last is not None and (d - date.fromisoformat(last)).days > 364
+            base365 = 0 if old else (1 if n == 1 and last else None)
+            spend365 = 0 if old else (spent if n == 1 and last else None)
+            first = last if n == 1 else None
+            if n != 1 and last and days and min(days).isoformat() <= last:
+                first = min(days).isoformat()
+            spend = (spent or 0) + sum(o[3] for o in after)
             r |= {
                 "basis": "imported",
-                "orders_total": n,
-                "spend_total": spent or 0,
-                "purchase_days": 1 if n == 1 else None,
-                "first_order_date": last if n == 1 else None,
-                "last_order_date": last,
-                "orders_365": 0 if old else (1 if n == 1 and last else None),
-                "spend_365": 0 if old else (spent if n == 1 and last else None),
-                "growth": growth if growth is not None else (spent or 0) * gpy // 100,
+                "orders_total": n + len(after),
+                "spend_total": spend,
+                "purchase_days": 1 + len(set(after_days)) if n == 1 else None,
+                "first_order_date": first,
+                "last_order_date": max(after_days).isoformat() if after else last,
+                "orders_365": None if base365 is None else base365 + len(after365),
+                "spend_365": None if spend365 is None else spend365 + sum(o[3] for o in after365),
+                "growth": spend * gpy // 100,
             }
         last_d, first_d = r["last_order_date"], r["first_order_date"]
         r["recency_days"] = (d - date.fromisoformat(last_d)).days if last_d else None
@@ -176,6 +225,15 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
         r["tier"] = max(reached, key=lambda lv: lv.min).id
         top = max(reached, key=lambda lv: lv.min)
         r["tier_since"] = None
+        if r["basis"] == "imported" and last_at and top.min > min(lv.min for lv in pb.tiers.levels):
+            # The tier an order after the totals reached: from the totals' spend on.
+            running = spent or 0
+            if running * gpy // 100 < top.min:
+                for o in after:
+                    running += o[3]
+                    if running * gpy // 100 >= top.min:
+                        r["tier_since"] = o[2][:10]
+                        break
         if r["basis"] == "orders" and top.min > min(lv.min for lv in pb.tiers.levels):
             running = 0
             for o in counted:
@@ -250,13 +308,43 @@ def test_the_dataset_covers_the_edge_cases(loaded: Any) -> None:
     assert one("SELECT COUNT(*) FROM orders WHERE paid_at > '2026-01-01'").fetchone()[0] > 0
     assert one("SELECT COUNT(*) FROM member_metrics WHERE purchase_days < orders_total").fetchone()[0] > 0
     # Aggregates whose last order is after the date are not counted as of that date.
-    assert one("SELECT COUNT(*) FROM member_metrics WHERE basis = 'imported'").fetchone()[0] == 2
+    assert one("SELECT COUNT(*) FROM member_metrics WHERE basis = 'imported'").fetchone()[0] == 3
     assert {r[0] for r in one("SELECT DISTINCT lifecycle FROM member_metrics")} >= {
         "prospect",
         "growth",
         "churned",
     }
     assert one("SELECT member_id FROM member_metrics WHERE member_id = '00100'").fetchone() is not None
+
+
+@pytest.mark.parametrize(("member_id", "expected"), [
+    # The example of docs/metrics.md: 17 orders and 854.50 up to 2026-04-01 (成长值 8545), then one
+    # 20.00 order: 18 orders, 874.50, gold; the covered orders and the refunded one add nothing.
+    ("90005", ("imported", 18, 87450, 8745, "gold", "2026-05-02", None)),
+    # Every order the totals cover is stored: the orders tell the same history in full.
+    ("90008", ("orders", 3, 3500, 350, "regular", "2026-03-01", 3)),
+])
+def test_export_totals_never_shrink_when_orders_arrive(loaded: Any, member_id: str, expected: tuple[Any, ...]) -> None:
+    conn, pb, _rows = loaded
+    metrics.materialize(conn, pb, D1)
+    row = conn.execute(
+        "SELECT basis, orders_total, spend_total, growth, tier, last_order_date, orders_365 FROM member_metrics"
+        " WHERE member_id = ?",
+        (member_id,),
+    ).fetchone()
+    assert tuple(row) == expected
+
+
+@pytest.mark.parametrize(("metric", "tier"), [("growth", "regular"), ("imported_growth", "silver"),
+                                               ("max_growth", "silver")])
+def test_the_tier_metric_may_be_the_exports_growth(loaded: Any, metric: str, tier: str) -> None:
+    """A member whose export gives a growth value above the one computed from spend."""
+    conn, pb, _rows = loaded
+    conn.execute("UPDATE members SET growth = 3000 WHERE member_id = '90007'")
+    pb = pb.model_copy(update={"tiers": pb.tiers.model_copy(update={"metric": metric})})
+    metrics.materialize(conn, pb, D1, ranks=False)
+    row = conn.execute("SELECT growth, tier FROM member_metrics WHERE member_id = '90007'").fetchone()
+    assert tuple(row) == (170, tier)  # 10.00 + 7.00 spent; imported: 3000 + 70
 
 
 def test_materialize_replaces_the_table(loaded: Any) -> None:
@@ -318,3 +406,12 @@ def test_lifecycle_over_koc_and_tier_and_not_over_rfm(loaded: Any) -> None:
     with pytest.raises(PrivdomError) as err:
         metrics.materialize(conn, pb.model_copy(update={"lifecycle": bad}), D1)
     assert err.value.message == "lifecycle[0] (vip).when uses rfm_class, decided only after the lifecycle"
+
+
+def test_an_order_after_export_totals_dates_the_tier_it_reaches(loaded: Any) -> None:
+    conn, pb, _rows = loaded
+    metrics.materialize(conn, pb, D1)
+    row = conn.execute(
+        "SELECT basis, growth, tier, tier_since FROM member_metrics WHERE member_id = '90009'"
+    ).fetchone()
+    assert tuple(row) == ("imported", 3030, "silver", "2026-04-10")

@@ -59,6 +59,7 @@ def plan() -> Plan:
             BlockedTask(**task(id="cccccccccccc", message="", cause="no interest group with room for owner 小茶")),
         ],
         summary={"by_stage": {"conversion": 2}, "deferred_by_cause": {"member_cap": 1, "owner_capacity": 1}},
+        held_out=[Task(**task(id="dddddddddddd", target="13812345678", holdout=True))],
     )
 
 
@@ -71,6 +72,7 @@ def documented(plan: Plan) -> dict[str, Any]:
         "deferred": [asdict(d) for d in plan.deferred],
         "blocked": [asdict(b) for b in plan.blocked],
         "summary": plan.summary,
+        "held_out": [asdict(t) for t in plan.held_out],
     }
 
 
@@ -87,7 +89,9 @@ def test_json_is_the_documented_shape_in_the_one_encoders_text(plan: Plan, capsy
 
 
 @pytest.mark.parametrize("per_piece", [1, 2, 3, 500])
-@pytest.mark.parametrize("emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred"), ("blocked",)])
+@pytest.mark.parametrize(
+    "emptied", [(), ("tasks",), ("deferred",), ("tasks", "deferred"), ("blocked",), ("tasks", "deferred", "held_out")]
+)
 def test_json_written_in_pieces_is_the_whole_plans_json(
     plan: Plan, per_piece: int, emptied: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,6 +103,7 @@ def test_json_written_in_pieces_is_the_whole_plans_json(
             "tasks": [] if "tasks" in emptied else plan.tasks * 3,
             "deferred": [] if "deferred" in emptied else plan.deferred * 2,
             "blocked": [] if "blocked" in emptied else plan.blocked * 2,
+            "held_out": [] if "held_out" in emptied else plan.held_out * 2,
         }
     )
     pieces = list(render.plan_json(plan))
@@ -119,8 +124,12 @@ def test_phones_in_deferred_targets_are_masked(plan: Plan, capsys: pytest.Captur
 def test_csv_rows_follow_the_header(plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
     header, *rows = csv.reader(io.StringIO(printed(plan, "csv", capsys)))
     assert tuple(header) == render.CSV_COLUMNS
-    outcomes = ["task"] * len(plan.tasks) + ["deferred"] * len(plan.deferred) + ["blocked"] * len(plan.blocked)
-    for t, row, outcome in zip([*plan.tasks, *plan.deferred, *plan.blocked], rows, outcomes, strict=True):
+    outcomes = (
+        ["task"] * len(plan.tasks) + ["deferred"] * len(plan.deferred) + ["blocked"] * len(plan.blocked)
+        + ["holdout"] * len(plan.held_out)
+    )
+    tasks = [*plan.tasks, *plan.deferred, *plan.blocked, *plan.held_out]
+    for t, row, outcome in zip(tasks, rows, outcomes, strict=True):
         cells = dict(zip(header, row, strict=True))
         values = {**asdict(t), "rule_title_zh": t.rule_title["zh"], "existing": int(t.existing), "outcome": outcome}
         values.setdefault("cause", "")

@@ -48,7 +48,7 @@ CASES: list[tuple[str, list[tuple[str, str]], dict[str, str], list[str]]] = [
             "error: sops/playbook.yaml:18 stages.retention[0]: missing required key 'action'",
             "error: sops/playbook.yaml:22 stages.retention[0].actoin: unknown key 'actoin' (did you mean action?); "
             "expected one of id, title, when, audience, action, content_type, template, coupon, priority, "
-            "catch_up_days",
+            "catch_up_days, holdout, review_window",
         ],
     ),
     (

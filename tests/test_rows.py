@@ -12,7 +12,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def parser(kind: str, header: list[str]) -> RowParser:
-    return RowParser(kind, header, map_header(kind, header), TZ)
+    hmap = map_header(kind, header, allow_missing=("amount", "paid_at"))
+    return RowParser(kind, header, hmap, TZ, phone_id=lambda phone: "p_" + phone)
 
 
 def test_header_text_never_becomes_code() -> None:
@@ -21,8 +22,8 @@ def test_header_text_never_becomes_code() -> None:
     vals = p.values(["001", "a", "b", "c"])
     assert isinstance(vals, list)
     extra = json.loads(str(vals[p.pos["extra"]]))
-    # Two columns of the same name: the later cell wins, as in a dict.
-    assert extra == {"备注'\"\n)": "c", "x\\'); import os; ('": "b"}
+    # Two columns of the same name: both kept, the second as `NAME_2`.
+    assert extra == {"备注'\"\n)": "a", "x\\'); import os; ('": "b", "备注'\"\n)_2": "c"}
 
 
 def test_values_match_the_cell_rules() -> None:

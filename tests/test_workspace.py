@@ -149,7 +149,8 @@ def test_bad_input_gives_one_error_line_and_changes_nothing(cli, tmp_path: Path)
 
     # A short row is a structural reject: counted, written to the rejects file, no order stored.
     (tmp_path / "short.csv").write_text("订单号,会员卡号,实付金额\nT1,00010001\n", encoding="utf-8")
-    short = cli(*ws, "import", "orders", "short.csv", "--rejects", "rejects.csv", "--format", "json")
+    short = cli(*ws, "import", "orders", "short.csv", "--allow-missing", "paid_at", "--rejects", "rejects.csv",
+                "--format", "json")
     assert short.exit_code == 0 and short.json()["rejected"] == 1
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM orders WHERE order_id = 'T1'").fetchone()[0] == 0

@@ -73,3 +73,13 @@ def operator_error(exc: BaseException, where: object) -> PrivdomError | None:
         return PrivdomError(f"{where} is read-only here; nothing was written", READ_ONLY_HINT)
     return None
 
+
+
+def workspace_busy(exc: BaseException) -> bool:
+    """Another process (an import) held the workspace's write lock for longer than the busy
+    timeout: the operator's to wait for, never `database is locked` as a bug."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF if isinstance(exc, sqlite3.Error) else 0
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+BUSY_HINT = "run the command again when that one has finished"

@@ -142,7 +142,7 @@ def member_profile(
     return MemberProfile(
         as_of=as_of,
         metrics=m,
-        tier=_tier_why(playbook, m),
+        tier=_tier_why(playbook, m) | {"export": _export_why(playbook, m, store.member_export(conn, member_id))},
         lifecycle=_segment_why(playbook, m),
         rfm=_rfm_why(conn, m),
         groups=[dict(g) for g in store.member_groups(conn, member_id)],
@@ -152,7 +152,7 @@ def member_profile(
 
 def _tier_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:
     tiers = playbook.tiers
-    scale = 1 if tiers.metric == "growth" else 100  # spend thresholds are yuan, the metric is fen
+    scale = 1 if tiers.in_growth else 100  # spend thresholds are yuan, the metric is fen
     levels = sorted(tiers.levels, key=lambda lv: lv.min)
     current = next((lv for lv in levels if lv.id == m["tier"]), None)
     upper = [lv for lv in levels if lv.min * scale > (m["tier_metric"] or 0)]
@@ -177,10 +177,36 @@ def _tier_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:
             "distance": distance,
             # growth comes from spend, so say how much more spend reaches the next tier
             "spend_fen_needed": -(-distance * 100 // tiers.growth_per_yuan)
-            if tiers.metric == "growth" and distance is not None
+            if tiers.in_growth and distance is not None
             else distance,
         },
     }
+
+
+def _export_why(playbook: Playbook, m: dict[str, Any], export: Any) -> dict[str, Any] | None:
+    """The member export's own level and growth value beside privdom's tier, and why they differ;
+    None when the export gave neither."""
+    if export is None or (export["level"] is None and export["growth"] is None):
+        return None
+    level, growth = export["level"], export["growth"]
+    reasons: list[str] = []
+    computed = m["growth"]
+    if growth is not None and growth != computed:
+        last = (export["last_order_at"] or "")[:10]
+        reasons.append(
+            f"the export's growth value {growth} is the platform's own"
+            + (f", as of its last order on {last}" if last else "")
+            + f"; privdom computes {computed} from spend ({playbook.tiers.growth_per_yuan} per yuan)"
+            + (" including the orders after it" if m["basis"] == "imported" and last else "")
+        )
+    current = next((lv for lv in playbook.tiers.levels if lv.id == m["tier"]), None)
+    names = {m["tier"], current.zh if current else None, current.en if current else None}
+    if level is not None and level not in names:
+        reasons.append(
+            f"the export's level {level!r} follows the platform's rules; privdom's tier {m['tier']!r} follows "
+            f"the playbook's thresholds on {playbook.tiers.metric}"
+        )
+    return {"level": level, "growth": growth, "differs": bool(reasons), "why": reasons}
 
 
 def _segment_why(playbook: Playbook, m: dict[str, Any]) -> dict[str, Any]:

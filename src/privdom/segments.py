@@ -30,7 +30,7 @@ RFM_CLASSES: dict[str, tuple[str, str]] = {
 
 def tier_levels(playbook: Playbook) -> list[TierLevel]:
     """Level thresholds in the tier metric's units (growth points, or fen for spend metrics)."""
-    scale = 1 if playbook.tiers.metric == "growth" else 100
+    scale = 1 if playbook.tiers.in_growth else 100
     levels = [TierLevel(level.id, level.min * scale) for level in playbook.tiers.levels]
     return sorted(levels, key=lambda lv: lv.threshold)
 
@@ -219,7 +219,7 @@ def tier_distribution(
     if not what_if:
         extra: dict[str | None, dict[str, Any]] = {lv.id: {"min": lv.min} for lv in levels}
         return _distribution(conn, as_of, "tiers", labels, now, extra)
-    scale = 1 if playbook.tiers.metric == "growth" else 100
+    scale = 1 if playbook.tiers.in_growth else 100
     mins = {lv.id: what_if.get(lv.id, lv.min) for lv in levels}
     counts = store.tier_distribution(conn, [TierLevel(k, v * scale) for k, v in mins.items()])
     extra = {lv.id: {"min": mins[lv.id], "members_now": now.get(lv.id, (0, 0))[0]} for lv in levels}

@@ -15,6 +15,7 @@ from privdom import store
 from privdom.bounds import DATE_RANGE, FIRST_DATE, LAST_DATE, date_in_range
 from privdom.errors import PrivdomError
 from privdom.playbook import Playbook, load_playbook
+from privdom.store.scratch import running_import
 
 
 @dataclass
@@ -37,6 +38,14 @@ class Workspace:
 
     def date_or_today(self, value: str | None, option: str = "--date") -> date:
         return parse_date_option(value, option) if value else self.today()
+
+
+def say_if_waiting(db: Path) -> None:
+    """On stderr, before a command that writes waits for an import that holds the workspace (it
+    waits up to store.busy_timeout_ms, then fails: `error: the workspace is busy (...)`)."""
+    since = running_import(db)
+    if since:
+        typer.echo(f"waiting for the import started at {since} to finish / 等待进行中的导入完成", err=True)
 
 
 def workspace(ctx: typer.Context) -> Workspace:
@@ -62,3 +71,15 @@ def parse_date_option(value: str, option: str = "--date") -> date:
 
 def _bad_date(value: str, option: str) -> date:
     raise PrivdomError(f"{option} {value!r} is not a date", hint="dates are written YYYY-MM-DD, e.g. 2026-11-23")
+
+
+def parse_period(first: str, last: str, *, max_days: int | None = None) -> tuple[date, date]:
+    """`--from` and `--to` as dates, the first not after the last (and at most `max_days` days)."""
+    d1, d2 = parse_date_option(first, "--from"), parse_date_option(last, "--to")
+    if d2 < d1:
+        raise PrivdomError(f"--to {last} is before --from {first}", hint="give the period's first day to --from")
+    if max_days is not None and (d2 - d1).days >= max_days:
+        raise PrivdomError(
+            f"--from {first} --to {last} is more than {max_days} days", hint=f"give a period of at most {max_days} days"
+        )
+    return d1, d2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from privdom.cli.context import workspace
+from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import TableOrJson
 from privdom.cli.output import after_commit
 from privdom.errors import PrivdomError
@@ -36,6 +37,21 @@ def _mappings(values: list[str]) -> dict[str, str]:
     return result
 
 
+def _check_rejects_path(path: Path) -> None:
+    """--rejects is checked before anything is written: a rejects file that cannot be written
+    after the import committed would lose the list of what was rejected."""
+    where = path.parent if str(path.parent) else Path(".")
+    problem = ""
+    if path.is_dir():
+        problem = "is a directory"
+    elif not where.is_dir():
+        problem = f"is in {where}, which does not exist"
+    elif not os.access(where, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        problem = "cannot be written"
+    if problem:
+        raise PrivdomError(f"--rejects {path} {problem}; nothing was imported", hint="give a CSV path you can write")
+
+
 def import_command(
     ctx: typer.Context,
     kind: Annotated[Kind, typer.Argument(help="members | orders | groups | group-members | activity")],
@@ -46,6 +62,14 @@ def import_command(
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet [default: the first].")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report everything, write nothing.")] = False,
     rejects: Annotated[Path | None, typer.Option(help="Write rejected records to this CSV.")] = None,
+    allow_missing: Annotated[
+        list[str] | None,
+        typer.Option("--allow-missing", help="Import without this needed field (orders: amount, paid_at); repeatable."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Read the file again even if it was imported.")] = False,
+    encoding_errors: Annotated[
+        str, typer.Option(help="strict, or replace: undecodable bytes become U+FFFD (needs --encoding).")
+    ] = "strict",
     format_: Annotated[
         TableOrJson, typer.Option("--format", "-f", help="Output format.")
     ] = TableOrJson.table,
@@ -53,8 +77,12 @@ def import_command(
     """Import an export file (成员/订单/群/群成员/活跃) into the workspace, in one transaction."""
     ws = workspace(ctx)
     mappings = _mappings(map_ or [])
+    if rejects is not None:
+        _check_rejects_path(rejects)
     timezone = ws.playbook().timezone
     conn = ws.connect()
+    say_if_waiting(ws.db)
+
     def run(progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
         return import_file(
             conn,
@@ -68,6 +96,9 @@ def import_command(
             sheet=sheet,
             dry_run=dry_run,
             progress=progress,
+            allow_missing=tuple(allow_missing or ()),
+            force=force,
+            encoding_errors=encoding_errors,
         )
 
     try:
@@ -134,12 +165,29 @@ def _table(report: ImportReport) -> None:
     rows += [(f"  拒绝 / rejected: {reason}", n) for reason, n in report.rejected_by_reason.items()]
     if report.kind == "orders":
         rows.append(("新建会员 / members created", report.members_created))
+        rows.append(("  退款更新 / refunds updated", report.refunds_updated))
+        rows.append(("  状态更新 / status updated", report.status_updated))
+    if report.kind == "members":
+        rows.append(("改用会员号 / members given an id", report.members_adopted))
     rows += [(f"  置空 / nulled: {column}", n) for column, n in report.nulled_by_column.items()]
+    rows += [
+        (f"  数字编号 / ids stored as numbers (leading zeros may be lost): {column}", n)
+        for column, n in report.numeric_ids.items()
+    ]
     for label, value in rows:
         table.add_row(label, str(value))
     table.add_row("编码 / encoding", report.encoding)
     table.add_row("秒 / seconds", f"{report.seconds:.2f}")
     out.print(table)
+    if report.unmapped:
+        # Every column no field read, so a misnamed amount or time never goes unnoticed.
+        unread = Table(title="未读取的列 / columns not read (kept in extra)", show_header=True)
+        unread.add_column("列 / column")
+        unread.add_column("最接近 / closest field")
+        unread.add_column("映射 / to read it")
+        for column in report.unmapped:
+            unread.add_row(column.column, column.closest or "-", column.map or "--map 'COLUMN=field'")
+        out.print(unread)
 
 
 def register(app: typer.Typer) -> None:

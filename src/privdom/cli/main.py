@@ -20,12 +20,15 @@ from privdom.cli import (
     members_cmd,
     plan_cmd,
     report_cmd,
+    review_cmd,
     schedule_cmd,
+    simulate_cmd,
     sop_cmd,
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
-from privdom.errors import PrivdomError, PrivdomWarning, operator_error
+from privdom.errors import BUSY_HINT, PrivdomError, PrivdomWarning, operator_error, workspace_busy
+from privdom.store.scratch import running_import
 
 
 def write_crash_log() -> Path:
@@ -56,6 +59,10 @@ class PrivdomGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - this is the one place bugs are caught
             if _is_command_line_exception(exc):
                 raise
+            if workspace_busy(exc):
+                since = running_import(ctx.obj.db) if ctx.obj else None
+                what = f"an import started at {since}" if since else "another privdom command is writing to it"
+                _fail(ctx, PrivdomError(f"the workspace is busy ({what})", BUSY_HINT))
             found = operator_error(exc, ctx.obj.db if ctx.obj else "the workspace")
             if found is not None:
                 _fail(ctx, found)
@@ -131,6 +138,8 @@ for module in (
     plan_cmd,
     schedule_cmd,
     report_cmd,
+    review_cmd,
+    simulate_cmd,
 ):
     module.register(app)
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from privdom import planner
-from privdom.cli.context import workspace
+from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
 from privdom.cli.output import after_commit
 from privdom.cycles import collector_paused
@@ -25,6 +25,7 @@ class Status(StrEnum):
     open = "open"
     done = "done"
     skipped = "skipped"
+    holdout = "holdout"
 
 
 PlanFormatOpt = Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -63,6 +64,8 @@ def plan(
     ws = workspace(ctx)
     playbook = ws.playbook()
     day = ws.date_or_today(date)
+    if save:
+        say_if_waiting(ws.db)
     _plan(
         ws.connect(), playbook, day, owner, stage, action, save=save, fmt=fmt.value, show_pii=show_pii, strict=strict
     )
@@ -112,7 +115,7 @@ def tasks(
     ctx: typer.Context,
     date: DateOpt = None,
     status: Annotated[
-        Status | None, typer.Option("--status", help="Only open, done or skipped tasks.")
+        Status | None, typer.Option("--status", help="Only open, done, skipped or held-out tasks.")
     ] = None,
     owner: OwnerOpt = None,
     fmt: PlanFormatOpt = PlanFormat.table,

@@ -11,7 +11,7 @@ from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, TableOrJson
 from privdom.errors import PrivdomError
 from privdom.render import console, print_json
-from privdom.render.report import print_report, write_html
+from privdom.render.report import masked, print_report, write_html
 from privdom.report import build_report
 
 
@@ -30,7 +30,7 @@ def report(
     as_of = ws.date_or_today(date)
     conn = ws.connect()
     try:
-        result = build_report(conn, playbook, as_of)
+        result = masked(build_report(conn, playbook, as_of))
     finally:
         conn.close()
     if html is not None:

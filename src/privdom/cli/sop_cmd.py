@@ -1,4 +1,4 @@
-"""`privdom sop validate|list|show`: check and read the playbook."""
+"""`privdom sop validate|list|show` (and `sop diff`, registered by cli/simulate_cmd.py): check, read, compare."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from privdom.playbook.describe import rule_rows
 from privdom.playbook.loader import check_playbook, load_playbook, playbook_files
 from privdom.playbook.validate import folded_cjk_warnings
 
-sop_app = typer.Typer(help="Check and read the playbook (sops/*.yaml).", no_args_is_help=True)
+sop_app = typer.Typer(help="Check, read and compare the playbook (sops/*.yaml).", no_args_is_help=True)
 
 _STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
 
@@ -47,8 +47,11 @@ def validate(
                 problems.append(f"error: {failure.cause} (e.g. {failure.target} of this workspace)")
         finally:
             conn.close()
-    for warning in folded_cjk_warnings(playbook_files(sops)):
-        typer.echo(f"warning: {warning}", err=True)
+    # Only a playbook that loaded is read again for folded lines: a file that is not UTF-8 or not YAML
+    # has already been reported above.
+    if playbook is not None:
+        for warning in folded_cjk_warnings(playbook_files(sops)):
+            typer.echo(f"warning: {warning}", err=True)
     if problems or playbook is None:
         for problem in problems:
             typer.echo(problem, err=True)

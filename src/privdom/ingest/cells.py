@@ -293,9 +293,44 @@ def parse_group_type(cell: str) -> str | None:
 
 
 _NOT_COUNTED = ("退款", "取消", "关闭", "已关闭", "refund", "cancel", "closed", "void", "作废")
+# A partly refunded order still happened: it counts, at its amount less the refund when the export
+# has a refund amount (Youzan's 部分退款 / 部分退款成功).
+_PARTLY = ("部分退款", "部分退", "partial")
+# Refund-status words that mean "nothing was refunded" (Youzan's 退款状态 column).
+_NO_REFUND = ("无退款", "未退款", "无售后", "没有退款", "no refund", "none")
 
 
 def order_counted(status: str) -> int:
-    """0 for refunded / cancelled / closed orders: stored, never counted."""
+    """0 for refunded / cancelled / closed orders: stored, never counted. 1 otherwise, a partly
+    refunded order included."""
     text = status.lower()
+    if any(word in text for word in _PARTLY) or any(word in text for word in _NO_REFUND):
+        return 1
     return 0 if any(word in text for word in _NOT_COUNTED) else 1
+
+
+# ---------------------------------------------------------------- identities
+
+# What a spreadsheet leaves in an id cell that held no id: Excel's error values (a VLOOKUP that
+# found nothing is #N/A), and the words and dashes people type for "none".
+_EXCEL_ERRORS = re.compile(r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|N/A!?)$", re.I)
+_PLACEHOLDERS = frozenset(
+    {"n/a", "na", "null", "none", "nil", "nan", "-", "--", "---", "—", "——", "/", "无", "空", "暂无", "未知", "0"}
+)
+# WeCom's external_userid: `wm` (a WeChat user) or `wo` (a WeCom user of another company), then
+# letters, digits, `-` and `_`; 32 characters in the API's documented examples.
+_WECOM_ID = re.compile(r"^w[mo][0-9A-Za-z_-]{6,62}$")
+
+
+def id_problem(cell: str, *, wecom: bool = False) -> str | None:
+    """None for an identity that can key a record (`cell` stripped and not empty); else the
+    reject reason `invalid_id`: a placeholder, an Excel error, or a WeCom id of the wrong shape."""
+    if len(cell) > 4 and cell[0] != "#":  # every placeholder but Excel's errors is shorter
+        return "invalid_id" if wecom and not _WECOM_ID.match(cell) else None
+    if cell.startswith("#") and _EXCEL_ERRORS.match(cell):
+        return "invalid_id"
+    if cell.lower() in _PLACEHOLDERS or set(cell) <= {"-", "—", "*", "?", "#", "/", "."}:
+        return "invalid_id"
+    if wecom and not _WECOM_ID.match(cell):
+        return "invalid_id"
+    return None

@@ -7,6 +7,7 @@ plain GBK fails on. Detection reads the file once in chunks, so memory stays fla
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 from privdom.errors import PrivdomError
@@ -78,7 +79,48 @@ def detect_encoding(path: Path, forced: str = "auto") -> str:
             decoder.decode(b"", final=True)
             return "utf-8"
         except UnicodeDecodeError:
-            return "gb18030"
+            pass
+    return _not_utf8(path)
+
+
+# How much of a file that is not UTF-8 is read to prove it is not UTF-8 anywhere: all of it up to
+# this size, streamed in chunks.
+_PROOF_BYTES = 64 << 20
+# Decoded with surrogateescape, bytes that are not UTF-8 become U+DC80..U+DCFF. A line with other
+# non-ASCII text and none of those is UTF-8 text (a GBK line practically never is); the pattern
+# is written so that it never backtracks more than once over a line.
+_UTF8_LINE = re.compile("^[\x00-\x09\x0b-\x7f]*[^\x00-\x7f\udc80-\udcff][^\n\udc80-\udcff]*$", re.M)
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def _not_utf8(path: Path) -> str:
+    """GB18030 for a file none of whose lines with non-ASCII text is UTF-8. A file with both kinds
+    of lines (one GBK line pasted into a UTF-8 export) is an error naming the first line that is
+    not UTF-8: read as either encoding, part of it would be stored garbled. (The reader then
+    decodes GB18030 strictly, and names the first line that is not GB18030 either.)"""
+    utf8_line = bad_line = lines = 0
+    with path.open("rb") as f:
+        done = 0
+        while done < _PROOF_BYTES:
+            chunk = f.read(_CHUNK)
+            if not chunk:
+                break
+            chunk += f.readline()  # whole lines only
+            done += len(chunk)
+            text = chunk.decode("utf-8", "surrogateescape")
+            if not utf8_line and (found := _UTF8_LINE.search(text)):
+                utf8_line = lines + text.count("\n", 0, found.start()) + 1
+            if not bad_line and (found := _NOT_UTF8.search(text)):
+                bad_line = lines + text.count("\n", 0, found.start()) + 1
+            if utf8_line and bad_line:
+                raise PrivdomError(
+                    f"{path}:{bad_line}: not utf-8 text, while line {utf8_line} is: the file mixes "
+                    "utf-8 and gb18030",
+                    hint="export the file again in one encoding; or choose one: --encoding utf-8 (or "
+                    "gb18030) --encoding-errors replace stores that line's undecodable bytes as U+FFFD",
+                )
+            lines += text.count("\n")
+    return "gb18030"
 
 
 def _check_codec(name: str) -> str:

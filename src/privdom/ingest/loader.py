@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,17 +25,19 @@ from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.ingest import split
 from privdom.ingest.hashing import Hashing
-from privdom.ingest.headers import KINDS, SOURCES, map_header
+from privdom.ingest.headers import KINDS, SOURCES, HeaderMap, map_header, shown, suggest
 from privdom.ingest.reader import Part, Progress, Source, SplitMisread, check_export, open_source
 from privdom.ingest.records import records, reject, value_batches
-from privdom.ingest.report import ImportReport
+from privdom.ingest.report import ImportReport, Reject, Unmapped
 from privdom.ingest.rows import RowParser
 from privdom.ingest.worker import Half, Job, SecondHalf, Target, worth_a_worker
 from privdom.store import bulk_insert as bulk
+from privdom.store import identity, scratch
 from privdom.store import imports as sql
-from privdom.store import scratch
 
 BATCH = 20_000
+# Fields that identify a record: an XLSX cell of theirs that is a number is flagged.
+ID_FIELDS = frozenset({"member_id", "external_userid", "order_id", "group_id"})
 
 
 class _DryRun(Exception):
@@ -54,10 +57,14 @@ def import_file(
     sheet: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    allow_missing: tuple[str, ...] = (),
+    force: bool = False,
+    encoding_errors: str = "strict",
 ) -> ImportReport:
     """Import one file of KIND. Whole-file problems raise PrivdomError and write nothing.
 
     `started_at` is the caller's clock in the playbook's timezone; it is recorded in `imports`.
+    The same file read with the same options again changes nothing, unless `force`.
     """
     if kind not in KINDS:
         raise PrivdomError(f"unknown kind {kind!r}", hint=f"KIND is one of: {', '.join(KINDS)}")
@@ -65,13 +72,46 @@ def import_file(
         raise PrivdomError(
             f"--source {source!r} is not a known layout", hint=f"use one of: {', '.join(SOURCES)}"
         )
+    if encoding_errors not in ("strict", "replace"):
+        raise PrivdomError(
+            f"--encoding-errors {encoding_errors!r} is not known", hint="use strict (the default) or replace"
+        )
     check_export(path)  # before the hash's thread opens it: a FIFO would block that open for ever
-    args = (conn, kind, path, timezone, started_at, encoding, mappings, source, sheet, dry_run, progress)
+    how = Options(mappings or {}, source, sheet, encoding, tuple(sorted(allow_missing)), encoding_errors, force)
+    args = (conn, kind, path, timezone, started_at, how, dry_run, progress)
     try:
         return _import(*args, may_split=True)
     except SplitMisread:
         # A stray quote misled the cut of a big file in two (ingest.split); nothing was written.
         return _import(*args, may_split=False)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a file is read. The same file read another way is another import."""
+
+    mappings: dict[str, str]
+    source: str
+    sheet: str | None
+    encoding: str
+    allow_missing: tuple[str, ...]
+    encoding_errors: str
+    force: bool
+
+    def key(self) -> str:
+        """The options that change what is stored, as JSON (recorded in `imports.options`)."""
+        return json.dumps(
+            {
+                "map": dict(sorted(self.mappings.items())),
+                "source": self.source,
+                "sheet": self.sheet,
+                "encoding": self.encoding,
+                "allow_missing": list(self.allow_missing),
+                "encoding_errors": self.encoding_errors,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
 
 
 def _import(
@@ -80,24 +120,24 @@ def _import(
     path: Path,
     timezone: str,
     started_at: datetime,
-    encoding: str,
-    mappings: dict[str, str] | None,
-    source: str,
-    sheet: str | None,
+    how: Options,
     dry_run: bool,
     progress: Progress | None,
     *,
     may_split: bool,
 ) -> ImportReport:
     started = time.perf_counter()
+    before = _file_state(path) if path.is_file() else (0, 0)  # open_source says what is wrong otherwise
     hashing = Hashing(path)
+    mappings = how.mappings
     try:
-        src = open_source(path, encoding=encoding, sheet=sheet, progress=progress)
+        src = open_source(path, encoding=how.encoding, sheet=how.sheet, progress=progress, errors=how.encoding_errors)
     except BaseException:
         hashing.cancel()
         raise
     try:
-        hmap = map_header(kind, src.header, source=source, mappings=mappings, file=str(path))
+        hmap = map_header(kind, src.header, source=how.source, mappings=mappings, allow_missing=how.allow_missing,
+                          file=str(path))
         cut = _cut(conn, kind, src, path) if may_split else None  # while the file is hashed
         report = ImportReport(
             kind=kind,
@@ -109,30 +149,47 @@ def _import(
             dry_run=dry_run,
             columns={src.header[i].strip(): f for f, i in sorted(hmap.fields.items(), key=lambda x: x[1])},
             extra_columns=[name for _, name in hmap.extra],
+            unmapped=_unmapped(kind, hmap),
         )
         report.columns.update({src.header[i].strip(): "tags" for i, _ in hmap.tag_groups})
-        previous = sql.already_imported(conn, kind, report.sha256)
+        previous = None if how.force else sql.already_imported(conn, kind, report.sha256, how.key())
         if previous is not None:
             report.already_imported = True
             report.import_id = previous
             report.seconds = round(time.perf_counter() - started, 3)
             return report
-        parser = RowParser(kind, src.header, hmap, ZoneInfo(timezone))
+        parser = RowParser(kind, src.header, hmap, ZoneInfo(timezone), phone_id=identity.id_for_phone(conn))
         # What must wait for the transaction's end: a scratch database is detached only then.
         with ExitStack() as after_commit:
             try:
-                with collector_paused(), sql.bulk_settings(conn), store.transaction(conn):
+                stamp = started_at.strftime("%Y-%m-%d %H:%M:%S")
+                # The marker is written once this import holds the workspace, so that a second
+                # import, waiting, never overwrites the first one's.
+                with (
+                    collector_paused(),
+                    sql.bulk_settings(conn),
+                    store.transaction(conn),
+                    scratch.marked(conn, stamp),
+                ):
                     if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
-                        job = Job(kind, path, src.encoding, source, mappings, timezone)
+                        parser.match_blank = False  # no stored member to match a blank identity to
+                        job = Job(kind, path, src.encoding, how.source, mappings, timezone,
+                                  identity.phone_key(conn), how.allow_missing, how.encoding_errors)
                         _load_direct(conn, src, parser, report, job, cut, after_commit)
                     else:
                         sql.create_stage(conn, kind)
-                        _stage(conn, src, parser, report)
-                        _settle(conn, kind, report)
+                        blanks = _stage(conn, src, parser, report)
+                        _settle(conn, kind, report, blanks)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
+                    report.numeric_ids = {
+                        src.header[i].strip(): src.numbers[i]
+                        for name, i in hmap.fields.items()
+                        if name in ID_FIELDS and src.numbers.get(i)
+                    }
                     report.rejected = len(report.rejects)
                     report.rejected_by_reason = dict(sorted(Counter(r.reason for r in report.rejects).items()))
                     report.seconds = round(time.perf_counter() - started, 3)
+                    _same_file(path, before)
                     if dry_run:
                         raise _DryRun
                     report.import_id = sql.record_import(
@@ -144,8 +201,9 @@ def _import(
                         started_at=started_at.strftime("%Y-%m-%d %H:%M:%S"),  # local time, as stored
                         seconds=report.seconds,
                         counts=report.model_dump(
-                            mode="json", exclude={"columns", "extra_columns", "file", "sha256"}
+                            mode="json", exclude={"columns", "extra_columns", "unmapped", "file", "sha256"}
                         ),
+                        options=how.key(),
                         rejects=((r.record, r.line, r.reason, r.raw) for r in report.rejects),
                     )
                     sql.drop_stage(conn)
@@ -157,8 +215,11 @@ def _import(
         src.close()
 
 
-def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport) -> None:
-    """The one pass over the file: skip, reject or stage every record, in batches."""
+def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: ImportReport) -> dict[int, Reject]:
+    """The one pass over the file: skip, reject or stage every record, in batches. Returns the
+    records staged with a blank identity (`derived` 2), as the rejects they become when no stored
+    member matches them."""
+    blanks: dict[int, Reject] = {}
     batch: list[tuple[Any, ...]] = []
     kind = report.kind
     # Duplicates are records whose stored values are the same (cells that differ only in spaces or
@@ -169,12 +230,15 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
         if isinstance(staged, str):
             reject(src, report, record, line, row, staged)
             continue
+        if staged[1] == 2:
+            blanks[record] = Reject(record=record, line=line, reason="missing_id", raw=src.raw(row))
         batch.append((record, line, hash(staged[3:stored]), *staged))
         if len(batch) >= BATCH:
             sql.stage_rows(conn, kind, batch)
             batch.clear()
     if batch:
         sql.stage_rows(conn, kind, batch)
+    return blanks
 
 
 def _load_direct(
@@ -273,11 +337,12 @@ def _add_half(conn: sqlite3.Connection, report: ImportReport, parser: RowParser,
         parser.nulled[column] = parser.nulled.get(column, 0) + count
 
 
-def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:
+def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport, blanks: dict[int, Reject]) -> None:
     """Set-based clean-up of the staged file, then the upsert."""
     if kind == "members":
         sql.resolve_member_keys(conn)
-        sql.adopt_derived_members(conn)
+        report.rejects += [blanks[seq] for seq in sql.drop_unmatched_blanks(conn)]
+        report.members_adopted = sql.adopt_derived_members(conn)
     elif kind in ("group-members", "activity"):
         sql.resolve_external_ids(conn, kind)
     if sql.find_repeated_keys(conn):
@@ -287,6 +352,8 @@ def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport) -> None:
         sql.resolve_order_members(conn)
         report.members_created = sql.create_order_members(conn)
     _total, report.inserted, report.unchanged = sql.count_changes(conn, kind)
+    if kind == "orders":
+        report.refunds_updated, report.status_updated = sql.count_order_updates(conn)
     report.updated = _total - report.inserted - report.unchanged
     sql.upsert(conn, kind)
 
@@ -349,3 +416,37 @@ def fold(kind: str, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[An
             extra["owners"] = owners
     out[pos["extra"]] = json.dumps(extra, ensure_ascii=False) if extra else None
     return tuple(out)
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _same_file(path: Path, before: tuple[int, int]) -> None:
+    """The file read is the file recorded: one that changed while it was read (an exporter still
+    writing it) is refused before anything is committed."""
+    if _file_state(path) != before:
+        raise PrivdomError(
+            f"{path} changed while it was imported; nothing was written",
+            hint="wait until the export has finished writing the file, then import it again",
+        )
+
+
+def _unmapped(kind: str, hmap: HeaderMap) -> list[Unmapped]:
+    """Every column kept in `extra` but not read for a field, with the field it most likely holds
+    and the `--map` that would read it."""
+    out = []
+    read = set(hmap.fields.values())
+    for index, name in hmap.extra:
+        if index in read:
+            continue
+        field = suggest(kind, name)
+        out.append(
+            Unmapped(
+                column=name,
+                closest=shown(field) if field else None,
+                map=f"--map '{name}={shown(field)}'" if field else None,
+            )
+        )
+    return out

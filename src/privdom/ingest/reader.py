@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import IO, Any
 
 from privdom.errors import PrivdomError
 from privdom.ingest.decode import LineCount, detect_encoding, is_xlsx, lines_are_bytes
+from privdom.ingest.quotes import EndInsideQuotes, balanced_records
 from privdom.ingest.sniff import sniff_delimiter
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -35,6 +35,9 @@ class Source:
     delimiter: str | None = None
     sheet: str | None = None
     progress: Progress | None = None  # told of the bytes read; a worker reading the file reports here
+    # XLSX: column index -> how many of its cells were numbers (an id stored as a number may have
+    # lost its leading zeros before privdom saw it).
+    numbers: dict[int, int] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -62,11 +65,6 @@ class Part:
 class SplitMisread(Exception):
     """A part with the header did not end between two records: the file's quotes misled the split
     (a stray `"` inside an unquoted cell). The import is read again as one part."""
-
-
-# Read after a part's last line: it comes back as a record of its own only when the csv reader is
-# between records there; inside a quoted cell it becomes part of that cell. No delimiter in it.
-_PART_END = "PRIVDOMPARTEND"
 
 
 class _Counting(io.RawIOBase):
@@ -106,6 +104,7 @@ def open_source(
     sheet: str | None = None,
     progress: Progress | None = None,
     part: Part | None = None,
+    errors: str = "strict",
 ) -> Source:
     """The header and records of an export; with `part`, only the records in that byte range of a
     CSV (progress then counts the part's bytes)."""
@@ -115,17 +114,21 @@ def open_source(
     if sheet:
         raise PrivdomError(f"--sheet {sheet!r} given but {path} is not an XLSX workbook", hint="drop --sheet")
     codec = detect_encoding(path, encoding)
+    if errors != "strict" and encoding == "auto":
+        raise PrivdomError(
+            f"--encoding-errors {errors} needs --encoding", hint="name the encoding to read the file in"
+        )
     size = path.stat().st_size
     start, end, first_line = (0, size, 0) if part is None else (part.start, part.end, part.first_line)
     if start:
         # The header still comes from the top of the file; the records from `start`, where a BOM
         # is no longer in front of them.
-        with _text(path, codec, 0, size, None) as top:
+        with _text(path, codec, 0, size, None, errors) as top:
             first, _ = _header_line(top, path, codec)
-        text = _text(path, codec.removesuffix("-sig"), start, end, progress)
+        text = _text(path, codec.removesuffix("-sig"), start, end, progress, errors)
         base = first_line
     else:
-        text = _text(path, codec, 0, end, progress)
+        text = _text(path, codec, 0, end, progress, errors)
         try:
             first, header_line = _header_line(text, path, codec)
         except BaseException:
@@ -135,18 +138,24 @@ def open_source(
     delimiter = sniff_delimiter(first)
     header = next(csv.reader([first], delimiter=delimiter))
     bounded = end < size
-    reader = csv.reader(itertools.chain(text, (_PART_END,)) if bounded else text, delimiter=delimiter)
+
+    skip_header = 0 if start else base - 1  # the lines up to the header's end, read before `text`
+
+    def reopen(lines: int) -> Iterator[str]:
+        """The records' lines again, after the first `lines` of them (a runaway quoted cell)."""
+        again = _text(path, codec if not start else codec.removesuffix("-sig"), start, end, None, errors)
+        source._closers.append(again.close)
+        for _ in range(skip_header + lines):
+            if not again.readline():
+                break
+        return iter(again)
 
     def records() -> Iterator[tuple[int, list[str]]]:
         line = base
-        ended = not bounded
         try:
-            for row in reader:
-                if bounded and len(row) == 1 and row[0] == _PART_END:
-                    ended = True
-                    break
-                yield line, row
-                line = base + reader.line_num
+            yield from balanced_records(text, delimiter, base, reopen, ends_between=bounded)
+        except EndInsideQuotes:
+            raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell") from None
         except UnicodeDecodeError as exc:
             # The decoder runs ahead of the csv reader by a buffer's worth of lines.
             line = _undecodable_line(path, codec, start, base if start else 1) or line
@@ -156,12 +165,11 @@ def open_source(
             ) from None
         except csv.Error as exc:
             raise PrivdomError(
-                f"{path}:{line}: broken CSV ({exc})", hint="check the quotes on that line"
+                f"{path}: broken CSV ({exc})", hint="check the file's quotes and delimiters"
             ) from None
-        if not ended:
-            raise SplitMisread(f"{path}: the part ending at byte {end} ends inside a quoted cell")
 
-    return Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, [text.close])
+    source = Source(header, records(), codec.replace("_", "-"), delimiter, None, progress, {}, [text.close])
+    return source
 
 
 def check_export(path: Path) -> None:
@@ -193,9 +201,12 @@ def _undecodable_line(path: Path, codec: str, start: int, line: int) -> int | No
     return None
 
 
-def _text(path: Path, codec: str, start: int, end: int, progress: Progress | None) -> io.TextIOWrapper:
+def _text(
+    path: Path, codec: str, start: int, end: int, progress: Progress | None, errors: str = "strict"
+) -> io.TextIOWrapper:
+    """The file's text; `errors` is "strict" unless the operator chose `--encoding-errors replace`."""
     binary = io.BufferedReader(_Counting(path.open("rb"), start, end, progress), buffer_size=1 << 20)
-    return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
+    return io.TextIOWrapper(binary, encoding=codec, errors=errors, newline="")
 
 
 def _header_line(text: io.TextIOWrapper, path: Path, codec: str) -> tuple[str, int]:
@@ -253,6 +264,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
     first_data = line + 1
 
     width = len(header)
+    numbers: dict[int, int] = {}
     blank = [""] * width
 
     def records() -> Iterator[tuple[int, list[str]]]:
@@ -261,10 +273,17 @@ def _open_xlsx(path: Path, sheet: str | None) -> Source:
                 yield number, blank
                 continue
             cells = [_cell_text(v) for v in values]
-            # A sheet has no field count: a short row just has empty cells at its end.
+            for index, value in enumerate(values):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    numbers[index] = numbers.get(index, 0) + 1
+            # A sheet has no field count: a short row just has empty cells at its end, and a long
+            # one empty cells past the header's last column (a cell with a value there is kept,
+            # and the record is rejected for its field count).
+            if len(cells) > width and not any(c.strip() for c in cells[width:]):
+                del cells[width:]
             yield number, cells + [""] * (width - len(cells))
 
-    return Source(header, records(), "xlsx", None, ws.title, None, [book.close])
+    return Source(header, records(), "xlsx", None, ws.title, None, numbers, [book.close])
 
 
 def _cell_text(value: Any) -> str:

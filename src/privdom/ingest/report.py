@@ -12,6 +12,12 @@ class Reject(BaseModel):
     raw: str
 
 
+class Unmapped(BaseModel):
+    column: str = Field(description="A source column no field reads (kept in `extra`).")
+    closest: str | None = Field(description="The field it most likely holds, in --map's words; null: none alike.")
+    map: str | None = Field(description="The --map argument that would read it as that field.")
+
+
 class ImportReport(BaseModel):
     kind: str
     file: str
@@ -37,10 +43,22 @@ class ImportReport(BaseModel):
     rejected: int = 0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
     nulled_by_column: dict[str, int] = Field(default_factory=dict)
+    numeric_ids: dict[str, int] = Field(
+        default_factory=dict,
+        description="XLSX identity columns -> cells that were numbers: leading zeros may be gone.",
+    )
     members_created: int = Field(
         default=0, description="Minimal members created for orders of unknown members."
     )
     columns: dict[str, str] = Field(default_factory=dict, description="Source column -> field.")
     extra_columns: list[str] = Field(default_factory=list, description="Source columns kept in `extra`.")
+    unmapped: list[Unmapped] = Field(
+        default_factory=list, description="Columns no field reads, with the closest field and its --map."
+    )
+    members_adopted: int = Field(
+        default=0, description="Members known by phone or WeCom id that this file gave a member id."
+    )
+    refunds_updated: int = Field(default=0, description="Stored orders this file refunded (in part or whole).")
+    status_updated: int = Field(default=0, description="Stored orders whose status this file changed.")
     seconds: float = 0.0
     rejects: list[Reject] = Field(default_factory=list, exclude=True)

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from privdom.ingest import cells, rowcode
-from privdom.ingest.headers import HeaderMap
+from privdom.ingest.headers import FOLDED_FIELDS, HeaderMap
 from privdom.store.imports import COLUMNS, STAGE_ONLY
 
 # Fields parsed by something other than "keep the text".
@@ -76,6 +76,9 @@ _NAMESPACE: dict[str, Any] = {
     "to_json": _to_json,
     "json_text": json.encoder.encode_basestring,  # type: ignore[attr-defined]
     "json_list": rowcode.json_list,
+    "id_problem": cells.id_problem,
+    "parse_money": cells.parse_money,
+    "order_counted": cells.order_counted,
 }
 
 
@@ -86,14 +89,30 @@ class RowParser:
     needs nothing else); `nulled` counts the cells of kept records that became NULL, per column.
     """
 
-    def __init__(self, kind: str, header: list[str], hmap: HeaderMap, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        kind: str,
+        header: list[str],
+        hmap: HeaderMap,
+        tz: ZoneInfo,
+        *,
+        phone_id: Callable[[str], str],
+        match_blank: bool = True,
+    ) -> None:
+        """`phone_id` gives the member id of a member known by phone (store.identity); with
+        `match_blank` a member record with a blank identity is kept to be matched by phone or
+        WeCom id against the members already stored (on an empty table it is rejected at once)."""
         self.kind = kind
+        self.phone_id = phone_id
+        self.match_blank = match_blank
         self.columns = COLUMNS[kind] + STAGE_ONLY.get(kind, [])
         self.width = len(self.columns)
         self.pos = {name: i for i, name in enumerate(self.columns)}
         self.tz = tz
         self.nulled: dict[str, int] = {}
-        self.derived = 0  # members: 1 when the identity came from the WeCom id or the phone
+        # members: 1 when the identity came from the WeCom id or the phone, 2 when the record's
+        # identity cell was blank and it is to be matched to a stored member.
+        self.derived = 0
         self.values: Callable[[list[str]], list[object] | str] = self._compile(header, hmap)
 
     def _compile(self, header: list[str], hmap: HeaderMap) -> Callable[[list[str]], list[object] | str]:
@@ -101,6 +120,8 @@ class RowParser:
         plan = rowcode.Plan(self.kind, self.width)
         tag_index: int | None = None
         for name, index in hmap.fields.items():
+            if name in FOLDED_FIELDS:
+                continue
             parser = _PARSERS.get(name, "text")
             column = header[index].strip()
             if parser == "text":
@@ -124,41 +145,98 @@ class RowParser:
             rowcode.tags(plan, tag_index, pos["tags"], [i for i, _group in hmap.tag_groups])
         if hmap.extra:
             rowcode.extra(plan, pos["extra"], hmap.extra)
-        identity = self._identity_code(hmap)
-        namespace = dict(_NAMESPACE, nulled=self.nulled, parser=self, identify=self._identify_other)
+        identity = self._identity_code(hmap, [c.strip() for c in header])
+        namespace = dict(_NAMESPACE, nulled=self.nulled, parser=self, identify=self._identify_other,
+                         phone_id=self.phone_id)
         return rowcode.compile_plan(plan, identity, namespace)
 
-    def _identity_code(self, hmap: HeaderMap) -> list[str]:
-        """The lines that reject a record for its identity (they `return` the reason)."""
+    def _identity_code(self, hmap: HeaderMap, header: list[str]) -> list[str]:
+        """The lines that reject a record for its identity (they `return` the reason), run after
+        every column is read; for orders, also the refund that makes the counted amount."""
         pos = self.pos
         if self.kind == "members":
-            ext, phone, source = pos["external_userid"], pos["phone"], pos["source"]
-            return [
-                "    if v0:",
-                "        parser.derived = 0",
-                "    else:",
-                "        parser.derived = 1",
-                f"        v0 = v{ext} or v{phone}",
-                "        if not v0:",
-                "            return PHONE_REASONS.get(phone_status, 'missing_id')",
-                f"    v{source} = 'members'",
-            ]
+            return self._member_identity(hmap, header)
         if self.kind == "orders":
             return [
                 "    if not v0:",
                 "        return 'missing_order_id'",
+                "    if id_problem(v0) or (v1 and id_problem(v1)):",
+                "        return 'invalid_id'",
                 f"    if not v1 and not v{pos['phone']}:",
                 "        return PHONE_REASONS.get(phone_status, 'missing_member')",
+                *self._refund_code(hmap, header),
             ]
         self.date_index = hmap.fields.get("date", 0)
         keys = ", ".join(f"v{pos[name]}" for name in _KEYS[self.kind])
         return [f"    reason = identify(({keys},), row)", "    if reason:", "        return reason"]
+
+    def _member_identity(self, hmap: HeaderMap, header: list[str]) -> list[str]:
+        """A member is keyed by the file's identity column (member_id, else the WeCom id, else
+        the phone, which becomes a `p_` id). A record with that column blank is matched to a
+        stored member by WeCom id or phone (`derived` 2), or rejected."""
+        pos = self.pos
+        ext, phone, source = f"v{pos['external_userid']}", f"v{pos['phone']}", f"v{pos['source']}"
+        lines = ["    if v0 and id_problem(v0):", "        return 'invalid_id'"]
+        lines += [f"    if {ext} and id_problem({ext}, wecom=True):"]
+        if hmap.identity == "external_userid":
+            lines += ["        return 'invalid_id'"]
+        else:
+            # Not the identity here: a WeCom id of the wrong shape is a garbage cell, NULLed.
+            column = header[hmap.fields["external_userid"]] if "external_userid" in hmap.fields else ""
+            lines += [f"        {ext} = None", f"        bad.append({column!r})"]
+        if hmap.identity == "member_id":
+            lines += ["    if v0:", "        parser.derived = 0"]
+        elif hmap.identity == "external_userid":
+            lines += [f"    if {ext}:", f"        v0 = {ext}", "        parser.derived = 1"]
+        else:
+            lines += [f"    if {phone}:", f"        v0 = phone_id({phone})", "        parser.derived = 1"]
+        lines += [
+            f"    elif parser.match_blank and ({ext} or {phone}):",
+            "        parser.derived = 2",
+            "    else:",
+            "        return PHONE_REASONS.get(phone_status, 'missing_id')",
+            f"    {source} = 'members'",
+        ]
+        return lines
+
+    def _refund_code(self, hmap: HeaderMap, header: list[str]) -> list[str]:
+        """An order's refund (Youzan's 退款金额 / 退款状态): a refund of the whole amount makes the
+        order not counted; a part of it counts the order at its amount less the refund."""
+        pos = self.pos
+        amount, status, counted = (f"v{pos[n]}" for n in ("amount_fen", "status", "counted"))
+        lines: list[str] = []
+        if "refund_fen" in hmap.fields:
+            index = hmap.fields["refund_fen"]
+            lines += [
+                f"    c = row[{index}].strip()",
+                "    refund = parse_money(c) if c else None",
+                "    if c and refund is None:",
+                f"        bad.append({header[index]!r})",
+                f"    if refund and refund > 0 and {amount} is not None:",
+                f"        if refund >= {amount}:",
+                f"            {counted} = 0",
+                "        else:",
+                f"            {amount} = {amount} - refund",
+                f"            if {counted} == 0 and {status} is not None and '退' in {status}:",
+                f"                {counted} = 1",
+            ]
+        else:
+            lines += ["    refund = None"]
+        if "refund_status" in hmap.fields:
+            lines += [
+                f"    c = row[{hmap.fields['refund_status']}].strip()",
+                "    if c and not refund and not order_counted(c):",
+                f"        {counted} = 0",
+            ]
+        return lines
 
     def _identify_other(self, keys: tuple[object, ...], row: list[str]) -> str | None:
         if self.kind == "activity" and keys[0] is None and row[self.date_index].strip():
             return "invalid_date"  # the date is part of the identity here
         if not all(keys):
             return "missing_id"
+        if any(isinstance(k, str) and cells.id_problem(k) for k in keys):
+            return "invalid_id"
         return None
 
     def __call__(self, row: list[str]) -> tuple[object, ...] | str:

@@ -15,6 +15,7 @@ the top level of the program that called `import_file` again.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import pickle
@@ -37,7 +38,7 @@ from privdom.ingest.records import Batch, value_batches
 from privdom.ingest.report import ImportReport
 from privdom.ingest.rows import RowParser
 from privdom.store import bulk_insert as bulk
-from privdom.store import scratch
+from privdom.store import identity, scratch
 
 # Files smaller than this are read in one process: starting a worker costs a few tenths of a second,
 # about what 50,000 records cost to read.
@@ -59,6 +60,9 @@ class Job:
     source: str
     mappings: dict[str, str] | None
     timezone: str
+    phone_key: bytes  # the workspace's key for the member ids of phones (store.identity)
+    allow_missing: tuple[str, ...] = ()
+    encoding_errors: str = "strict"
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,15 @@ def _work(channel: IO[bytes], job: Job, target: Target, parent: int) -> None:
             _send(channel, ("read", read[0]))
 
     try:
-        src = open_source(job.path, encoding=job.encoding, progress=note, part=target.part)
+        src = open_source(job.path, encoding=job.encoding, progress=note, part=target.part,
+                          errors=job.encoding_errors)
         try:
-            hmap = map_header(job.kind, src.header, source=job.source, mappings=job.mappings, file=str(job.path))
-            parser = RowParser(job.kind, src.header, hmap, ZoneInfo(job.timezone))
+            hmap = map_header(job.kind, src.header, source=job.source, mappings=job.mappings,
+                              allow_missing=job.allow_missing, file=str(job.path))
+            phone_id = functools.partial(identity.phone_member_id, job.phone_key)
+            # The worker reads only into an empty table: a blank identity matches nobody.
+            parser = RowParser(job.kind, src.header, hmap, ZoneInfo(job.timezone), phone_id=phone_id,
+                               match_blank=False)
             tally = ImportReport(kind=job.kind, file=str(job.path), sha256="", encoding=src.encoding)
             db = scratch.open_for_writing(target.scratch, job.kind, target.create_table, target.workspace)
             try:

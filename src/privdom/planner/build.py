@@ -9,6 +9,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from privdom import metrics
+from privdom.planner.holdout import held_out
 from privdom.planner.invites import assign_groups
 from privdom.planner.limits import apply_limits
 from privdom.planner.messages import Blocked, Messages
@@ -61,11 +62,15 @@ def build_plan(
     metrics.materialize(conn, playbook, day)
     cands = candidates(conn, playbook, day)
     saved = store.saved_ids(conn, [c.id for c in cands])
+    control = [c for c in cands if held_out(c.rule, c.member_id)]
+    if control:  # held out before the limits: a control task takes no one's place
+        cands = [c for c in cands if not held_out(c.rule, c.member_id)]
     existing = [c for c in cands if c.id in saved and saved[c.id]["date"] == day.isoformat()]
     for c in existing:  # a saved invite keeps the group it was saved with
         if c.rule.action == "invite_to_group" and saved[c.id]["group_id"] is not None:
             c.group_id = str(saved[c.id]["group_id"])
     fresh = [c for c in cands if c.id not in saved]  # issued on an earlier day: never twice
+    control = [c for c in control if c.id not in saved or saved[c.id]["date"] == day.isoformat()]
     assign_groups(conn, playbook, fresh, day)
     blocked = [c for c in fresh if c.blocked]
     fresh = [c for c in fresh if not c.blocked]
@@ -91,8 +96,9 @@ def build_plan(
     kept = [c for c in existing + kept if wanted(c)]
     deferred = [c for c in deferred if wanted(c)]
     blocked = [c for c in blocked if wanted(c)]
+    control = [c for c in control if wanted(c)]
     history = History(store.saved_days(conn, day.isoformat()))
-    renderer = _Renderer(conn, playbook, day, kept + blocked, history)  # deferred: named, not rendered
+    renderer = _Renderer(conn, playbook, day, kept + blocked + control, history)  # deferred: named only
     tasks: list[Task] = []
     stuck = [renderer.blocked(c, c.blocked or "") for c in blocked]
     for c in kept:
@@ -104,6 +110,7 @@ def build_plan(
     tasks = by_owner(tasks)
     later = by_owner([renderer.deferred(c) for c in deferred])
     stuck = by_owner(stuck)
+    held = by_owner([renderer.held_out(c, saved.get(c.id)) for c in control])
     return Plan(
         date=day.isoformat(),
         timezone=playbook.timezone,
@@ -111,6 +118,7 @@ def build_plan(
         deferred=later,
         blocked=stuck,
         summary=summarize(tasks, later, stuck),
+        held_out=held,
     )
 
 
@@ -127,9 +135,11 @@ def summarize(
 
 
 def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> int:
-    """Record the plan's new tasks (one transaction); returns how many were new."""
-    rows = [
-        (
+    """Record the plan's new tasks, its held-out tasks (status `holdout`) and the first day each
+    deferred task waited (what `privdom review` compares with), in one transaction. Returns how
+    many tasks to do were new."""
+    def row(t: Task) -> tuple[Any, ...]:
+        return (
             t.id,
             t.date,
             t.rule,
@@ -145,12 +155,20 @@ def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> in
             t.message,
             t.reason,
             t.priority,
+            "holdout" if t.holdout else "open",
             saved_at.isoformat(timespec="seconds"),
         )
-        for t in plan.tasks
-        if not t.existing
+
+    waits = [
+        (d.id, d.date, d.rule, d.stage, d.action, d.member_id, d.group_id, d.owner, d.due_at, d.event_date, d.cause)
+        for d in plan.deferred
     ]
-    return store.insert_tasks(conn, rows)
+    return store.insert_tasks(
+        conn,
+        [row(t) for t in plan.tasks if not t.existing],
+        held_out=[row(t) for t in plan.held_out if not t.existing],
+        deferred=waits,
+    )
 
 
 def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> list[dict[str, Any]]:
@@ -199,6 +217,19 @@ class _Renderer:
         return self._build(
             Task, c, member, group, message,
             existing=saved is not None, status=str(saved["status"]) if saved is not None else None,
+        )
+
+    def held_out(self, c: Candidate, saved: sqlite3.Row | None) -> Task:
+        """A held-out task, rendered like the one that would go out. It is never sent, so a message
+        that cannot be built leaves it empty: the member stays in the control group all the same."""
+        member, group = self.rows(c)
+        try:
+            message = self.messages.message(c, member, group)
+        except Blocked:
+            message = ""
+        return self._build(
+            Task, c, member, group, message,
+            existing=saved is not None, status=str(saved["status"]) if saved is not None else None, holdout=True,
         )
 
     def deferred(self, c: Candidate) -> DeferredTask:

@@ -22,11 +22,19 @@ def close(
 ) -> int:
     """Mark tasks done (or skipped); any unknown id fails the whole call before anything changes."""
     unique = list(dict.fromkeys(ids))
-    missing = store.missing_ids(conn, unique)
+    found = store.saved_ids(conn, unique)
+    missing = [i for i in unique if i not in found]
     if missing:
         raise PrivdomError(
             f"no saved task with id {', '.join(missing)}",
             hint="ids come from `privdom plan --save` or `privdom tasks`; nothing was changed",
+        )
+    held = [i for i in unique if found[i]["status"] == "holdout"]
+    if held:
+        raise PrivdomError(
+            f"task {', '.join(held)} is held out (its rule's `holdout:`): it is not sent, so it cannot be "
+            f"{'skipped' if skip else 'done'}",
+            hint="held-out tasks are the control group `privdom review` compares with; nothing was changed",
         )
     store.close_tasks(
         conn, unique, "skipped" if skip else "done", note, closed_at.isoformat(timespec="seconds")

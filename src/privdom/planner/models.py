@@ -44,6 +44,7 @@ class Task:
     event_date: str
     existing: bool = False
     status: str | None = None
+    holdout: bool = False  # kept out for `privdom review`: planned and saved, never sent
 
 
 @dataclass(slots=True, kw_only=True)
@@ -68,6 +69,8 @@ class Plan(BaseModel):
     deferred: list[DeferredTask]
     blocked: list[BlockedTask] = []
     summary: dict[str, dict[str, int]]
+    # Tasks of members a rule holds out (`holdout:`): not to-dos, outside every cap and capacity.
+    held_out: list[Task] = []
 
 
 @dataclass(slots=True)

@@ -69,11 +69,18 @@ class Level(Model):
 
 
 class Tiers(Model):
-    metric: Literal["growth", "spend_total", "spend_365"] = "growth"
+    # imported_growth: a member export's own growth value (成长值) where it has one; max_growth: the
+    # larger of that and the growth computed from spend (see docs/metrics.md).
+    metric: Literal["growth", "imported_growth", "max_growth", "spend_total", "spend_365"] = "growth"
     growth_per_yuan: int = Field(10, ge=1, le=MAX_YUAN)
     # None keeps a tier for life; N re-evaluates the metric over the last N days.
     downgrade_window_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     levels: list[Level]
+
+    @property
+    def in_growth(self) -> bool:
+        """Whether thresholds are growth points (a growth metric) rather than yuan of spend."""
+        return self.metric in ("growth", "imported_growth", "max_growth")
 
 
 class Segment(Model):
@@ -262,6 +269,11 @@ class Rule(Model):
     # Exports arrive the morning after the day they cover, so an event is known a day late: one day
     # of catch-up by default, or yesterday's joins would never be welcomed.
     catch_up_days: int = Field(1, ge=0, le=MAX_DAYS)
+    # The share of the rule's members kept out as a control group for `privdom review`: their
+    # tasks are planned and saved but never sent. More than half would leave too few treated.
+    holdout: float = Field(0, ge=0, le=0.5)
+    # Days after a task in which `privdom review` looks for an order (default: its --window).
+    review_window: int | None = Field(None, ge=1, le=365)
 
 
 class Stages(Model):

@@ -234,9 +234,9 @@ def member_context(m: Row, playbook: Playbook) -> dict[str, Any]:
         ctx["next_tier_zh"] = _missing("member.next_tier_zh", top)
         ctx["next_tier_gap_yuan"] = _missing("member.next_tier_gap_yuan", top)
     else:
-        value = m[tiers.metric] or 0
+        value = (m["tier_metric"] if tiers.metric.endswith("_growth") else m[tiers.metric]) or 0
         # growth thresholds are growth points; spend thresholds are yuan against fen metrics
-        gap = (nxt.min - value) * 100 // tiers.growth_per_yuan if tiers.metric == "growth" else nxt.min * 100 - value
+        gap = (nxt.min - value) * 100 // tiers.growth_per_yuan if tiers.in_growth else nxt.min * 100 - value
         ctx["next_tier"] = nxt.id
         ctx["next_tier_zh"] = nxt.zh
         ctx["next_tier_gap_yuan"] = _yuan_fen(max(gap, 0))

@@ -170,10 +170,12 @@ def _check_rule(rule: Rule, path: KeyPath, playbook: Playbook, add: Any, known: 
     audience = rule.audience
     names = context_names(rule)
     if "member" not in names:
+        target = "groups" if "group" in names else "Moments"
         for key in _MEMBER_FILTERS:
             if getattr(audience, key) not in (None, []):
-                target = "groups" if "group" in names else "Moments"
                 add((*path, "audience", key), f"the rule targets {target}, not members: {key} does not apply")
+        if rule.holdout:  # a control group is made of members; group posts are reviewed by activity
+            add((*path, "holdout"), f"the rule targets {target}, not members: holdout does not apply")
     for i, tier_id in enumerate(audience.tiers):
         if tier_id not in known["tier"]:
             add((*path, "audience", "tiers", i), f"unknown tier {tier_id!r}{_one_of(tier_id, known['tier'])}")

@@ -11,7 +11,17 @@ from typing import IO, Any
 from rich.table import Table
 
 from privdom.metrics import MemberProfile
-from privdom.render import FORMULA_START, console, csv_cell, dumps, mask_phone, print_json, write_csv, yuan
+from privdom.render import (
+    FORMULA_START,
+    console,
+    csv_cell,
+    dumps,
+    mask_phone,
+    mask_text,
+    print_json,
+    write_csv,
+    yuan,
+)
 from privdom.render.table import cell_text
 from privdom.segments import Distribution
 
@@ -37,6 +47,10 @@ def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
     rec = dict(zip(QUERY_COLUMNS, row, strict=True))
     display = rec.pop("phone_display")
     rec["phone"] = (rec["phone"] if show_pii else mask_phone(rec["phone"])) or display
+    if not show_pii:  # a name that is a phone number (a contact saved by number) is one too
+        for key in ("name", "nickname"):
+            if rec.get(key):
+                rec[key] = mask_text(rec[key])
     for key in MONEY:
         rec[key] = yuan(rec[key])
     rec["tags"] = json.loads(rec["tags"]) if rec["tags"] else []
@@ -156,6 +170,12 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
     if t["next"]:
         line += f"; next {t['next']['id']} at {t['next']['min']} ({t['next']['distance']} to go)"
     con.print(line, markup=False)
+    if t.get("export"):
+        e = t["export"]
+        said = f"export 导出: level {e['level'] or '-'}, growth {e['growth'] if e['growth'] is not None else '-'}"
+        con.print(said + ("" if e["differs"] else " (agrees / 一致)"), markup=False)
+        for why in e["why"]:
+            con.print(f"  why 原因: {why}", markup=False)
     s = data["lifecycle"]
     cond = "otherwise" if s["condition"] is None else json.dumps(s["condition"], ensure_ascii=False)
     since = s["since"] or "?"
@@ -183,11 +203,12 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
 def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
     row = [p.metrics.get(c) for c in QUERY_COLUMNS]
     tier = dict(p.tier)
-    if tier["metric"] != "growth":
+    in_growth = tier["metric"] in ("growth", "imported_growth", "max_growth")
+    if not in_growth:
         tier["value"] = yuan(tier["value"])
     if tier["next"]:
         nxt = dict(tier["next"])
-        if tier["metric"] != "growth":
+        if not in_growth:
             nxt["distance"] = yuan(nxt["distance"])
         nxt["spend_needed"] = yuan(nxt.pop("spend_fen_needed"))
         tier["next"] = nxt
@@ -201,6 +222,6 @@ def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
         "tier": tier,
         "lifecycle": p.lifecycle,
         "rfm": rfm,
-        "groups": p.groups,
+        "groups": p.groups if show_pii else [{**g, "name": g["name"] and mask_text(g["name"])} for g in p.groups],
         "upcoming_tasks": p.upcoming_tasks,
     }

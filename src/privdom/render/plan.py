@@ -14,17 +14,17 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from privdom.planner import BlockedTask, DeferredTask, Plan, Task
-from privdom.render import console, print_json, write_csv, write_utf8
+from privdom.render import console, mask_text, print_json, write_csv, write_utf8
 from privdom.render.table import Column, one_line, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _PLAN_JSON = TypeAdapter(Plan)
 # A piece of a task list, as the one key of an object: serialized, its tasks sit at the plan's depth.
 _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(dict[str, list[Task]]),
     "deferred": TypeAdapter(dict[str, list[DeferredTask]]),
     "blocked": TypeAdapter(dict[str, list[BlockedTask]]),
+    "held_out": TypeAdapter(dict[str, list[Task]]),
 }
 TASKS_PER_JSON_PIECE = 500
 
@@ -68,22 +68,16 @@ CSV_COLUMNS = (
 )
 
 
-def _masked_phone(match: re.Match[str]) -> str:
-    return f"{match[1]}****{match[2]}"
-
-
-def mask_text(text: str) -> str:
-    """Mask every mainland mobile number inside free text (messages, names)."""
-    # A function replacement: a template string is parsed again on every call, which is most of
-    # the cost when a plan at a million members masks a hundred thousand texts.
-    return _PHONE_IN_TEXT.sub(_masked_phone, text)
-
-
 def masked(plan: Plan, show_pii: bool) -> Plan:
     if show_pii:
         return plan
     return plan.model_copy(
-        update={"tasks": _masked(plan.tasks), "deferred": _masked(plan.deferred), "blocked": _masked(plan.blocked)}
+        update={
+            "tasks": _masked(plan.tasks),
+            "deferred": _masked(plan.deferred),
+            "blocked": _masked(plan.blocked),
+            "held_out": _masked(plan.held_out),
+        }
     )
 
 
@@ -103,7 +97,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
             write_utf8(piece)
         write_utf8(b"\n")
     elif fmt == "csv":
-        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked]))
+        write_csv(CSV_COLUMNS, (_csv_row(t) for t in [*p.tasks, *p.deferred, *p.blocked, *p.held_out]))
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
@@ -160,8 +154,16 @@ def _csv_row(t: Task) -> list[Any]:
         t.event_date,
         int(t.existing),
         t.cause if isinstance(t, DeferredTask | BlockedTask) else "",
-        "deferred" if isinstance(t, DeferredTask) else "blocked" if isinstance(t, BlockedTask) else "task",
+        _outcome(t),
     ]
+
+
+def _outcome(t: Task) -> str:
+    if isinstance(t, DeferredTask):
+        return "deferred"
+    if isinstance(t, BlockedTask):
+        return "blocked"
+    return "holdout" if t.holdout else "task"
 
 
 def _time(t: Task) -> str:
@@ -224,6 +226,11 @@ def _table(p: Plan) -> None:
     if p.blocked:
         print_table(out, f"受阻 blocked: {len(p.blocked)}", BLOCKED_TABLE, blocked_summary(p.blocked))
         out.print("每条受阻任务见 every blocked task: privdom plan --format csv (or json)", style="dim")
+    if p.held_out:
+        out.print(
+            f"留出对照 held out: {len(p.held_out)} (不发送 not sent; privdom review 对比效果 compares them)",
+            style="dim",
+        )
     if not p.tasks and not p.deferred and not p.blocked:
         out.print("今天没有任务 nothing planned for this day", style="dim")
 

@@ -12,17 +12,24 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, FunctionLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from privdom.render import yuan
+from privdom.render import mask_text, yuan
 from privdom.render.table import one_line
 from privdom.report import Label, Report, Share
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 UNASSIGNED = "（未分配 unassigned）"
+
+
+def masked(report: Report) -> Report:
+    """The report with every phone number inside a group name masked (the report has no
+    --show-pii: it is the page most often shared)."""
+    groups = [g.model_copy(update={"name": mask_text(g.name)}) if g.name else g for g in report.groups]
+    return report.model_copy(update={"groups": groups})
 
 
 def bar(value: float, maximum: float, width: int = 24) -> str:
@@ -236,14 +243,27 @@ def _flow_shades(report: Report) -> dict[str, dict[str, float]]:
     }
 
 
-def render_html(report: Report) -> str:
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                      lstrip_blocks=True)
+def _template_source(name: str) -> str:
+    return resources.files("privdom.render").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+
+
+def html_environment() -> Environment:
+    """Autoescaped templates from the package (`templates/`), for the offline report pages."""
+    env = Environment(
+        loader=FunctionLoader(_template_source),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["percent"] = percent
     env.filters["yuan"] = yuan
+    return env
+
+
+def render_html(report: Report) -> str:
+    env = html_environment()
     env.filters["label"] = label
-    source = resources.files("privdom.render").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
-    return env.from_string(source).render(
+    return env.get_template("report.html.j2").render(
         report=report, charts=_charts(report), shades=_flow_shades(report), unassigned=UNASSIGNED
     )
 

@@ -6,8 +6,8 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from privdom.render import console, print_json, write_csv
-from privdom.render.plan import GROUP_TYPE_ZH, mask_text
+from privdom.render import console, mask_text, print_json, write_csv
+from privdom.render.plan import GROUP_TYPE_ZH
 from privdom.render.table import Column, print_table
 from privdom.schedule import Schedule
 
@@ -41,7 +41,8 @@ SCHEDULE_TABLE = tuple(
 def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:
     if not show_pii:
         s = s.model_copy(
-            update={"posts": [p.model_copy(update={"message": mask_text(p.message)}) for p in s.posts]}
+            update={"posts": [p.model_copy(update={"message": mask_text(p.message),
+                                                   "group_name": mask_text(p.group_name)}) for p in s.posts]}
         )
     if fmt == "json":
         print_json(s.model_dump(mode="json"))

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from itertools import chain
 from typing import Any
 
+from privdom.store import identity
 from privdom.store.binding import fast_null_binding
 from privdom.store.imports import COLUMNS, KEY, STAGE_ONLY, TABLE, member_by_phone, pragmas
 
@@ -34,7 +35,7 @@ def drop_indexes(conn: sqlite3.Connection, kind: str) -> dict[str, str]:
     """Drop the table's indexes, the key's included, and its triggers; returns name -> the SQL that
     makes each again (`create_indexes`).
 
-    The triggers note every member a write touches (`member_changes`, schema 7): for a load into an
+    The triggers note every member a write touches (`member_changes`, schema 9): for a load into an
     empty table one row saying "every member" replaces a row per record, and the next metrics are
     computed in full anyway. Measured at 1M orders: see docs/ARCHITECTURE.md, Metrics cache.
     """
@@ -143,7 +144,8 @@ def stage_repeated_keys(conn: sqlite3.Connection, kind: str) -> tuple[int, int]:
 
 
 def find_order_members(conn: sqlite3.Connection, rows: list[list[Any]], phones: list[Any]) -> None:
-    """Orders without a member id find their member by phone (an unknown phone becomes the id), and
+    """Orders without a member id find their member by phone (an unknown phone makes the id: see
+    store.identity), and
     the orders of members the table does not have are noted, to create them at the end."""
     ids: set[str] = set()
     by_phone: list[int] = []
@@ -155,8 +157,9 @@ def find_order_members(conn: sqlite3.Connection, rows: list[list[Any]], phones: 
             ids.add(member)
     if by_phone:
         found = members_for_phones(conn, {phones[i] for i in by_phone})
+        phone_id = identity.id_for_phone(conn)
         for i in by_phone:
-            member = rows[i][1] = found.get(phones[i]) or phones[i]
+            member = rows[i][1] = found.get(phones[i]) or phone_id(phones[i])
             ids.add(member)
     unknown = unknown_members(conn, ids)
     if unknown:

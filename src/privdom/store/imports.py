@@ -89,17 +89,25 @@ STAGE_ONLY: dict[str, list[str]] = {"orders": ["phone"]}
 # What a NOT NULL column holds when neither the file nor the stored row has a value.
 DEFAULTS = {"amount_fen": 0, "counted": 1, "messages": 0, "images": 0}
 HEAD = ["seq", "line", "rowhash", "k", "derived", "act"]
+# The options of an import without any (as ingest.loader.Options.key writes them).
+DEFAULT_OPTIONS = (
+    '{"allow_missing": [], "encoding": "auto", "encoding_errors": "strict", "map": {}, "sheet": null,'
+    ' "source": "generic"}'
+)
 
 
 def stage_columns(kind: str) -> list[str]:
     return HEAD + COLUMNS[kind] + STAGE_ONLY.get(kind, [])
 
 
-def already_imported(conn: sqlite3.Connection, kind: str, sha256: str) -> int | None:
+def already_imported(conn: sqlite3.Connection, kind: str, sha256: str, options: str) -> int | None:
+    """The import that read these bytes with these options before. Imports recorded before the
+    options were (schema 8) count as read with the default options."""
     row = conn.execute(
         """SELECT import_id FROM imports WHERE kind = ? AND sha256 = ? AND status = 'ok'
+             AND coalesce(options, ?) = ?
            ORDER BY import_id LIMIT 1""",
-        (kind, sha256),
+        (kind, sha256, DEFAULT_OPTIONS, options),
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -155,26 +163,36 @@ def resolve_member_keys(conn: sqlite3.Connection) -> None:
              (SELECT m.member_id FROM members m WHERE m.external_userid = import_stage.external_userid),
              {member_by_phone("import_stage.phone")},
              member_id)
-           WHERE derived = 1"""
+           WHERE derived IN (1, 2)"""
     )
-    conn.execute("UPDATE import_stage SET k = member_id WHERE derived = 1")
+    conn.execute("UPDATE import_stage SET k = member_id WHERE derived IN (1, 2)")
+
+
+def drop_unmatched_blanks(conn: sqlite3.Connection) -> list[int]:
+    """Records whose identity cell was blank and that matched no stored member leave the stage;
+    returns their record numbers (they are rejected)."""
+    seqs = [int(r[0]) for r in conn.execute("SELECT seq FROM import_stage WHERE derived = 2 AND member_id IS NULL")]
+    if seqs:
+        conn.execute("DELETE FROM import_stage WHERE derived = 2 AND member_id IS NULL")
+    return seqs
 
 
 def adopt_derived_members(conn: sqlite3.Connection) -> int:
     """A member first known by WeCom id or phone takes the real member_id when a file brings one.
 
-    Orders, group memberships and activity follow the member to its new id.
+    Orders, group memberships, activity, tasks and deferred tasks follow the member to its new id
+    in the same transaction, so caps, catch-up and review see one member with one history.
     """
     conn.execute(
         """CREATE TEMP TABLE import_rekey AS
            SELECT old, min(new) AS new FROM (
              SELECT m.member_id AS old, s.member_id AS new
                FROM import_stage s JOIN members m ON m.phone = s.phone
-              WHERE s.derived = 0 AND m.member_id IN (m.phone, m.external_userid)
+              WHERE s.derived = 0 AND m.member_id IN (m.phone, phone_member_id(m.phone), m.external_userid)
              UNION
              SELECT m.member_id, s.member_id
                FROM import_stage s JOIN members m ON m.external_userid = s.external_userid
-              WHERE s.derived = 0 AND m.member_id IN (m.phone, m.external_userid)
+              WHERE s.derived = 0 AND m.member_id IN (m.phone, phone_member_id(m.phone), m.external_userid)
            )
            WHERE old <> new AND NOT EXISTS (SELECT 1 FROM members x WHERE x.member_id = new)
            GROUP BY old HAVING count(DISTINCT new) = 1"""
@@ -184,7 +202,7 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
     )
     count = int(conn.execute("SELECT count(*) FROM import_rekey").fetchone()[0])
     if count:
-        for table in ("members", "orders", "group_members", "activity"):
+        for table in ("members", "orders", "group_members", "activity", "tasks", "deferrals"):
             conn.execute(
                 f"""UPDATE OR IGNORE {table}
                     SET member_id = (SELECT new FROM import_rekey WHERE old = {table}.member_id)
@@ -194,9 +212,11 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
 
 
 def resolve_order_members(conn: sqlite3.Connection) -> None:
-    """Orders without a member id find their member by phone; an unknown phone becomes the id."""
+    """Orders without a member id find their member by phone; an unknown phone makes the id of a
+    new member (store.identity: never the phone itself)."""
     conn.execute(
-        f"""UPDATE import_stage SET member_id = coalesce({member_by_phone("import_stage.phone")}, phone)
+        f"""UPDATE import_stage
+            SET member_id = coalesce({member_by_phone("import_stage.phone")}, phone_member_id(phone))
            WHERE member_id IS NULL"""
     )
 
@@ -291,6 +311,17 @@ def count_changes(conn: sqlite3.Connection, kind: str) -> tuple[int, int, int]:
     return int(staged), int(new), int(unchanged)
 
 
+def count_order_updates(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(refunds, status changes) a later export brings to orders already stored: an amount that
+    went down (a refund taken off) or an order that stopped counting, and a different status."""
+    row = conn.execute(
+        """SELECT coalesce(sum(s.amount_fen < t.amount_fen OR (s.counted = 0 AND t.counted = 1)), 0),
+                  coalesce(sum(s.status IS NOT NULL AND s.status IS NOT t.status), 0)
+           FROM import_stage s JOIN orders t ON t.order_id = s.order_id WHERE s.known = 1"""
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def _merged(column: str) -> str:
     if column == "tags":
         return """CASE WHEN s.tags IS NULL THEN t.tags WHEN t.tags IS NULL THEN s.tags ELSE
@@ -347,11 +378,12 @@ def record_import(
     seconds: float,
     counts: dict[str, Any],
     rejects: Iterable[tuple[int, int, str, str]],
+    options: str = DEFAULT_OPTIONS,
 ) -> int:
     cur = conn.execute(
-        """INSERT INTO imports (kind, file_name, sha256, encoding, started_at, seconds, counts, status)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'ok')""",
-        (kind, file_name, sha256, encoding, started_at, seconds, json.dumps(counts, ensure_ascii=False)),
+        """INSERT INTO imports (kind, file_name, sha256, encoding, started_at, seconds, counts, status, options)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?)""",
+        (kind, file_name, sha256, encoding, started_at, seconds, json.dumps(counts, ensure_ascii=False), options),
     )
     import_id = int(cur.lastrowid or 0)
     conn.executemany(
@@ -403,3 +435,4 @@ def replace_from_stage(conn: sqlite3.Connection, kind: str) -> None:
         f"""INSERT OR REPLACE INTO {table} ({", ".join(columns)})
             SELECT {", ".join(_fresh(c) for c in columns)} FROM import_stage s"""
     )
+

@@ -42,7 +42,7 @@ class MetricsQuery:
     start_30: str  # as_of - 29
     window_start: str | None  # first day of the tier metric's window; None = all time
     growth_per_yuan: int
-    tier_metric: str  # growth | spend_total | spend_365
+    tier_metric: str  # growth | imported_growth | max_growth | spend_total | spend_365
     levels: Sequence[TierLevel]  # ascending thresholds
     segments: Sequence[SegmentSql]
     rfm_scores: int
@@ -69,6 +69,7 @@ SELECT member_id,
        COUNT(DISTINCT substr(paid_at, 1, 10)) AS purchase_days,
        substr(MIN(paid_at), 1, 10) AS first_order_date,
        substr(MAX(paid_at), 1, 10) AS last_order_date,
+       MAX(paid_at) AS last_paid_at,
        SUM(paid_at >= :start_365) AS orders_365,
        SUM(CASE WHEN paid_at >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
        SUM(CASE WHEN paid_at >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
@@ -85,51 +86,103 @@ WHERE date >= :start_30 AND date <= :as_of{only}
 GROUP BY member_id
 """
 
-# Members with order rows are measured from their orders ('orders'; rows that do not count yet give
-# zeros: such a member is missing from _mm_orders, so only they pay an index probe); members with
-# none fall back to the imported aggregates ('imported'), deriving only what a total can tell.
-_BASE = """
+# The history rule (docs/metrics.md): a member export's totals (orders, spend, last order time) are
+# the member's history up to that last order time. Orders after it are added on top; orders up to
+# it are taken as already counted in the totals. `cover` is that time: a last order given as a date
+# covers the whole day. Only members with such totals and a counted order after `cover` (told by
+# _mm_orders), and only those orders, are read here (an index range each); CROSS JOIN keeps that
+# order, which the planner would otherwise turn round into a scan of every order.
+_COVER = """CASE WHEN length({t}) > 10 AND substr({t}, 12) <> '00:00:00' THEN {t}
+                 ELSE substr({t}, 1, 10) || ' 23:59:59' END"""
+
+_AFTER_AGG = f"""
+CREATE TEMP TABLE _mm_after AS
+SELECT p.member_id,
+       COUNT(*) AS a_orders,
+       SUM(p.amount_fen) AS a_spend,
+       COUNT(DISTINCT substr(p.paid_at, 1, 10)) AS a_days,
+       substr(MAX(p.paid_at), 1, 10) AS a_last,
+       SUM(p.paid_at >= :start_365) AS a_orders_365,
+       SUM(CASE WHEN p.paid_at >= :start_365 THEN p.amount_fen ELSE 0 END) AS a_spend_365,
+       SUM(CASE WHEN p.paid_at >= :window_start THEN p.amount_fen ELSE 0 END) AS a_window
+FROM _mm_orders o CROSS JOIN members mb ON mb.member_id = o.member_id
+CROSS JOIN orders p ON p.member_id = o.member_id AND p.paid_at > {_COVER.format(t="mb.last_order_at")}
+WHERE (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
+  AND substr(mb.last_order_at, 1, 10) <= :as_of
+  AND o.last_paid_at > {_COVER.format(t="mb.last_order_at")}
+  AND p.counted = 1 AND p.paid_at < :next_day
+GROUP BY p.member_id
+"""
+
+# Each member's basis: 'imported' when a member export's totals apply as of the date (their last
+# order is on or before it, or unknown) and the stored orders they cover do not already reach them
+# (in count and in spend: then the orders tell the same history in full, and are used alone); the
+# orders after the totals come on top (a total without a last order time covers every order);
+# 'orders' when the member has order rows (rows that do not count yet give zeros: such a member is
+# missing from _mm_orders, so only they pay an index probe); 'none' otherwise. What a total cannot
+# tell (the days of 17 orders, which of them fell in the last 365 days) is NULL.
+_BASE = f"""
 CREATE TEMP TABLE _mm_base AS
 SELECT *, CAST(julianday(:as_of) - julianday(last_order_date) AS INTEGER) AS recency_days,
        CAST(julianday(:as_of) - julianday(first_order_date) AS INTEGER) AS tenure_days
 FROM (
 SELECT member_id, name, nickname, phone, phone_display, owner, store, region, tags, birthday,
        birthday_md, joined_date, points, messages_30, images_30, basis,
-       CASE basis WHEN 'orders' THEN o_orders_total WHEN 'imported' THEN imp_n ELSE 0 END AS orders_total,
+       CASE basis WHEN 'orders' THEN o_orders_total WHEN 'imported' THEN imp_n + a_orders
+            ELSE 0 END AS orders_total,
        CASE basis WHEN 'orders' THEN o_purchase_days
-            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN 1 END ELSE 0 END AS purchase_days,
-       CASE basis WHEN 'orders' THEN o_spend_total WHEN 'imported' THEN imp_spend
+            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN 1 + a_days END ELSE 0 END AS purchase_days,
+       CASE basis WHEN 'orders' THEN o_spend_total WHEN 'imported' THEN imp_spend + a_spend
             ELSE 0 END AS spend_total,
        CASE basis WHEN 'orders' THEN o_first_order_date
-            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN imp_last END END AS first_order_date,
-       CASE basis WHEN 'orders' THEN o_last_order_date WHEN 'imported' THEN imp_last
+            WHEN 'imported' THEN CASE WHEN imp_n = 1 THEN imp_last
+                                      WHEN o_first_order_date <= imp_last THEN o_first_order_date END
+            END AS first_order_date,
+       CASE basis WHEN 'orders' THEN o_last_order_date WHEN 'imported' THEN COALESCE(a_last, imp_last)
             END AS last_order_date,
        CASE basis WHEN 'orders' THEN o_orders_365
             WHEN 'imported' THEN CASE WHEN imp_last < :start_365 THEN 0
-                                      WHEN imp_n = 1 AND imp_last IS NOT NULL THEN 1 END
+                                      WHEN imp_n = 1 AND imp_last IS NOT NULL THEN 1 END + a_orders_365
             ELSE 0 END AS orders_365,
        CASE basis WHEN 'orders' THEN o_spend_365
             WHEN 'imported' THEN CASE WHEN imp_last < :start_365 THEN 0
                                       WHEN imp_n = 1 AND imp_last IS NOT NULL THEN imp_spend END
+                                 + a_spend_365
             ELSE 0 END AS spend_365,
-       CASE basis WHEN 'orders' THEN o_spend_window WHEN 'imported' THEN imp_spend
+       CASE basis WHEN 'orders' THEN o_spend_window WHEN 'imported' THEN imp_spend + a_window
             ELSE 0 END AS spend_window,
        CASE basis WHEN 'orders' THEN o_spend_total * :gpy / 100
-            WHEN 'imported' THEN COALESCE(imp_growth, imp_spend * :gpy / 100) ELSE 0 END AS growth
+            WHEN 'imported' THEN (imp_spend + a_spend) * :gpy / 100 ELSE 0 END AS growth,
+       CASE WHEN imp_due THEN imp_growth + a_spend * :gpy / 100 END AS imported_growth,
+       -- What the orders after the totals started from, for the date they crossed a tier.
+       CASE WHEN basis = 'imported' THEN imp_spend END AS base_spend,
+       CASE WHEN basis = 'imported' AND imp_due THEN imp_growth END AS base_growth,
+       CASE WHEN basis = 'imported' THEN imp_cover END AS base_cover
 FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.owner, mb.store,
              mb.region, COALESCE(mb.tags, '[]') AS tags, mb.birthday, mb.birthday_md,
              NULLIF(substr(mb.joined_at, 1, 10), '') AS joined_date, mb.points,
              COALESCE(a.messages_30, 0) AS messages_30,
              COALESCE(a.images_30, 0) AS images_30,
-             CASE WHEN o.member_id IS NOT NULL
-                       OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
-                  WHEN (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
+             CASE WHEN (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
                        AND (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of)
-                  THEN 'imported' ELSE 'none' END AS basis,
+                       AND NOT (COALESCE(o.orders_total, 0) - COALESCE(af.a_orders, 0)
+                                  >= MAX(COALESCE(mb.order_count, 0), mb.total_spent_fen > 0)
+                                AND COALESCE(o.spend_total, 0) - COALESCE(af.a_spend, 0)
+                                  >= COALESCE(mb.total_spent_fen, 0))
+                  THEN 'imported'
+                  WHEN o.member_id IS NOT NULL
+                       OR EXISTS (SELECT 1 FROM orders x WHERE x.member_id = mb.member_id) THEN 'orders'
+                  ELSE 'none' END AS basis,
              MAX(COALESCE(mb.order_count, 0), CASE WHEN mb.total_spent_fen > 0 THEN 1 ELSE 0 END) AS imp_n,
              COALESCE(mb.total_spent_fen, 0) AS imp_spend,
              substr(mb.last_order_at, 1, 10) AS imp_last,
              mb.growth AS imp_growth,
+             {_COVER.format(t="mb.last_order_at")} AS imp_cover,
+             (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of) AS imp_due,
+             COALESCE(af.a_orders, 0) AS a_orders, COALESCE(af.a_spend, 0) AS a_spend,
+             COALESCE(af.a_days, 0) AS a_days, af.a_last,
+             COALESCE(af.a_orders_365, 0) AS a_orders_365, COALESCE(af.a_spend_365, 0) AS a_spend_365,
+             COALESCE(af.a_window, 0) AS a_window,
              COALESCE(o.orders_total, 0) AS o_orders_total,
              COALESCE(o.purchase_days, 0) AS o_purchase_days,
              COALESCE(o.spend_total, 0) AS o_spend_total, o.first_order_date AS o_first_order_date,
@@ -137,8 +190,9 @@ FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.
              COALESCE(o.spend_365, 0) AS o_spend_365, COALESCE(o.spend_window, 0) AS o_spend_window
       FROM members mb
       LEFT JOIN _mm_orders o ON o.member_id = mb.member_id
+      LEFT JOIN _mm_after af ON af.member_id = mb.member_id
       LEFT JOIN _mm_activity a ON a.member_id = mb.member_id
-      WHERE (mb.joined_at IS NULL OR mb.joined_at = '' OR substr(mb.joined_at, 1, 10) <= :as_of){only_mb}))
+      WHERE (mb.joined_at IS NULL OR mb.joined_at = '' OR substr(mb.joined_at, 1, 10) <= :as_of){{only_mb}}))
 """
 
 # RFM (SPEC §4): the population is the members with orders and a known last order. A score is
@@ -255,15 +309,25 @@ def snapshot_view(schema: str, as_of: str) -> str:
 
 
 def _tier_metric_sql(q: MetricsQuery, value: str = "") -> str:
-    """The tier metric over member columns, or (value given) over a running spend in fen."""
+    """The tier metric over member columns, or (value given) over a running spend in fen.
+
+    `imported_growth` is the member export's own growth value (成长值) plus the growth of the orders
+    after it, for members that have one (others: the computed growth); `max_growth` the larger of
+    that and the computed growth."""
     windowed = q.window_start is not None or q.tier_metric == "spend_365"
     gpy = int(q.growth_per_yuan)
-    if value:
-        return f"{value} * {gpy} / 100" if q.tier_metric == "growth" else value
-    if q.tier_metric == "growth":
-        if not windowed:
-            return "growth"
-        return f"CASE WHEN basis = 'orders' THEN spend_window * {gpy} / 100 ELSE growth END"
+    growth_like = q.tier_metric in ("growth", "imported_growth", "max_growth")
+    if value:  # only for members measured from their orders, who have no imported growth
+        return f"{value} * {gpy} / 100" if growth_like else value
+    if growth_like:
+        computed = "growth"
+        if windowed:
+            computed = f"CASE WHEN basis = 'orders' THEN spend_window * {gpy} / 100 ELSE growth END"
+        if q.tier_metric == "imported_growth":
+            return f"COALESCE(imported_growth, {computed})"
+        if q.tier_metric == "max_growth":
+            return f"MAX({computed}, COALESCE(imported_growth, {computed}))"
+        return computed
     return "COALESCE(spend_window, 0)" if windowed else "spend_total"
 
 
@@ -293,7 +357,8 @@ def _tier_since_sql(q: MetricsQuery, base: int) -> str:
     that member's orders (an index range), not a window over every order of every member. The
     window gives its rows in its own order, time order, so the first row at the threshold is the
     date, and the member's later orders are never read (at 1M members, 118k of them tiered: 2.2 s
-    instead of 3.0 s for MIN over every row). Parameters, in text order: window_start, next_day.
+    instead of 3.0 s for MIN over every row). Parameters, in text order: window_start, next_day,
+    and next_day again when `_imported_tier_since` applies.
     """
     run = _tier_metric_sql(q, "x.run")
     return (
@@ -301,8 +366,42 @@ def _tier_since_sql(q: MetricsQuery, base: int) -> str:
         "(SELECT x.d FROM (SELECT substr(p.paid_at, 1, 10) AS d, "
         "SUM(CASE WHEN p.paid_at >= ? THEN p.amount_fen ELSE 0 END) "
         f"OVER (ORDER BY p.paid_at ROWS UNBOUNDED PRECEDING) AS run {_MEMBER_ORDERS}) x "
-        f"WHERE {run} >= l.tier_threshold LIMIT 1) END"
+        f"WHERE {run} >= l.tier_threshold LIMIT 1) {_imported_tier_since(q, base)}END"
     )
+
+
+def _imported_tier_since(q: MetricsQuery, base: int) -> str:
+    """For a member measured from a member export's totals: the date an order after them took the
+    tier metric from the totals' value to the threshold (unknown when the totals alone reach it,
+    and for windowed metrics, whose window the totals cannot be placed in)."""
+    if imported_tier_since_params(q) == 0:
+        return ""
+    gpy = int(q.growth_per_yuan)
+
+    def metric(run: str) -> str:
+        computed = f"(l.base_spend + {run}) * {gpy} / 100"
+        if q.tier_metric == "spend_total":
+            return f"(l.base_spend + {run})"
+        if q.tier_metric == "imported_growth":
+            return f"COALESCE(l.base_growth + {run} * {gpy} / 100, {computed})"
+        if q.tier_metric == "max_growth":
+            return f"MAX({computed}, COALESCE(l.base_growth + {run} * {gpy} / 100, {computed}))"
+        return computed
+
+    return (
+        f"WHEN basis = 'imported' AND tier_threshold > {int(base)} AND l.base_cover IS NOT NULL "
+        f"AND {metric('0')} < tier_threshold THEN "
+        "(SELECT x.d FROM (SELECT substr(p.paid_at, 1, 10) AS d, "
+        "SUM(p.amount_fen) OVER (ORDER BY p.paid_at ROWS UNBOUNDED PRECEDING) AS run "
+        f"{_MEMBER_ORDERS} AND p.paid_at > l.base_cover) x "
+        f"WHERE {metric('x.run')} >= l.tier_threshold LIMIT 1) "
+    )
+
+
+def imported_tier_since_params(q: MetricsQuery) -> int:
+    """How many parameters (next_day) `_imported_tier_since` adds: 0 for a windowed metric."""
+    windowed = q.window_start is not None or q.tier_metric == "spend_365"
+    return 0 if windowed else 1
 
 
 def _nth_order_sql(n: int) -> str:
@@ -340,11 +439,15 @@ def member_bases(conn: sqlite3.Connection, q: MetricsQuery, *, only: bool = Fals
     with `only`, those of the members in ONLY: the same statements, each reading only those
     members' rows through the indexes on member_id."""
     named = _named(q)
-    for table in ("_mm_orders", "_mm_activity", "_mm_base"):
+    for table in ("_mm_orders", "_mm_after", "_mm_activity", "_mm_base"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
     restrict = f" AND member_id IN (SELECT member_id FROM {ONLY})" if only else ""
     conn.execute(_ORDER_AGG.format(only=restrict), named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_orders_id ON _mm_orders(member_id)")
+    # The orders after a member export's last order time, of the members in _mm_orders (so of the
+    # members in ONLY too, when given).
+    conn.execute(_AFTER_AGG, named)
+    conn.execute("CREATE UNIQUE INDEX temp._mm_after_id ON _mm_after(member_id)")
     conn.execute(_ACTIVITY_AGG.format(only=restrict), named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_activity_id ON _mm_activity(member_id)")
     conn.execute(_BASE.format(only_mb=restrict.replace("member_id", "mb.member_id", 1)), named)
@@ -402,7 +505,7 @@ def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]
     base = levels[0].threshold if levels else 0
     tier_since = _tier_since_sql(q, base) if levels else "NULL"
     if levels:
-        params += [window_start, q.next_day]
+        params += [window_start, q.next_day] + [q.next_day] * imported_tier_since_params(q)
     # (condition, date expression, their parameters) per segment that says when it started.
     since: list[tuple[str, str, list[Any]]] = []
     for seg in q.segments:
@@ -529,6 +632,15 @@ def member_values(conn: sqlite3.Connection, member_id: str, columns: Sequence[st
 def member_row(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
         "SELECT * FROM member_metrics WHERE member_id = ?", (member_id,)
+    ).fetchone()
+    return row
+
+
+def member_export(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row | None:
+    """What a member export said of the member: its own level and growth value, and its totals."""
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT level, growth, total_spent_fen, order_count, last_order_at FROM members WHERE member_id = ?",
+        (member_id,),
     ).fetchone()
     return row
 

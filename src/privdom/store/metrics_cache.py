@@ -74,18 +74,18 @@ _BUILD_TEXT = _build_source()
 
 
 def workspace_id(conn: sqlite3.Connection) -> str:
-    return str(conn.execute("SELECT id FROM workspace_id").fetchone()[0])
+    return str(conn.execute("SELECT value FROM settings WHERE name = 'workspace_id'").fetchone()[0])
 
 
 def last_change(conn: sqlite3.Connection) -> int:
-    """The number of the latest change noted in `member_changes` (never given twice, schema 7)."""
+    """The number of the latest change noted in `member_changes` (never given twice, schema 9)."""
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'member_changes'").fetchone()
     return int(row[0]) if row else 0
 
 
 def data_fingerprint(conn: sqlite3.Connection) -> str:
     """Changes whenever a row of a metrics input is written, deleted or changed, by an import or
-    by hand: the triggers of schema 7 note every one. The workspace's random id keeps a workspace
+    by hand: the triggers of schema 9 note every one. The workspace's random id keeps a workspace
     made again in the same folder from reading the snapshots of the one before."""
     return f"{workspace_id(conn)}.{last_change(conn)}"
 

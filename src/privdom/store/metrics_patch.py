@@ -5,13 +5,13 @@ import changes few rows, so the snapshot's life cycle (`metrics_cache`) copies t
 the same playbook and asks `patch` to bring it to the new date and data. The members computed again
 are:
 
-* those the database noted since the older snapshot was built: the triggers of schema 7 write the
+* those the database noted since the older snapshot was built: the triggers of schema 9 write the
   member id of every row written, deleted or changed in `members`, `orders` and `activity`
   (`member_changes`), whatever did it: an import's upsert, a refund, a merge that moves orders to
   another member, a row changed by hand;
 * those the date moves: orders entering the new days or leaving the 365-day or the tier's window,
   activity entering the days or leaving the 30-day window, members joining, exported last orders
-  entering the days or leaving a window (range reads of the date indexes of schema 7);
+  entering the days or leaving a window (range reads of the date indexes of schema 9);
 * those whose rank moved with the others': RFM values whose score changed, values that crossed to
   the other side of a mean (`rfm_class`), KOC ranks, and members whose days since their last or
   first order crossed a day count a lifecycle condition compares with.
@@ -138,7 +138,7 @@ def find_base(paths: list[Path], as_of: str, family: str, workspace: str) -> Bas
 
 def _changes_kept(conn: sqlite3.Connection, seq: int) -> bool:
     """Whether every change after `seq` is still noted: numbers follow each other, and only the
-    oldest are forgotten (schema 7 keeps the last KEPT_CHANGES)."""
+    oldest are forgotten (schema 9 keeps the last KEPT_CHANGES)."""
     first = conn.execute("SELECT MIN(seq) FROM member_changes").fetchone()[0]
     last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'member_changes'").fetchone()
     return last is None or last[0] <= seq or (first is not None and first <= seq + 1)

@@ -21,8 +21,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from privdom.errors import DAMAGED_HINT, READ_ONLY_HINT, PrivdomError, damaged, read_only
+from privdom.store import identity
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def busy_timeout_ms() -> int:
+    """How long a command waits for another one holding the workspace (an import) before it says
+    the workspace is busy: BUSY_TIMEOUT_MS, or PRIVDOM_BUSY_TIMEOUT_MS for scripts that would
+    rather fail fast."""
+    value = os.environ.get("PRIVDOM_BUSY_TIMEOUT_MS", "")
+    return int(value) if value.isdigit() else BUSY_TIMEOUT_MS
 
 # The page size of a new workspace; SQLite's default is 4 KiB. A first import of 4.6M orders writes
 # about 900 MB of table and index pages, each into the WAL and again into the file at the commit,
@@ -41,13 +50,34 @@ def _drop_snapshot_tables(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE metrics_cache")
 
 
+def _phone_ids(conn: sqlite3.Connection) -> None:
+    """7 -> 8: the workspace's key for the member ids of members known by phone only
+    (store/identity.py), and the options an import read its file with (the same file read with
+    another --map is another import). Members an earlier version keyed by their phone take their
+    `p_` id, and every row that refers to them moves with them."""
+    conn.execute("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO settings VALUES ('phone_key', lower(hex(randomblob(16))))")
+    conn.execute("ALTER TABLE imports ADD COLUMN options TEXT")
+    identity.register(conn)
+    conn.execute(
+        "CREATE TEMP TABLE phone_rekey AS SELECT member_id AS old, phone_member_id(phone) AS new"
+        " FROM members WHERE member_id = phone"
+    )
+    for table in ("members", "orders", "group_members", "activity", "tasks", "deferrals"):
+        conn.execute(
+            f"""UPDATE {table} SET member_id = (SELECT new FROM phone_rekey WHERE old = {table}.member_id)
+                WHERE member_id IN (SELECT old FROM phone_rekey)"""
+        )
+    conn.execute("DROP TABLE temp.phone_rekey")
+
+
 def _member_changes(conn: sqlite3.Connection) -> None:
-    """6 -> 7: the members whose metrics inputs changed, kept by the database itself, so that the
+    """8 -> 9: the members whose metrics inputs changed, kept by the database itself, so that the
     metrics of a new date patch yesterday's snapshot instead of computing every member again
     (store/metrics_patch.py).
 
-    * `workspace_id`: a random id, so that a workspace made again in the same folder never takes
-      the snapshots of the one before for its own.
+    * `settings.workspace_id`: a random id, so that a workspace made again in the same folder never
+      takes the snapshots of the one before for its own.
     * `member_changes`: one row per member id written, deleted or changed in `members`, `orders`
       or `activity`, by triggers, whatever the statement (an import's upsert, a merge that re-keys
       orders, a refund, a row changed by hand). AUTOINCREMENT: a sequence number is never given
@@ -58,8 +88,7 @@ def _member_changes(conn: sqlite3.Connection) -> None:
       that enter the day or leave a window, the members who join, the exported last orders that
       enter or leave a window.
     """
-    conn.execute("CREATE TABLE workspace_id (id TEXT NOT NULL)")
-    conn.execute("INSERT INTO workspace_id VALUES (lower(hex(randomblob(16))))")
+    conn.execute("INSERT INTO settings VALUES ('workspace_id', lower(hex(randomblob(16))))")
     conn.execute("CREATE TABLE member_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT)")
     conn.execute("INSERT INTO member_changes (member_id) VALUES (NULL)")  # the data before: all of it
     for table in CHANGE_TRIGGERED:
@@ -302,6 +331,28 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     DROP INDEX members_external;
     CREATE INDEX members_external ON members(external_userid) WHERE external_userid IS NOT NULL;
     """,
+    # 6 -> 7: `privdom review` compares done tasks with tasks that waited for a cap or capacity and
+    # were never sent. A saved plan records the first morning each deferred task waited; held-out
+    # tasks (a rule's `holdout:`) are rows of `tasks` with status `holdout`.
+    """
+    CREATE TABLE deferrals (
+        task_id    TEXT PRIMARY KEY,
+        date       TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        stage      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        member_id  TEXT,
+        group_id   TEXT,
+        owner      TEXT,
+        due_at     TEXT NOT NULL,
+        event_date TEXT,
+        cause      TEXT NOT NULL
+    );
+    CREATE INDEX deferrals_rule ON deferrals(rule, date);
+    """,
+    # ---- 7 -> 8: see _phone_ids.
+    _phone_ids,
+    # ---- 8 -> 9: see _member_changes.
     _member_changes,
 ]
 
@@ -338,8 +389,9 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         raise PrivdomError(f"{path} is read-only here: privdom cannot write it or its folder", hint=READ_ONLY_HINT)
     new = not path.exists() or path.stat().st_size == 0
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        busy_ms = busy_timeout_ms()
+        conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         if not new:
             _check_ours(conn, path, create)
         elif not create:
@@ -366,6 +418,7 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         ) from None
     conn.row_factory = sqlite3.Row
     migrate(conn, path)
+    identity.register(conn)
     return conn
 
 

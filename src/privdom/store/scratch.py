@@ -12,6 +12,8 @@ import glob
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from privdom.store.bulk_insert import create_unknown_table
@@ -103,3 +105,38 @@ def append_to_workspace(conn: sqlite3.Connection, kind: str, path: Path) -> int:
 def detach(conn: sqlite3.Connection) -> None:
     if any(name == SCHEMA for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall()):
         conn.execute(f"DETACH {SCHEMA}")
+
+
+# ---------------------------------------------------------------- an import under way
+
+def marker_file(workspace: Path) -> Path:
+    """Beside the workspace while an import runs: what a command that finds the workspace busy
+    tells the operator it waits for."""
+    return workspace.parent / f".{workspace.name}-importing"
+
+
+@contextmanager
+def marked(conn: sqlite3.Connection, started_at: str) -> Iterator[None]:
+    """The import's marker file, holding when it started, for the length of the block."""
+    workspace = database_file(conn)
+    if workspace is None:
+        yield
+        return
+    marker = marker_file(workspace)
+    try:
+        marker.write_text(started_at, encoding="utf-8")
+    except OSError:  # a read-only directory: the import itself will say so
+        yield
+        return
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def running_import(workspace: Path) -> str | None:
+    """When the import now running on `workspace` started, if one is."""
+    try:
+        return marker_file(workspace).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

@@ -29,20 +29,37 @@ TASK_COLUMNS = (
     "created_at",
     "closed_at",
 )
-_INSERT_COLUMNS = TASK_COLUMNS[:15] + ("created_at",)
+_INSERT_COLUMNS = TASK_COLUMNS[:16] + ("created_at",)
+_INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
+    "ON CONFLICT(task_id) DO NOTHING"
+)
+DEFERRAL_COLUMNS = (
+    "task_id", "date", "rule", "stage", "action", "member_id", "group_id", "owner", "due_at", "event_date", "cause"
+)
 
 
-def insert_tasks(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
-    """Insert new tasks in one transaction; an id already saved is left as it is. Returns inserted."""
-    before = conn.total_changes
+def insert_tasks(
+    conn: sqlite3.Connection,
+    rows: Iterable[Sequence[Any]],
+    *,
+    held_out: Iterable[Sequence[Any]] = (),
+    deferred: Iterable[Sequence[Any]] = (),
+) -> int:
+    """Insert new tasks, held-out tasks and first deferrals in one transaction; an id already saved
+    is left as it is. Returns how many of `rows` (the tasks to do) were inserted."""
     with transaction(conn):
+        before = conn.total_changes
+        conn.executemany(_INSERT_TASK, rows)
+        inserted = conn.total_changes - before
+        conn.executemany(_INSERT_TASK, held_out)
+        # The first morning a task waited is kept: when it later goes out, the task row says so.
         conn.executemany(
-            f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
-            "ON CONFLICT(task_id) DO NOTHING",
-            rows,
+            f"INSERT INTO deferrals ({', '.join(DEFERRAL_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(DEFERRAL_COLUMNS))}) ON CONFLICT(task_id) DO NOTHING",
+            deferred,
         )
-    return conn.total_changes - before
+    return inserted
 
 
 def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
@@ -103,16 +120,13 @@ def list_tasks(
         if value is not None:
             where.append(f"{column} {op} ?")
             params.append(value)
+    if status is None:  # held-out tasks are no one's to-do: listed only when asked for by status
+        where.append("status != 'holdout'")
     sql = (
-        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where) or '1'} "
+        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where)} "
         "ORDER BY date, due_at, owner, task_id"
     )
     return conn.execute(sql, params).fetchall()
-
-
-def missing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
-    found = saved_ids(conn, ids)
-    return [i for i in ids if i not in found]
 
 
 def close_tasks(
