@@ -101,24 +101,17 @@ def plan_lines(
         out.append((title + "─" * max(0, width - cell_len(title)), BOLD))
         for line in section:
             _plan_line(line, short[line.id], width, full=full, lang=lang, add=add, out=out)
-    if p.deferred:
-        out.append(("", PLAIN))
-        add(
-            pick("延后", "deferred", lang) + f" {len(p.deferred)} · "
-            + pick("每条见", "every task:", lang) + " privdom plan --format csv",
-            BOLD,
-        )
-        for cause, owner, rule, n in deferred_summary(p.deferred, lang):
-            add(f"{cause} · {owner} · {rule} · {n}", first="  ")
-    if blocked:
-        out.append(("", PLAIN))
-        add(
-            pick("受阻", "blocked", lang) + f" {len(blocked)} · "
-            + pick("每条见", "every task:", lang) + " privdom plan --format csv",
-            BOLD,
-        )
-        for rule, cause, n in blocked_summary(blocked):
-            add(f"{rule} · {cause} · {n}", first="  ", rest="    ")
+    # What did not go out, counted: every such task is in the CSV and JSON.
+    for zh, en, n, counts in (
+        ("延后", "deferred", len(p.deferred), deferred_summary(p.deferred, lang)),
+        ("受阻", "blocked", len(blocked), blocked_summary(blocked)),
+    ):
+        if n:
+            out.append(("", PLAIN))
+            every = pick("每条见", "every task:", lang) + " privdom plan --format csv"
+            add(pick(zh, en, lang) + f" {n} · {every}", BOLD)
+            for row in counts:
+                add(" · ".join(row), first="  ", rest="    ")
     if p.held_out:
         out.append(("", PLAIN))
         add(
