@@ -102,10 +102,11 @@ def plan_lines(
         for line in section:
             _plan_line(line, short[line.id], width, full=full, lang=lang, add=add, out=out)
     # What did not go out, counted: every such task is in the CSV and JSON.
-    for zh, en, n, counts in (
+    counted: list[tuple[str, str, int, list[list[str]]]] = [
         ("延后", "deferred", len(p.deferred), deferred_summary(p.deferred, lang)),
         ("受阻", "blocked", len(blocked), blocked_summary(blocked)),
-    ):
+    ]
+    for zh, en, n, counts in counted:
         if n:
             out.append(("", PLAIN))
             every = pick("每条见", "every task:", lang) + " privdom plan --format csv"
