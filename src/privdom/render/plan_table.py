@@ -106,12 +106,12 @@ def plan_lines(
         ("延后", "deferred", len(p.deferred), deferred_summary(p.deferred, lang)),
         ("受阻", "blocked", len(blocked), blocked_summary(blocked)),
     ]
-    for zh, en, n, counts in counted:
+    for zh, en, n, summary_rows in counted:
         if n:
             out.append(("", PLAIN))
             every = pick("每条见", "every task:", lang) + " privdom plan --format csv"
             add(pick(zh, en, lang) + f" {n} · {every}", BOLD)
-            for row in counts:
+            for row in summary_rows:
                 add(" · ".join(row), first="  ", rest="    ")
     if p.held_out:
         out.append(("", PLAIN))
