@@ -13,6 +13,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from privdom.ingest.worker import Half, Job, SecondHalf, Target, worth_a_worker
 from privdom.store import bulk_insert as bulk
 from privdom.store import identity, scratch
 from privdom.store import imports as sql
+from privdom.store.tasks import tier_episode
 
 BATCH = 20_000
 # Fields that identify a record: an XLSX cell of theirs that is a number is flagged.
@@ -60,8 +62,12 @@ def import_file(
     allow_missing: tuple[str, ...] = (),
     force: bool = False,
     encoding_errors: str = "strict",
+    tiers: Sequence[str] = (),
 ) -> ImportReport:
     """Import one file of KIND. Whole-file problems raise PrivdomError and write nothing.
+
+    `tiers` are the playbook's tier ids: a member who takes a new id keeps its saved tier
+    congratulations under the ids the planner makes for it (store.tasks.rekey_member_tasks).
 
     `started_at` is the caller's clock in the playbook's timezone; it is recorded in `imports`.
     The same file read with the same options again changes nothing, unless `force`.
@@ -79,11 +85,12 @@ def import_file(
     check_export(path)  # before the hash's thread opens it: a FIFO would block that open for ever
     how = Options(mappings or {}, source, sheet, encoding, tuple(sorted(allow_missing)), encoding_errors, force)
     args = (conn, kind, path, timezone, started_at, how, dry_run, progress)
+    episodes = tuple(tier_episode(t) for t in tiers)
     try:
-        return _import(*args, may_split=True)
+        return _import(*args, may_split=True, episodes=episodes)
     except SplitMisread:
         # A stray quote misled the cut of a big file in two (ingest.split); nothing was written.
-        return _import(*args, may_split=False)
+        return _import(*args, may_split=False, episodes=episodes)
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,7 @@ def _import(
     progress: Progress | None,
     *,
     may_split: bool,
+    episodes: tuple[str, ...],
 ) -> ImportReport:
     started = time.perf_counter()
     before = _file_state(path) if path.is_file() else (0, 0)  # open_source says what is wrong otherwise
@@ -179,7 +187,7 @@ def _import(
                     else:
                         sql.create_stage(conn, kind)
                         blanks = _stage(conn, src, parser, report)
-                        _settle(conn, kind, report, blanks)
+                        _settle(conn, kind, report, blanks, episodes)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
                     report.numeric_ids = {
                         src.header[i].strip(): src.numbers[i]
@@ -337,12 +345,14 @@ def _add_half(conn: sqlite3.Connection, report: ImportReport, parser: RowParser,
         parser.nulled[column] = parser.nulled.get(column, 0) + count
 
 
-def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport, blanks: dict[int, Reject]) -> None:
+def _settle(
+    conn: sqlite3.Connection, kind: str, report: ImportReport, blanks: dict[int, Reject], episodes: tuple[str, ...]
+) -> None:
     """Set-based clean-up of the staged file, then the upsert."""
     if kind == "members":
         sql.resolve_member_keys(conn)
         report.rejects += [blanks[seq] for seq in sql.drop_unmatched_blanks(conn)]
-        report.members_adopted = sql.adopt_derived_members(conn)
+        report.members_adopted = sql.adopt_derived_members(conn, episodes)
     elif kind in ("group-members", "activity"):
         sql.resolve_external_ids(conn, kind)
     if sql.find_repeated_keys(conn):

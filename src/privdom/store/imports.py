@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from privdom.store.binding import fast_null_binding
+from privdom.store.tasks import rekey_member_tasks
 
 TABLE = {
     "members": "members",
@@ -177,11 +178,13 @@ def drop_unmatched_blanks(conn: sqlite3.Connection) -> list[int]:
     return seqs
 
 
-def adopt_derived_members(conn: sqlite3.Connection) -> int:
+def adopt_derived_members(conn: sqlite3.Connection, episodes: Sequence[str] = ()) -> int:
     """A member first known by WeCom id or phone takes the real member_id when a file brings one.
 
     Orders, group memberships, activity, tasks and deferred tasks follow the member to its new id
-    in the same transaction, so caps, catch-up and review see one member with one history.
+    in the same transaction, so caps, catch-up and review see one member with one history. Their
+    tasks take the ids the planner makes for the new id (`episodes`: the task keys other than event
+    dates, see tasks.rekey_member_tasks), so no saved task is issued again.
     """
     conn.execute(
         """CREATE TEMP TABLE import_rekey AS
@@ -202,6 +205,7 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
     )
     count = int(conn.execute("SELECT count(*) FROM import_rekey").fetchone()[0])
     if count:
+        rekey_member_tasks(conn, "import_rekey", episodes)
         for table in ("members", "orders", "group_members", "activity", "tasks", "deferrals"):
             conn.execute(
                 f"""UPDATE OR IGNORE {table}

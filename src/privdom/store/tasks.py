@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from hashlib import sha1
 from typing import Any
 
 from privdom.store.schema import transaction
@@ -37,6 +38,40 @@ _INSERT_TASK = (
 DEFERRAL_COLUMNS = (
     "task_id", "date", "rule", "stage", "action", "member_id", "group_id", "owner", "due_at", "event_date", "cause"
 )
+
+
+def task_id(rule: str, target: str, key: str) -> str:
+    """Stable across runs, so saving a plan twice issues nothing twice. `target` is the member id,
+    else the group id; `key` is what the task is issued once for: its event date, or an episode
+    such as `tier:gold`."""
+    return sha1(f"{rule}|{target}|{key}".encode()).hexdigest()[:12]
+
+
+def tier_episode(tier: str) -> str:
+    """The key of a tier congratulation: once per tier reached, however often a refund and a new
+    order cross the line again."""
+    return f"tier:{tier}"
+
+
+def rekey_member_tasks(conn: sqlite3.Connection, moves: str, episodes: Sequence[str]) -> None:
+    """Saved and deferred tasks of members that take a new id (the table `moves` of `old`, `new`)
+    take the id the planner gives them under the new member id, before their member_id moves.
+
+    A task id is made of the member id, so without this the planner would not know the member's
+    saved tasks and would issue them again. Each id is re-made from its rule and key, found among
+    the task's event date and `episodes` by hashing: an id that matches none is kept as it is."""
+    for table in ("tasks", "deferrals"):
+        rows = conn.execute(
+            f"""SELECT t.task_id, t.rule, t.event_date, r.old, r.new
+                FROM {table} t JOIN {moves} r ON t.member_id = r.old"""
+        ).fetchall()
+        changes = []
+        for old_id, rule, event_date, old, new in rows:
+            for key in (event_date, *episodes):
+                if key is not None and task_id(rule, old, key) == old_id:
+                    changes.append((task_id(rule, new, key), old_id))
+                    break
+        conn.executemany(f"UPDATE OR IGNORE {table} SET task_id = ? WHERE task_id = ?", changes)
 
 
 def insert_tasks(
