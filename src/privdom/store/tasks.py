@@ -35,6 +35,17 @@ _INSERT_TASK = (
     f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
     "ON CONFLICT(task_id) DO NOTHING"
 )
+# What a saved task counts as. Held-out tasks are never sent; skipped ones were not sent either, so
+# they count as work planned (load) but not as a touch the member received (the 7-day cap).
+TO_DO = "status IN ('open', 'done', 'skipped')"
+TOUCHED = "member_id IS NOT NULL AND status IN ('open', 'done')"
+
+
+def marks(values: Sequence[Any]) -> str:
+    """`?,?,?`: one SQL parameter per value, for `IN (...)`."""
+    return ",".join("?" * len(values))
+
+
 DEFERRAL_COLUMNS = (
     "task_id", "date", "rule", "stage", "action", "member_id", "group_id", "owner", "due_at", "event_date", "cause"
 )
@@ -102,7 +113,7 @@ def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3
     out: dict[str, sqlite3.Row] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
+        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({marks(chunk)})"
         for row in conn.execute(sql, chunk):
             out[str(row["task_id"])] = row
     return out
@@ -114,13 +125,11 @@ def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def private_touches(
-    conn: sqlite3.Connection, actions: Sequence[str], first: str, last: str, excluding_date: str | None = None
-) -> dict[str, int]:
+def private_touches(conn: sqlite3.Connection, actions: Sequence[str], first: str, last: str) -> dict[str, int]:
     """member_id -> private touches saved (open or done) with dates first..last."""
     sql = (
-        "SELECT member_id, COUNT(*) FROM tasks WHERE member_id IS NOT NULL AND status IN ('open', 'done') "
-        f"AND action IN ({','.join('?' * len(actions))}) AND date BETWEEN ? AND ? GROUP BY member_id"
+        f"SELECT member_id, COUNT(*) FROM tasks WHERE {TOUCHED} "
+        f"AND action IN ({marks(actions)}) AND date BETWEEN ? AND ? GROUP BY member_id"
     )
     return {str(r[0]): int(r[1]) for r in conn.execute(sql, [*actions, first, last])}
 
@@ -128,8 +137,7 @@ def private_touches(
 def owner_load(conn: sqlite3.Connection, day: str) -> dict[str, int]:
     """owner -> member-level tasks saved for `day` (open or done)."""
     sql = (
-        "SELECT owner, COUNT(*) FROM tasks WHERE date = ? AND member_id IS NOT NULL "
-        "AND status IN ('open', 'done') GROUP BY owner"
+        f"SELECT owner, COUNT(*) FROM tasks WHERE date = ? AND {TOUCHED} GROUP BY owner"
     )
     return {str(r[0]): int(r[1]) for r in conn.execute(sql, (day,))}
 
