@@ -36,3 +36,27 @@ def test_a_member_given_an_id_keeps_its_saved_tasks_under_the_new_id(cli: Callab
         assert not issued & {"newcomer-welcome", "tier-up-congrats"}, day
     assert rows(db, "SELECT rule, member_id FROM tasks WHERE member_id IS NOT NULL ORDER BY rule") == [
         {"rule": "newcomer-welcome", "member_id": "M9"}, {"rule": "tier-up-congrats", "member_id": "M9"}]
+
+
+def test_item_lines_of_one_order_add_up(cli: Callable[..., Any], workspace: Path) -> None:
+    """A Youzan export of item lines (商品实付金额, one row per item of an order) stores each order
+    once, at the sum of its counted items; an export of order amounts repeated on every item line
+    (订单实付金额) stores the order's amount once."""
+    db = workspace / "privdom.db"
+    items = cli("import", "orders", str(write(workspace / "items.csv", [
+        "订单号,买家手机号,买家付款时间,商品名称,商品实付金额,订单状态,退款状态",
+        "E1,13800000001,2026-11-20 10:00:00,猫粮,100.00,交易成功,",
+        "E1,13800000001,2026-11-20 10:00:00,猫砂,50.00,交易成功,",
+        "E1,13800000001,2026-11-20 10:00:00,逗猫棒,20.00,交易成功,退款成功",
+        "E2,13800000002,2026-11-21 10:00:00,狗粮,80.00,交易成功,",
+    ])), "--format", "json").json()
+    assert (items["read"], items["inserted"], items["merged"], items["rejected"]) == (4, 2, 2, 0)
+    assert rows(db, "SELECT order_id, amount_fen, counted FROM orders ORDER BY 1") == [
+        {"order_id": "E1", "amount_fen": 15000, "counted": 1}, {"order_id": "E2", "amount_fen": 8000, "counted": 1}]
+    assert "猫粮" in rows(db, "SELECT extra FROM orders WHERE order_id = 'E1'")[0]["extra"]
+    cli("import", "orders", str(write(workspace / "orders.csv", [
+        "订单号,买家手机号,买家付款时间,商品名称,订单实付金额,订单状态",
+        "E3,13800000003,2026-11-22 10:00:00,猫粮,150.00,交易成功",
+        "E3,13800000003,2026-11-22 10:00:00,猫砂,150.00,交易成功",
+    ])))
+    assert rows(db, "SELECT amount_fen FROM orders WHERE order_id = 'E3'") == [{"amount_fen": 15000}]

@@ -26,7 +26,7 @@ from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.ingest import split
 from privdom.ingest.hashing import Hashing
-from privdom.ingest.headers import KINDS, SOURCES, HeaderMap, map_header, shown, suggest
+from privdom.ingest.headers import ITEM_AMOUNTS, KINDS, SOURCES, HeaderMap, map_header, normalise, shown, suggest
 from privdom.ingest.reader import Part, Progress, Source, SplitMisread, check_export, open_source
 from privdom.ingest.records import records, reject, value_batches
 from privdom.ingest.report import ImportReport, Reject, Unmapped
@@ -84,13 +84,13 @@ def import_file(
         )
     check_export(path)  # before the hash's thread opens it: a FIFO would block that open for ever
     how = Options(mappings or {}, source, sheet, encoding, tuple(sorted(allow_missing)), encoding_errors, force)
-    args = (conn, kind, path, timezone, started_at, how, dry_run, progress)
     episodes = tuple(tier_episode(t) for t in tiers)
+    args = (conn, kind, path, timezone, started_at, how, dry_run, progress, episodes)
     try:
-        return _import(*args, may_split=True, episodes=episodes)
+        return _import(*args, may_split=True)
     except SplitMisread:
         # A stray quote misled the cut of a big file in two (ingest.split); nothing was written.
-        return _import(*args, may_split=False, episodes=episodes)
+        return _import(*args, may_split=False)
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,9 @@ def _import(
     how: Options,
     dry_run: bool,
     progress: Progress | None,
+    episodes: tuple[str, ...],
     *,
     may_split: bool,
-    episodes: tuple[str, ...],
 ) -> ImportReport:
     started = time.perf_counter()
     before = _file_state(path) if path.is_file() else (0, 0)  # open_source says what is wrong otherwise
@@ -300,7 +300,7 @@ def _load_direct(
                 raise AssertionError(f"{kind}: identities still repeat after staging their rows")
             sql.find_repeated_keys(conn)
             report.duplicates += sql.drop_duplicates(conn)
-            report.merged = _merge_repeats(conn, kind)
+            report.merged = _merge_repeats(conn, kind, item_lines=_item_lines(report))
             sql.replace_from_stage(conn, kind)
         bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
     if kind == "orders":
@@ -357,7 +357,7 @@ def _settle(
         sql.resolve_external_ids(conn, kind)
     if sql.find_repeated_keys(conn):
         report.duplicates = sql.drop_duplicates(conn)
-        report.merged = _merge_repeats(conn, kind)
+        report.merged = _merge_repeats(conn, kind, item_lines=_item_lines(report))
     if kind == "orders":
         sql.resolve_order_members(conn)
         report.members_created = sql.create_order_members(conn)
@@ -368,7 +368,15 @@ def _settle(
     sql.upsert(conn, kind)
 
 
-def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
+def _item_lines(report: ImportReport) -> bool:
+    """An order file whose amount is an item line's (headers.ITEM_AMOUNTS): its rows of one order
+    are the order's items, and add up."""
+    return report.kind == "orders" and any(
+        field == "amount_fen" and normalise(column) in ITEM_AMOUNTS for column, field in report.columns.items()
+    )
+
+
+def _merge_repeats(conn: sqlite3.Connection, kind: str, *, item_lines: bool = False) -> int:
     """Fold records sharing an identity into one; returns how many records were folded away."""
     columns = sql.stage_columns(kind)
     folded: list[tuple[Any, ...]] = []
@@ -376,7 +384,7 @@ def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
     group: list[tuple[Any, ...]] = []
     for row in sql.repeated_keys(conn):
         if group and row[3] != group[0][3]:
-            folded.append(fold(kind, columns, group))
+            folded.append(fold(kind, columns, group, item_lines=item_lines))
             merged += len(group) - 1
             group = []
         group.append(row)
@@ -384,7 +392,7 @@ def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
             sql.store_folded(conn, kind, folded)
             folded.clear()
     if group:
-        folded.append(fold(kind, columns, group))
+        folded.append(fold(kind, columns, group, item_lines=item_lines))
         merged += len(group) - 1
     if folded:
         sql.store_folded(conn, kind, folded)
@@ -393,12 +401,17 @@ def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
     return merged
 
 
-def fold(kind: str, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+def fold(
+    kind: str, columns: list[str], rows: list[tuple[Any, ...]], *, item_lines: bool = False
+) -> tuple[Any, ...]:
     """One record from several of the same identity; `rows[0]` (latest activity) wins.
 
     Nothing is lost: a field the winner lacks comes from the next row that has it, tags are the
     union, `extra` keeps every key, joined_at is the earliest and last_order_at the latest. WeCom
     exports repeat a customer once per staff member; every owner is kept in extra.owners.
+    With `item_lines` (an order export of one row per item), the order's amount is the sum of its
+    counted items, it counts when any item does, and an `extra` key whose items differ keeps
+    every item's value.
     """
     out = list(rows[0])
     for i in range(len(out)):
@@ -417,9 +430,19 @@ def fold(kind: str, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[An
         out[pos["joined_at"]] = min(joined) if joined else None
         last = [r[pos["last_order_at"]] for r in rows if r[pos["last_order_at"]]]
         out[pos["last_order_at"]] = max(last) if last else None
+    if item_lines:
+        counted = [r for r in rows if r[pos["counted"]]]
+        amounts = [r[pos["amount_fen"]] for r in counted or rows if r[pos["amount_fen"]] is not None]
+        out[pos["amount_fen"]] = sum(amounts) if amounts else None
+        out[pos["counted"]] = 1 if counted else 0
     extra: dict[str, Any] = {}
     for r in reversed(rows):
         extra.update(json.loads(r[pos["extra"]] or "{}"))
+    if item_lines:  # each item's name, price and quantity, in file order
+        for key in extra:
+            values = [json.loads(r[pos["extra"]] or "{}").get(key) for r in reversed(rows)]
+            if len(set(map(str, values))) > 1:
+                extra[key] = values
     if kind == "members":
         owners = list(dict.fromkeys(r[pos["owner"]] for r in rows if r[pos["owner"]]))
         if len(owners) > 1:
