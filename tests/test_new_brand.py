@@ -60,3 +60,20 @@ def test_item_lines_of_one_order_add_up(cli: Callable[..., Any], workspace: Path
         "E3,13800000003,2026-11-22 10:00:00,猫砂,150.00,交易成功",
     ])))
     assert rows(db, "SELECT amount_fen FROM orders WHERE order_id = 'E3'") == [{"amount_fen": 15000}]
+
+
+def test_group_joins_imported_before_the_member_follow_the_member(cli: Callable[..., Any], workspace: Path) -> None:
+    """WeCom's group-member export names customers by external_userid. Imported before the customer
+    export that brings those customers (with a card number), the joins and the activity are the
+    members' own: the member is in the group, and gets the group welcome."""
+    db = workspace / "privdom.db"
+    ext = "wmQaEarlyJoin0001xxxxxxxxxxxxxx"
+    cli("import", "groups", str(write(workspace / "g.csv", ["群ID,群名称,群类型,群主,群人数,群上限,创建时间", "wrQ1,宠物福利1群,福利群,阿喵,10,200,2026-10-01 10:00:00"])))
+    cli("import", "group-members", str(write(workspace / "gm.csv", ["群ID,external_userid,入群时间", f"wrQ1,{ext},2026-11-22 10:00:00"])))
+    cli("import", "activity", str(write(workspace / "a.csv", ["日期,群ID,external_userid,发言数", f"2026-11-22,wrQ1,{ext},3"])))
+    for name, card in (("m1.csv", "M1"), ("m2.csv", "M2")):  # the first import of members, then a later one
+        cli("import", "members", str(write(workspace / name, ["会员卡号,外部联系人ID,客户名称,添加人,添加时间", f"{card},{ext if card == 'M1' else 'wmQaOther0002xxxxxxxxxxxxxxxxx'},豆豆妈,阿喵,2026-11-22 09:00:00"])))
+    assert rows(db, "SELECT group_id, member_id FROM group_members") == [{"group_id": "wrQ1", "member_id": "M1"}]
+    assert rows(db, "SELECT member_id, messages FROM activity") == [{"member_id": "M1", "messages": 3}]
+    plan = cli("plan", "--date", "2026-11-23", "--format", "json").json()
+    assert [t["member_id"] for t in plan["tasks"] if t["rule"] == "group-welcome"] == ["M1"]

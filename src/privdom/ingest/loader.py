@@ -188,6 +188,8 @@ def _import(
                         sql.create_stage(conn, kind)
                         blanks = _stage(conn, src, parser, report)
                         _settle(conn, kind, report, blanks, episodes)
+                    if kind == "members":
+                        sql.link_rows_to_new_members(conn)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
                     report.numeric_ids = {
                         src.header[i].strip(): src.numbers[i]

@@ -215,6 +215,22 @@ def adopt_derived_members(conn: sqlite3.Connection, episodes: Sequence[str] = ()
     return count
 
 
+def link_rows_to_new_members(conn: sqlite3.Connection) -> None:
+    """Group joins and activity imported before their member, under the WeCom external_userid
+    the group exports name customers by, become the member's own once a members file brings a
+    member with that external_userid. A join the member already has under its id is the same
+    join: its early copy goes."""
+    for table in ("group_members", "activity"):
+        orphan = f"""NOT EXISTS (SELECT 1 FROM members x WHERE x.member_id = {table}.member_id)
+                     AND EXISTS (SELECT 1 FROM members m WHERE m.external_userid = {table}.member_id)"""
+        conn.execute(
+            f"""UPDATE OR IGNORE {table}
+                SET member_id = (SELECT min(m.member_id) FROM members m WHERE m.external_userid = {table}.member_id)
+                WHERE {orphan}"""
+        )
+        conn.execute(f"DELETE FROM {table} WHERE {orphan}")
+
+
 def resolve_order_members(conn: sqlite3.Connection) -> None:
     """Orders without a member id find their member by phone; an unknown phone makes the id of a
     new member (store.identity: never the phone itself)."""
