@@ -77,3 +77,21 @@ def test_group_joins_imported_before_the_member_follow_the_member(cli: Callable[
     assert rows(db, "SELECT member_id, messages FROM activity") == [{"member_id": "M1", "messages": 3}]
     plan = cli("plan", "--date", "2026-11-23", "--format", "json").json()
     assert [t["member_id"] for t in plan["tasks"] if t["rule"] == "group-welcome"] == ["M1"]
+
+
+def test_unpaid_returned_and_refused_refunds_are_counted_as_they_are(cli: Callable[..., Any], workspace: Path) -> None:
+    """Youzan and Weimob order exports hold orders never paid (等待买家付款, 待支付) and returned ones
+    (已退货, 拒收): they are stored, never counted. A refund that was refused or withdrawn
+    (退款关闭, 拒绝退款) leaves the order counted in full; a partial return still counts."""
+    db = workspace / "privdom.db"
+    statuses = {
+        "U1": ("等待买家付款", ""), "U2": ("待支付", ""), "U3": ("未付款", ""),
+        "R1": ("已退货", ""), "R2": ("拒收", ""), "R3": ("交易成功", "退款成功"),
+        "C1": ("交易成功", "退款关闭"), "C2": ("交易成功", "拒绝退款"), "C3": ("部分退货", ""), "C4": ("交易成功", "无退款"),
+    }
+    lines = ["订单号,买家手机号,付款时间,订单实付金额,订单状态,退款状态"]
+    lines += [f"{oid},13800000001,2026-11-20 10:00:00,10.00,{status},{refund}" for oid, (status, refund) in statuses.items()]
+    report = cli("import", "orders", str(write(workspace / "o.csv", lines)), "--format", "json").json()
+    assert (report["inserted"], report["rejected"]) == (10, 0)
+    counted = {r["order_id"]: r["counted"] for r in rows(db, "SELECT order_id, counted FROM orders")}
+    assert counted == {oid: int(oid.startswith("C")) for oid in statuses}
