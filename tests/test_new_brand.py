@@ -4,11 +4,18 @@
 
 from __future__ import annotations
 
+import json
+import random
+import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
+
 from import_helpers import rows, write
+from test_plan_days import run_mornings
 
 
 def _member_tasks(plan: dict[str, Any]) -> list[tuple[str, str]]:
@@ -95,3 +102,101 @@ def test_unpaid_returned_and_refused_refunds_are_counted_as_they_are(cli: Callab
     assert (report["inserted"], report["rejected"]) == (10, 0)
     counted = {r["order_id"]: r["counted"] for r in rows(db, "SELECT order_id, counted FROM orders")}
     assert counted == {oid: int(oid.startswith("C")) for oid in statuses}
+
+
+# ---------------------------------------------------------------- two weeks of a pet-shop brand
+
+STAFF = ("阿喵", "大黄")
+FIRST_MORNING = date(2026, 11, 10)
+
+
+def _phone(i: int) -> str:
+    return f"139{i:08d}"
+
+
+def _ext(i: int) -> str:
+    return f"wmPet{i:04d}" + "x" * 24
+
+
+def _customers(first: int, last: int, added: date) -> list[str]:
+    """A WeCom customer export: a customer repeated once per staff member who added them, tag
+    groups, a masked phone, an emoji name, a name holding a phone and one with a line break."""
+    names = {first: "🐶豆豆妈🐱", first + 1: f"王姐{_phone(900)}", first + 2: '"李|四\n- [ ] 伪造"', first + 3: ""}
+    lines = ["客户名称,客户备注,添加人,添加时间,external_userid,客户手机号,标签组1(宠物)"]
+    for i in range(first, last):
+        phone = "139****0004" if i == first + 4 else _phone(i)
+        for n, staff in enumerate(STAFF[: 2 if i % 5 == 0 else 1]):
+            lines.append(f"{names.get(i, f'顾客{i}')},,{staff},{added + timedelta(days=n)} 10:00,{_ext(i)},{phone},{'猫' if i % 2 else '狗'}")
+    return lines
+
+
+def _orders(day: date, rng: random.Random, customers: int) -> list[str]:
+    """A Youzan order export of one day: phones only, amounts with ¥ and thousands separators, some
+    refunded in part or in full, some never paid."""
+    lines = ["订单编号,买家手机号,付款时间,订单实付金额(元),订单状态,退款金额"]
+    for n in range(rng.randint(2, 6)):
+        amount = rng.choice(["¥39.90", '"¥1,234.50"', "128", "¥86.00"])
+        status, refund = rng.choice([("交易成功", ""), ("交易成功", ""), ("部分退款", "10.00"), ("已退款", ""), ("等待买家付款", "")])
+        lines.append(f"Y{day:%m%d}{n},{_phone(rng.randrange(customers))},{day} {10 + n}:15:00,{amount},{status},{refund}")
+    return lines
+
+
+def _pos_members(path: Path, customers: int) -> None:
+    """A POS members sheet: card numbers with leading zeros, birthdays as Excel serials and as
+    19900512, totals as ¥ text; it gives the WeCom customers a member id."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["会员卡号", "手机", "生日", "累计消费金额", "会员等级", "成长值"])
+    for i in range(0, customers, 2):
+        born = date(1990, 11, 10) + timedelta(days=i)
+        birthday: int | str = (born - date(1899, 12, 30)).days if i % 4 else int(f"{born:%Y%m%d}")
+        sheet.append([f"{i:06d}", _phone(i), birthday, f"¥{i * 10:,}.00", "银卡会员", i * 100])
+    book.save(path)
+
+
+def test_two_weeks_of_a_pet_shop_brand_from_its_own_exports(cli: Callable[..., Any], workspace: Path) -> None:
+    """The README's flow on exports unlike the example brand's: imports whose reports are true to
+    the files, then 14 mornings of importing yesterday's orders and saving the plan, with new
+    customers and a POS export arriving in the middle. Every morning keeps the invariants, and no
+    output prints a full phone."""
+    db, rng = workspace / "privdom.db", random.Random(11)
+    first = cli("import", "members", str(write(workspace / "c1.csv", _customers(0, 30, date(2026, 10, 1)), "gb18030")), "--format", "json").json()
+    assert (first["encoding"], first["read"], first["inserted"], first["merged"], first["rejected"]) == ("gb18030", 36, 30, 6, 0)
+    assert [u["column"] for u in first["unmapped"]] == ["客户备注"]
+    write(workspace / "g.csv", ["群ID,群名称,群类型,群主,群人数,群上限,创建时间"] + [
+        f"wrPet{g},毛孩子{kind}{g}群,{kind},{STAFF[g % 2]},{199 if g == 0 else 20},200,2026-09-0{g + 1} 10:00:00"
+        for g, kind in enumerate(("福利群", "服务群", "兴趣群", "福利群"))])
+    assert cli("import", "groups", str(workspace / "g.csv")).exit_code == 0
+    joins = ["群ID,external_userid,入群时间"] + [f"wrPet{i % 4},{_ext(i)},2026-10-0{1 + i % 9} 12:00:00" for i in range(0, 30, 3)]
+    assert cli("import", "group-members", str(write(workspace / "gm.csv", joins))).exit_code == 0
+    _pos_members(workspace / "pos.xlsx", 40)
+    outputs: list[str] = []
+
+    def morning(day: date) -> None:
+        yesterday = day - timedelta(days=1)
+        if day == FIRST_MORNING + timedelta(days=3):  # new customers, added the day before
+            assert cli("import", "members", str(write(workspace / "c2.csv", _customers(30, 40, yesterday), "gb18030"))).exit_code == 0
+        if day == FIRST_MORNING + timedelta(days=6):  # the POS export: members given a card number
+            pos = cli("import", "members", str(workspace / "pos.xlsx"), "--format", "json").json()
+            # Every card number lands on a customer known by WeCom id or by an order's phone, or is new.
+            assert (pos["read"], pos["rejected"], pos["inserted"] + pos["members_adopted"]) == (20, 0, 20)
+            assert pos["members_adopted"] >= 18
+        path = write(workspace / f"orders-{yesterday}.csv", _orders(yesterday, rng, 40), "gb18030")
+        report = cli("import", "orders", str(path), "--format", "json").json()
+        assert report["read"] == report["inserted"] + report["rejected"] == len(path.read_text("gb18030").splitlines()) - 1
+
+    plans = run_mornings(cli, db, [FIRST_MORNING + timedelta(days=n) for n in range(14)], cap=2, capacity=150, before=morning)
+    assert len(plans) == 14 and sum(len(p["tasks"]) for p in plans) > 100
+    last = (FIRST_MORNING + timedelta(days=13)).isoformat()
+    for args in (("plan", "--format", "md"), ("plan",), ("tasks", "--format", "json"), ("members", "--format", "csv"),
+                 ("members", "--format", "json"), ("schedule", "--from", last, "--format", "ics"), ("report",)):
+        res = cli(*args, *(("--date", last) if args[0] in ("plan", "tasks", "members", "report") else ()))
+        assert res.exit_code == 0, (args, res.stderr)
+        outputs.append(res.stdout)
+    outputs += [json.dumps(p, ensure_ascii=False) for p in plans]
+    assert not [m for text in outputs for m in re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)]
+    # Orders never paid or refunded in full are stored and not counted; a member's tasks followed
+    # it to its card number.
+    assert rows(db, "SELECT COUNT(*) AS n FROM orders WHERE status = '等待买家付款' AND counted = 1") == [{"n": 0}]
+    assert rows(db, "SELECT COUNT(*) AS n FROM tasks WHERE member_id LIKE 'wmPet%' AND member_id IN (SELECT external_userid FROM members WHERE member_id NOT LIKE 'wmPet%')") == [{"n": 0}]
