@@ -70,7 +70,10 @@ def test_members_paths_agree(cli: Callable[..., Any], workspace: Path, seed: boo
          "joined_at": "2024-02-01 00:00:00", "last_order_at": None, "source": "members"},
     ]
     indexes = rows(workspace / "privdom.db", "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY 1")
-    assert [r["name"] for r in indexes] == ["members_external", "members_key", "members_phone"]
+    assert [r["name"] for r in indexes] == [
+        "members_external", "members_joined", "members_key", "members_last_order", "members_phone"]
+    triggers = rows(workspace / "privdom.db", "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'members' ORDER BY 1")
+    assert [r["name"] for r in triggers] == ["members_changes_delete", "members_changes_insert", "members_changes_update"]
 
 
 @pytest.mark.parametrize("seed", [False, True], ids=["empty-table", "table-with-rows"])
@@ -100,7 +103,9 @@ def test_orders_paths_agree(cli: Callable[..., Any], workspace: Path, seed: bool
         {"member_id": "Z9", "phone": None, "joined_at": "2024-03-01 09:00:00", "source": "orders"},
     ]
     indexes = rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND sql IS NOT NULL")
-    assert [r["name"] for r in indexes] == ["orders_key", "orders_member"]
+    assert [r["name"] for r in indexes] == ["orders_key", "orders_member", "orders_paid"]
+    triggers = rows(workspace / "privdom.db", "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders' ORDER BY 1")
+    assert [r["name"] for r in triggers] == ["orders_changes_delete", "orders_changes_insert", "orders_changes_update"]
 
 
 @pytest.mark.parametrize("per_statement", [7, 500])

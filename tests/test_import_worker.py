@@ -224,7 +224,8 @@ def test_a_bad_byte_in_either_half_is_the_same_error_and_writes_nothing(
                                encoding="utf-8")
         assert (_dump(db, "members"), _dump(db, "imports")) == before
         indexes = [r["name"] for r in rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY 1")]
-        assert indexes == ["members_external", "members_key", "members_phone"]  # the dropped ones are back
+        # the dropped ones are back
+        assert indexes == ["members_external", "members_joined", "members_key", "members_last_order", "members_phone"]
         conn.close()
         messages.append((caught.value.message, caught.value.hint))
     assert messages[0] == messages[1]

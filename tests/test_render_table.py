@@ -92,3 +92,20 @@ def test_a_terminal_gets_rich_with_its_styles() -> None:
     out = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="truecolor")
     print_table(out, "标题", [Column("a")], [["1"]])
     assert "\x1b[" in out.file.getvalue()  # italic title, bold header: drawn by rich
+
+
+def test_a_long_table_on_a_terminal_is_drawn_the_plain_way_with_the_same_characters() -> None:
+    """A plan's thousands of rows: rich would take seconds on a terminal. The characters are rich's;
+    only the header's bold and the title's italic are left out."""
+    from privdom.render.table import LONG
+
+    cols = [Column("时间 time"), Column("成员 member"), Column("金额", "right")]
+    rows = [[f"09:{i % 60:02d}", f"会员{i} [vip]" + "长" * (i % 7), f"{i * 3}.00"] for i in range(LONG)]
+    terminal = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="truecolor")
+    print_table(terminal, "2026-11-23 · Joy", cols, rows)
+    drawn = terminal.file.getvalue()
+    assert "\x1b[" not in drawn  # written as text, not through rich's styles
+    assert drawn == rich_text("2026-11-23 · Joy", cols, [[cell_text(v) for v in r] for r in rows], 80)
+    short = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="truecolor")
+    print_table(short, "t", cols, rows[:3])
+    assert "\x1b[1m" in short.file.getvalue()  # a short table keeps rich's bold header

@@ -49,7 +49,7 @@ from typing import Any
 
 from privdom.errors import PrivdomError
 from privdom.playbook.models import Playbook
-from privdom.segments import RFM_CLASSES, segment_specs, tier_levels
+from privdom.segments import RFM_CLASSES, days_compared, segment_specs, tier_levels
 from privdom.store import members_csv, metrics_cache
 from privdom.store import metrics as store
 
@@ -64,10 +64,19 @@ def materialize(
     connection only, leaving rfm_r/f/m,
     rfm_class and koc_rank NULL (koc itself is set).
     """
+    query = metrics_query(playbook, as_of, ranks=ranks)
+    if ranks:
+        metrics_cache.materialize(conn, query)
+    else:
+        store.build_temp(conn, query)
+
+
+def metrics_query(playbook: Playbook, as_of: date, *, ranks: bool = True) -> store.MetricsQuery:
+    """The playbook's parts that feed the metrics, compiled for `as_of`."""
     window = playbook.tiers.downgrade_window_days
     if window is None and playbook.tiers.metric == "spend_365":
         window = 365
-    query = store.MetricsQuery(
+    return store.MetricsQuery(
         as_of=as_of.isoformat(),
         next_day=(as_of + timedelta(days=1)).isoformat(),
         start_365=(as_of - timedelta(days=364)).isoformat(),
@@ -82,11 +91,9 @@ def materialize(
         koc_min_messages=playbook.koc.min_messages_30,
         koc_min_images=playbook.koc.min_images_30,
         ranks=ranks,
+        recency_days_compared=days_compared(playbook, "recency_days"),
+        tenure_days_compared=days_compared(playbook, "tenure_days"),
     )
-    if ranks:
-        metrics_cache.materialize(conn, query)
-    else:
-        store.build_temp(conn, query)
 
 
 def nth_order_dates(conn: sqlite3.Connection, n: int, as_of: date) -> dict[str, str]:

@@ -74,6 +74,41 @@ def _orders_k(cond: Condition | None) -> int | None:
 NOT_IN_LIFECYCLE = ("lifecycle", "rfm_r", "rfm_f", "rfm_m", "rfm_class")
 
 
+def days_compared(playbook: Playbook, metric: str) -> tuple[int, ...] | None:
+    """The day counts the lifecycle conditions compare `metric` (recency_days, tenure_days) with.
+
+    A member whose data does not change can change segment on a later date only when its day count
+    crosses one of them (a metrics snapshot is patched on that; store/metrics_patch.py). None when
+    a value is not a whole number of days, so that no crossing can be missed.
+    """
+    found: set[int] = set()
+
+    def walk(cond: Any) -> bool:
+        if isinstance(cond, list):
+            return all(walk(c) for c in cond)
+        if not isinstance(cond, dict):
+            return True
+        for key, spec in cond.items():
+            if key in ("all", "any", "not"):
+                if not walk(spec):
+                    return False
+            elif key == metric:
+                values = list(spec.values()) if isinstance(spec, dict) else [spec]
+                flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+                for v in flat:
+                    if isinstance(v, bool) and next(iter(spec), None) == "is_null":
+                        continue  # {is_null: true}: no day count
+                    if not isinstance(v, int) or isinstance(v, bool):
+                        return False
+                    found.add(v)
+        return True
+
+    for seg in playbook.lifecycle:
+        if seg.when is not None and not walk(seg.when):
+            return None
+    return tuple(sorted(found))
+
+
 def _metrics_used(cond: Any) -> set[str]:
     if isinstance(cond, dict):
         used = set()

@@ -6,8 +6,10 @@ rich's Table measures, wraps and shapes every cell through its general renderabl
 same text from rich's own parts: its markup and emoji rendering, its cell widths, word wrapping and
 box characters. Only the arithmetic that shares the console's width among the columns is repeated
 here from rich's Table, for the one kind of table privdom draws (default padding and box, folding
-columns without fixed widths, not expanded). On a terminal rich draws the table, with its styles.
-tests/test_render_table.py compares both ways on many random tables.
+columns without fixed widths, not expanded). On a terminal rich draws a short table, with its
+styles (the header bold, the title italic); a long one (LONG rows or more: a plan's thousands) is
+drawn the plain way there too, the same characters without those two styles, as rich would take
+seconds. tests/test_render_table.py compares both ways on many random tables.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from rich.text import Text
 Justify = Literal["left", "right"]
 PADDING = 2  # rich's default cell padding: a space on each side
 NARROWEST = PADDING + 1  # a narrower column is left to rich (never at a console width privdom uses)
+# From this many rows a table is drawn without rich on a terminal too: about 0.7 ms a row in rich.
+LONG = 200
 
 
 # Every kind of line break, then the other control characters (a terminal runs ESC sequences).
@@ -65,7 +69,8 @@ def print_table(out: Console, title: str, columns: Sequence[Column], rows: Seque
     """
     title = cell_text(title)
     rows = [[cell_text(value) for value in row] for row in rows]
-    text = plain_table(out, title, columns, rows) if writes_plain_text(out) else None
+    plain = writes_plain_text(out) or (len(rows) >= LONG and draws_unicode_boxes(out))
+    text = plain_table(out, title, columns, rows) if plain else None
     if text is None:
         out.print(rich_table(title, columns, rows))
     else:
@@ -83,7 +88,11 @@ def rich_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
 
 def writes_plain_text(out: Console) -> bool:
     """No styles reach the output, and the box is drawn with its own (Unicode) characters."""
-    return out.color_system is None and not (out.legacy_windows or out.is_jupyter or out.options.ascii_only)
+    return out.color_system is None and draws_unicode_boxes(out)
+
+
+def draws_unicode_boxes(out: Console) -> bool:
+    return not (out.legacy_windows or out.is_jupyter or out.options.ascii_only)
 
 
 @dataclass

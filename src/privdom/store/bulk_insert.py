@@ -32,14 +32,23 @@ KEY_INDEX = {"members": "members_key", "orders": "orders_key"}
 
 
 def drop_indexes(conn: sqlite3.Connection, kind: str) -> dict[str, str]:
-    """Drop the table's indexes, the key's included; returns name -> the SQL that makes each again."""
+    """Drop the table's indexes, the key's included, and its triggers; returns name -> the SQL that
+    makes each again (`create_indexes`).
+
+    The triggers note every member a write touches (`member_changes`, schema 9): for a load into an
+    empty table one row saying "every member" replaces a row per record, and the next metrics are
+    computed in full anyway. Measured at 1M orders: see docs/ARCHITECTURE.md, Metrics cache.
+    """
     found = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        "SELECT type, name, sql FROM sqlite_master"
+        " WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL",
         (TABLE[kind],),
     ).fetchall()
-    for name, _sql in found:
-        conn.execute(f'DROP INDEX "{name}"')
-    return {str(name): str(sql) for name, sql in found}
+    for what, name, _sql in found:
+        conn.execute(f'DROP {what.upper()} "{name}"')
+    if any(what == "trigger" for what, _name, _sql in found):
+        conn.execute("INSERT INTO member_changes (member_id) VALUES (NULL)")
+    return {str(name): str(sql) for _what, name, sql in found}
 
 
 # While indexes are built after a load: SQLite's sorter cuts the rows into runs of the page cache's

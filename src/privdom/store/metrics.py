@@ -11,6 +11,7 @@ means "local date <= as_of".
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ class MetricsQuery:
     koc_min_messages: int
     koc_min_images: int
     ranks: bool = True  # False skips RFM scores/classes and KOC ranks (left NULL) for a faster table
+    # The day counts lifecycle conditions compare recency_days / tenure_days with: a member whose
+    # data did not change can change segment on a new date only by crossing one (metrics_patch).
+    # None: a condition whose day counts could not be listed.
+    recency_days_compared: tuple[int, ...] | None = ()
+    tenure_days_compared: tuple[int, ...] | None = ()
 
 
 # One GROUP BY pass over the counted orders up to the date, read in member order from the covering
@@ -68,7 +74,7 @@ SELECT member_id,
        SUM(CASE WHEN paid_at >= :start_365 THEN amount_fen ELSE 0 END) AS spend_365,
        SUM(CASE WHEN paid_at >= :window_start THEN amount_fen ELSE 0 END) AS spend_window
 FROM orders
-WHERE counted = 1 AND paid_at IS NOT NULL AND paid_at < :next_day
+WHERE counted = 1 AND paid_at IS NOT NULL AND paid_at < :next_day{only}
 GROUP BY member_id
 """
 
@@ -76,7 +82,7 @@ _ACTIVITY_AGG = """
 CREATE TEMP TABLE _mm_activity AS
 SELECT member_id, SUM(messages) AS messages_30, SUM(images) AS images_30
 FROM activity
-WHERE date >= :start_30 AND date <= :as_of
+WHERE date >= :start_30 AND date <= :as_of{only}
 GROUP BY member_id
 """
 
@@ -186,29 +192,40 @@ FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.
       LEFT JOIN _mm_orders o ON o.member_id = mb.member_id
       LEFT JOIN _mm_after af ON af.member_id = mb.member_id
       LEFT JOIN _mm_activity a ON a.member_id = mb.member_id
-      WHERE mb.joined_at IS NULL OR mb.joined_at = '' OR substr(mb.joined_at, 1, 10) <= :as_of))
+      WHERE (mb.joined_at IS NULL OR mb.joined_at = '' OR substr(mb.joined_at, 1, 10) <= :as_of){{only_mb}}))
 """
 
 # RFM (SPEC §4): the population is the members with orders and a known last order. A score is
 # 1 + (rank - 1) * scores // n with ties ranked together, and the rank of a value is 1 + the number
 # of members with a worse one, so each metric is counted per distinct value (a few thousand rows)
 # and the running count gives every member's score by a key lookup: no sort of the population.
+# The counts per value are kept in a snapshot: a patch adds and takes away the changed members'
+# values and scores again from them (metrics_patch), with this same SQL.
+RFM_POPULATION = "orders_total > 0 AND recency_days IS NOT NULL"
+
+_RFM_COUNT = f"""
+INSERT INTO {{counts}} (v, c)
+SELECT {{column}}, COUNT(*) FROM _mm_base WHERE {RFM_POPULATION} GROUP BY 1
+"""
+
+# The means from the counts: an exact integer sum over the count, as AVG takes it.
 _RFM_STATS = """
 CREATE TEMP TABLE _mm_rfm_stats AS
-SELECT COUNT(*) AS n, AVG(recency_days) AS r, AVG(orders_total) AS f, AVG(spend_total) AS m
-FROM _mm_base WHERE orders_total > 0 AND recency_days IS NOT NULL
+SELECT COALESCE(r.n, 0) AS n, r.s * 1.0 / r.n AS r, f.s * 1.0 / f.n AS f, m.s * 1.0 / m.n AS m
+FROM (SELECT SUM(c) AS n, SUM(v * c) AS s FROM temp._mm_rfm_count_r) r,
+     (SELECT SUM(c) AS n, SUM(v * c) AS s FROM temp._mm_rfm_count_f) f,
+     (SELECT SUM(c) AS n, SUM(v * c) AS s FROM temp._mm_rfm_count_m) m
 """
 
 _RFM_SCORE = """
 INSERT INTO {table}
 SELECT v, 1 + (SUM(c) OVER (ORDER BY v {order} ROWS UNBOUNDED PRECEDING) - c) * :scores / s.n
-FROM (SELECT {column} AS v, COUNT(*) AS c FROM _mm_base
-      WHERE orders_total > 0 AND recency_days IS NOT NULL GROUP BY 1), _mm_rfm_stats s
+FROM temp.{counts}, _mm_rfm_stats s
 """
 
 # (score table, metric, rank order): recency ranks the oldest first, so recent members score high.
-_RFM_METRICS = (("_mm_rfm_r", "recency_days", "DESC"), ("_mm_rfm_f", "orders_total", "ASC"),
-                ("_mm_rfm_m", "spend_total", "ASC"))  # fmt: skip
+RFM_METRICS = (("_mm_rfm_r", "recency_days", "DESC"), ("_mm_rfm_f", "orders_total", "ASC"),
+               ("_mm_rfm_m", "spend_total", "ASC"))  # fmt: skip
 
 _RFM_COLUMNS = """
        CASE WHEN b.orders_total > 0 AND b.recency_days IS NOT NULL THEN rr.score END AS rfm_r,
@@ -221,6 +238,8 @@ _RFM_COLUMNS = """
                     WHEN b.orders_total > s.f THEN 'retain' ELSE 'winback' END END AS rfm_class,
        k.rank AS koc_rank"""
 
+RANK_COLUMNS = ("rfm_r", "rfm_f", "rfm_m", "rfm_class", "koc_rank")
+
 _RFM_JOINS = """
      CROSS JOIN _mm_rfm_stats s
      LEFT JOIN _mm_rfm_r rr ON rr.v = b.recency_days
@@ -231,7 +250,7 @@ _RFM_JOINS = """
 _KOC_RANK = """
 INSERT INTO _mm_koc
 SELECT member_id, ROW_NUMBER() OVER (ORDER BY messages_30 + images_30 DESC, member_id)
-FROM _mm_base
+FROM {source}
 WHERE orders_total >= :orders AND (messages_30 >= :messages OR images_30 >= :images)
 """
 
@@ -242,8 +261,51 @@ _COLUMNS = """member_id, name, nickname, phone, phone_display, owner, store, reg
     koc_rank, basis, tier_metric, tier_threshold"""
 
 METRIC_COLUMNS = [c.strip() for c in _COLUMNS.split(",")]
-_TEMP_TABLES = ("member_metrics", "_mm_orders", "_mm_after", "_mm_activity", "_mm_base", "_mm_rfm_stats", "_mm_rfm_r",
-                "_mm_rfm_f", "_mm_rfm_m", "_mm_koc")
+_SINCE = ("tier_since", "segment_since")
+# The order of member_metrics' columns, as `SELECT *` gives them: the dates the tier and segment
+# were reached come last.
+TABLE_COLUMNS = [c for c in METRIC_COLUMNS if c not in _SINCE] + list(_SINCE)
+# What a snapshot stores: the days since the last and first order change every day for every
+# member, so they are computed as a snapshot is read (`snapshot_view`), from its date.
+DAY_COUNTS = {"recency_days": "last_order_date", "tenure_days": "first_order_date"}
+SNAPSHOT_COLUMNS = [c for c in TABLE_COLUMNS if c not in DAY_COUNTS]
+# A snapshot is written once and read by every later command, so it carries the indexes they need:
+# lookups by member, `members` in spend order (no sort of a million rows), and the planner's event
+# dates (each member trigger reads only the members whose event falls in its window).
+# A patch (store/metrics_patch.py) finds the members whose ranks moved by the spend and last order
+# indexes, and the KOCs by theirs.
+SNAPSHOT_INDEXES = (
+    ("id", "member_id", ""),
+    ("spend", "spend_total DESC, member_id", ""),
+    ("joined", "joined_date", ""),
+    ("first_order", "first_order_date", ""),
+    ("last_order", "last_order_date", ""),
+    ("tier_since", "tier_since", ""),
+    ("segment_since", "segment_since", ""),
+    ("birthday", "COALESCE(birthday_md, substr(birthday, 6, 5))", ""),
+    ("koc", "member_id", "koc = 1"),
+)
+# The snapshot's columns some index holds: a patch rewrites them only in rows where they changed.
+INDEXED_COLUMNS = frozenset(
+    c
+    for c in SNAPSHOT_COLUMNS
+    for _name, columns, where in SNAPSHOT_INDEXES
+    if re.search(rf"\b{c}\b", f"{columns} {where}")
+)
+# The members a patch computes again (metrics_patch); the per-member statements read only these
+# when given `only=True`.
+ONLY = "temp._mm_only"
+
+
+def day_count_sql(column: str, as_of: str) -> str:
+    """recency_days / tenure_days as of `as_of` (a date from code), from the stored date."""
+    return f"CAST(julianday('{as_of}') - julianday({DAY_COUNTS[column]}) AS INTEGER)"
+
+
+def snapshot_view(schema: str, as_of: str) -> str:
+    """The TEMP VIEW member_metrics over a snapshot of `as_of` in `schema`."""
+    select = ", ".join(f"{day_count_sql(c, as_of)} AS {c}" if c in DAY_COUNTS else c for c in TABLE_COLUMNS)
+    return f"CREATE TEMP VIEW member_metrics AS SELECT {select} FROM {schema}.member_metrics"
 
 
 def _tier_metric_sql(q: MetricsQuery, value: str = "") -> str:
@@ -348,9 +410,21 @@ def _nth_order_sql(n: int) -> str:
 
 
 def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_metrics") -> None:
-    """Compute the metrics into table `target` (`temp.member_metrics`, or a snapshot in main)."""
-    levels = sorted(q.levels, key=lambda lv: lv.threshold)
-    named = {
+    """Compute the metrics of every member into table `target` (`temp.member_metrics`, or a
+    snapshot's table: that one without the day counts, see SNAPSHOT_COLUMNS)."""
+    member_bases(conn, q)
+    if q.ranks:
+        count_rfm_values(conn)
+        rank(conn, q, "_mm_base")
+    select, params = member_rows(q, TABLE_COLUMNS if target.startswith("temp.") else SNAPSHOT_COLUMNS)
+    temp = "TEMP " if target.startswith("temp.") else ""
+    conn.execute(f"CREATE {temp}TABLE {target} AS {select}", params)
+    # The helper tables stay until the connection closes, or the next build drops them: dropping
+    # them here walks their pages to free them, 0.5 s at 1M members that no later query needs.
+
+
+def _named(q: MetricsQuery) -> dict[str, Any]:
+    return {
         "as_of": q.as_of,
         "next_day": q.next_day,
         "start_365": q.start_365,
@@ -358,36 +432,80 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
         "window_start": q.window_start or "0000-00-00",
         "gpy": int(q.growth_per_yuan),
     }
-    for table in _TEMP_TABLES[1:]:
+
+
+def member_bases(conn: sqlite3.Connection, q: MetricsQuery, *, only: bool = False) -> None:
+    """`_mm_base`: every member's identity and order and activity aggregates as of the date, or,
+    with `only`, those of the members in ONLY: the same statements, each reading only those
+    members' rows through the indexes on member_id."""
+    named = _named(q)
+    for table in ("_mm_orders", "_mm_after", "_mm_activity", "_mm_base"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    conn.execute(_ORDER_AGG, named)
+    restrict = f" AND member_id IN (SELECT member_id FROM {ONLY})" if only else ""
+    conn.execute(_ORDER_AGG.format(only=restrict), named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_orders_id ON _mm_orders(member_id)")
+    # The orders after a member export's last order time, of the members in _mm_orders (so of the
+    # members in ONLY too, when given).
     conn.execute(_AFTER_AGG, named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_after_id ON _mm_after(member_id)")
-    conn.execute(_ACTIVITY_AGG, named)
+    conn.execute(_ACTIVITY_AGG.format(only=restrict), named)
     conn.execute("CREATE UNIQUE INDEX temp._mm_activity_id ON _mm_activity(member_id)")
-    conn.execute(_BASE, named)
+    conn.execute(_BASE.format(only_mb=restrict.replace("member_id", "mb.member_id", 1)), named)
+
+
+def create_rfm_counts(conn: sqlite3.Connection) -> None:
+    for metric in "rfm":
+        conn.execute(f"DROP TABLE IF EXISTS temp._mm_rfm_count_{metric}")
+        conn.execute(f"CREATE TEMP TABLE _mm_rfm_count_{metric} (v INTEGER PRIMARY KEY, c INT) WITHOUT ROWID")
+
+
+def count_rfm_values(conn: sqlite3.Connection) -> None:
+    """The RFM population's members per value of each metric, from every member's `_mm_base`."""
+    create_rfm_counts(conn)
+    for (_table, column, _order), metric in zip(RFM_METRICS, "rfm", strict=True):
+        conn.execute(_RFM_COUNT.format(counts=f"temp._mm_rfm_count_{metric}", column=column))
+
+
+def rank(conn: sqlite3.Connection, q: MetricsQuery, koc_source: str) -> None:
+    """The RFM means and scores from the counts per value (`_mm_rfm_count_*`), and the KOC ranks
+    of the members in `koc_source` (`_mm_base`, or a patch's union with its snapshot)."""
+    for table in ("_mm_rfm_stats", "_mm_rfm_r", "_mm_rfm_f", "_mm_rfm_m", "_mm_koc"):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    conn.execute(_RFM_STATS)
+    for (table, _column, order), metric in zip(RFM_METRICS, "rfm", strict=True):
+        conn.execute(f"CREATE TEMP TABLE {table} (v INTEGER PRIMARY KEY, score INT) WITHOUT ROWID")
+        sql = _RFM_SCORE.format(table=table, counts=f"_mm_rfm_count_{metric}", order=order)
+        conn.execute(sql, {"scores": q.rfm_scores})
+    conn.execute("CREATE TEMP TABLE _mm_koc (member_id TEXT PRIMARY KEY, rank INT) WITHOUT ROWID")
+    conn.execute(
+        _KOC_RANK.format(source=koc_source),
+        {"orders": q.koc_min_orders, "messages": q.koc_min_messages, "images": q.koc_min_images},
+    )
+
+
+def member_ranks(base: str) -> str:
+    """The SELECT of member_id and RANK_COLUMNS of the members in `base` (member_id, orders_total,
+    spend_total, recency_days), with the expressions `member_rows` uses, after `rank`."""
+    return f"SELECT b.member_id, {_RFM_COLUMNS} FROM {base} b{_RFM_JOINS}"
+
+
+def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]]:
+    """The SELECT of the metrics rows of the members in `_mm_base` (`columns` of TABLE_COLUMNS, in
+    that order), with its parameters: ranks from `rank` when `q.ranks`, the tier and segment, and the
+    dates they were reached (per-member index reads of their orders)."""
+    levels = sorted(q.levels, key=lambda lv: lv.threshold)
     ranked = ""
     ranks = "NULL AS rfm_r, NULL AS rfm_f, NULL AS rfm_m, NULL AS rfm_class, NULL AS koc_rank"
     if q.ranks:
-        conn.execute(_RFM_STATS)
-        for table, column, order in _RFM_METRICS:
-            conn.execute(f"CREATE TEMP TABLE {table} (v INTEGER PRIMARY KEY, score INT) WITHOUT ROWID")
-            conn.execute(_RFM_SCORE.format(table=table, column=column, order=order), {"scores": q.rfm_scores})
-        conn.execute("CREATE TEMP TABLE _mm_koc (member_id TEXT PRIMARY KEY, rank INT) WITHOUT ROWID")
-        conn.execute(
-            _KOC_RANK,
-            {"orders": q.koc_min_orders, "messages": q.koc_min_messages, "images": q.koc_min_images},
-        )
         ranked, ranks = _RFM_JOINS, _RFM_COLUMNS
-
     # Positional parameters from here on (compiled conditions bring their own), appended in the
     # order their placeholders appear in the statement text.
     params: list[Any] = []
+    window_start = q.window_start or "0000-00-00"
     base = levels[0].threshold if levels else 0
     tier_since = _tier_since_sql(q, base) if levels else "NULL"
     if levels:
-        params += [named["window_start"], q.next_day] + [q.next_day] * imported_tier_since_params(q)
+        params += [window_start, q.next_day] + [q.next_day] * imported_tier_since_params(q)
     # (condition, date expression, their parameters) per segment that says when it started.
     since: list[tuple[str, str, list[Any]]] = []
     for seg in q.segments:
@@ -425,12 +543,14 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
     for lv in reversed(levels):
         params += [lv.threshold, lv.threshold]
     params += [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
-    columns = ", ".join(c for c in METRIC_COLUMNS if c not in ("tier_since", "segment_since"))
-    temp = "TEMP " if target.startswith("temp.") else ""
-    conn.execute(
-        f"""
-        CREATE {temp}TABLE {target} AS
-        SELECT {columns}, {tier_since} AS tier_since, {segment_since} AS segment_since
+    # Only the columns asked for, in their order; the since dates are the last two when asked for.
+    assert [c for c in TABLE_COLUMNS if c in columns] == list(columns), columns
+    dates = {"tier_since": tier_since, "segment_since": segment_since}
+    if [c for c in columns if c in dates] != list(_SINCE):
+        raise AssertionError("member rows carry both since dates")
+    listed = ", ".join(f"{dates[c]} AS {c}" if c in dates else c for c in columns)
+    select = f"""
+        SELECT {listed}
         FROM (SELECT c.*, {lifecycle} AS lifecycle
               FROM (SELECT t.*, {tier} AS tier, {threshold} AS tier_threshold
                     FROM (SELECT d.*, {_tier_metric_sql(q)} AS tier_metric
@@ -438,11 +558,8 @@ def build(conn: sqlite3.Connection, q: MetricsQuery, target: str = "temp.member_
                                   CASE WHEN b.orders_total >= ? AND (b.messages_30 >= ? OR b.images_30 >= ?)
                                        THEN 1 ELSE 0 END AS koc
                                 FROM _mm_base b{ranked}) d) t) c) l
-        """,
-        params,
-    )
-    # The helper tables stay until the connection closes, or the next build drops them: dropping
-    # them here walks their pages to free them, 0.5 s at 1M members that no later query needs.
+        """
+    return select, params
 
 
 def drop_member_metrics(conn: sqlite3.Connection) -> None:

@@ -71,6 +71,63 @@ def _phone_ids(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE temp.phone_rekey")
 
 
+def _member_changes(conn: sqlite3.Connection) -> None:
+    """8 -> 9: the members whose metrics inputs changed, kept by the database itself, so that the
+    metrics of a new date patch yesterday's snapshot instead of computing every member again
+    (store/metrics_patch.py).
+
+    * `settings.workspace_id`: a random id, so that a workspace made again in the same folder never
+      takes the snapshots of the one before for its own.
+    * `member_changes`: one row per member id written, deleted or changed in `members`, `orders`
+      or `activity`, by triggers, whatever the statement (an import's upsert, a merge that re-keys
+      orders, a refund, a row changed by hand). AUTOINCREMENT: a sequence number is never given
+      twice, so a snapshot's "changes up to N" stays true after old rows are pruned. A row with no
+      member id says "every member": a first import into an empty table drops the triggers for its
+      load, as it drops the indexes, and writes one such row instead of millions.
+    * The date indexes find the members a new date touches without reading every row: the orders
+      that enter the day or leave a window, the members who join, the exported last orders that
+      enter or leave a window.
+    """
+    conn.execute("INSERT INTO settings VALUES ('workspace_id', lower(hex(randomblob(16))))")
+    conn.execute("CREATE TABLE member_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT)")
+    conn.execute("INSERT INTO member_changes (member_id) VALUES (NULL)")  # the data before: all of it
+    for table in CHANGE_TRIGGERED:
+        columns = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
+        for statement in change_triggers(table, columns):
+            conn.execute(statement)
+    # Each import forgets all but the last KEPT_CHANGES: a snapshot older than those is not patched
+    # (metrics_patch sees the gap) but built in full, as it would be anyway after that many changes.
+    conn.execute(
+        "CREATE TRIGGER imports_forget_changes AFTER INSERT ON imports BEGIN DELETE FROM member_changes"
+        f" WHERE seq <= (SELECT seq FROM sqlite_sequence WHERE name = 'member_changes') - {KEPT_CHANGES}; END"
+    )
+    conn.execute("CREATE INDEX orders_paid ON orders(paid_at, member_id)")
+    conn.execute("CREATE INDEX members_joined ON members(joined_at) WHERE joined_at IS NOT NULL")
+    conn.execute("CREATE INDEX members_last_order ON members(last_order_at) WHERE last_order_at IS NOT NULL")
+
+
+# The changes `member_changes` keeps: a few years of a big brand's days, tens of MB at most.
+KEPT_CHANGES = 2_000_000
+# The tables member metrics are computed from; their triggers write `member_changes`.
+CHANGE_TRIGGERED = ("members", "orders", "activity")
+
+
+def change_triggers(table: str, columns: list[str]) -> list[str]:
+    """The three triggers that note the member ids a write to `table` touches. An update notes
+    them only when a value differs (an upsert rewrites unchanged rows), and both ids when the
+    row moves to another member."""
+    differs = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+    log = "INSERT INTO member_changes (member_id) VALUES"
+    return [
+        f"CREATE TRIGGER {table}_changes_insert AFTER INSERT ON {table} BEGIN {log} (NEW.member_id); END",
+        f"CREATE TRIGGER {table}_changes_delete AFTER DELETE ON {table} BEGIN {log} (OLD.member_id); END",
+        f"CREATE TRIGGER {table}_changes_update AFTER UPDATE ON {table} WHEN {differs} BEGIN "
+        f"{log} (OLD.member_id); "
+        f"INSERT INTO member_changes (member_id) SELECT NEW.member_id WHERE NEW.member_id IS NOT OLD.member_id; "
+        "END",
+    ]
+
+
 # A step is SQL statements, or a function for a step that needs to look at the data first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 0 -> 1: the first schema.
@@ -295,6 +352,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # ---- 7 -> 8: see _phone_ids.
     _phone_ids,
+    # ---- 8 -> 9: see _member_changes.
+    _member_changes,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -343,6 +402,9 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL mode, which fixes it
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # An INSERT OR REPLACE then fires the delete triggers of the rows it replaces, so the
+        # member a replaced order belonged to is noted as changed too.
+        conn.execute("PRAGMA recursive_triggers = ON")
     except sqlite3.DatabaseError as exc:
         if read_only(exc):
             raise
