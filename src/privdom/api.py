@@ -89,8 +89,10 @@ class Workspace:
 
         `options` are those of `privdom import`: encoding, mappings, source, sheet, dry_run, ...
         """
-        timezone = self.playbook().timezone
+        playbook = self.playbook()
+        timezone = playbook.timezone
         options.setdefault("started_at", self.now())
+        options.setdefault("tiers", [level.id for level in playbook.tiers.levels])
         with closing(self.connect()) as conn:
             return ingest_file(conn, kind, Path(path), timezone=timezone, **options)
 

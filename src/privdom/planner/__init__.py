@@ -2,7 +2,8 @@
 
 from privdom.planner.build import build_plan, candidates, save_plan
 from privdom.planner.history import SavedTask
-from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task, task_id
+from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task
+from privdom.store.tasks import task_id
 
 __all__ = [
     "BlockedTask",
