@@ -39,3 +39,22 @@ def test_totals_without_a_last_order_time_take_the_later_orders_on_top(cli: Cli,
     assert (m1["orders_total"], str(m1["spend_total"]), m1["last_order_date"]) == (6, "540.00", str(later))
     conn = sqlite3.connect(workspace / "privdom.db")
     assert conn.execute("SELECT totals_as_of IS NOT NULL FROM members WHERE member_id = 'M1'").fetchone()[0] == 1
+
+
+def test_a_morning_saved_without_tasks_is_not_missed(cli: Cli, workspace: Path) -> None:
+    # 11-02 saves A1's day-3 task; 11-03 is saved with no task; B1 (joined 10-31, day-3 task due
+    # 11-03) arrives after that save: on 11-04 the task is late data, not a missed morning.
+    _write(workspace / "a.csv", "会员卡号,手机,姓名,注册时间\nA1,13800000001,张三,2026-10-30 10:00:00\n")
+    _write(workspace / "b.csv", "会员卡号,手机,姓名,注册时间\nB1,13800000002,李四,2026-10-31 10:00:00\n")
+    assert cli("import", "members", "a.csv").exit_code == 0
+    assert cli("plan", "--date", "2026-11-02", "--save").exit_code == 0
+    assert cli("plan", "--date", "2026-11-03", "--save").exit_code == 0
+    conn = sqlite3.connect(workspace / "privdom.db")
+    assert conn.execute("SELECT COUNT(*) FROM tasks WHERE date = '2026-11-03'").fetchone()[0] == 0
+    assert [r[0] for r in conn.execute("SELECT date FROM saved_mornings ORDER BY date")] == [
+        "2026-11-02", "2026-11-03"]
+    assert cli("import", "members", "b.csv").exit_code == 0
+    res = cli("plan", "--date", "2026-11-04", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    (b1,) = [t for t in res.json()["tasks"] if t["member_id"] == "B1"]
+    assert "数据晚到（事件 2026-10-31）" in b1["reason"] and "补发" not in b1["reason"]
