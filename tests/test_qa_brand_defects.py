@@ -58,3 +58,28 @@ def test_a_morning_saved_without_tasks_is_not_missed(cli: Cli, workspace: Path) 
     assert res.exit_code == 0, res.stderr
     (b1,) = [t for t in res.json()["tasks"] if t["member_id"] == "B1"]
     assert "数据晚到（事件 2026-10-31）" in b1["reason"] and "补发" not in b1["reason"]
+
+
+def _import(cli: Cli, kind: str, path: str) -> dict[str, Any]:
+    res = cli("import", kind, path, "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    report: dict[str, Any] = res.json()
+    return report
+
+
+def test_an_amount_that_cannot_be_read_or_is_negative_is_no_order(cli: Cli, workspace: Path) -> None:
+    _write(workspace / "m.csv", "会员卡号,手机,累计消费金额,累计消费次数\nM1,13800000001,-500.00,5\nM2,13800000002,100,1\n")
+    orders = ("订单号,会员卡号,付款时间,实付金额\nO1,M1,2026-11-20 10:00:00,#N/A\n"
+              "O2,M1,2026-11-20 10:00:00,99999999999999999999\nO3,M1,2026-11-20 10:00:00,-50.00\n"
+              "O4,M1,2026-11-21 10:00:00,10.00\n")
+    _write(workspace / "o.csv", orders)  # into an empty table
+    _write(workspace / "o2.csv", orders.replace("O", "P").replace("P4,M1", "P4,M2"))  # merged into stored rows
+    members = _import(cli, "members", "m.csv")
+    assert members["nulled_by_column"] == {"累计消费金额": 1} and members["rejected"] == 0
+    for name in ("o.csv", "o2.csv"):
+        report = _import(cli, "orders", name)
+        assert report["rejected_by_reason"] == {"invalid_amount": 2, "negative_amount": 1}
+        assert report["rejected"] == 3 and report["inserted"] == 1
+    conn = sqlite3.connect(workspace / "privdom.db")
+    assert conn.execute("SELECT order_id, amount_fen FROM orders ORDER BY 1").fetchall() == [("O4", 1000), ("P4", 1000)]
+    assert conn.execute("SELECT total_spent_fen FROM members WHERE member_id = 'M1'").fetchone()[0] is None
