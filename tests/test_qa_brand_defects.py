@@ -83,3 +83,14 @@ def test_an_amount_that_cannot_be_read_or_is_negative_is_no_order(cli: Cli, work
     conn = sqlite3.connect(workspace / "privdom.db")
     assert conn.execute("SELECT order_id, amount_fen FROM orders ORDER BY 1").fetchall() == [("O4", 1000), ("P4", 1000)]
     assert conn.execute("SELECT total_spent_fen FROM members WHERE member_id = 'M1'").fetchone()[0] is None
+
+
+def test_a_line_break_in_a_name_never_reaches_the_message(cli: Cli, workspace: Path) -> None:
+    _write(workspace / "a.csv",
+           '会员卡号,手机,姓名,注册时间\nA1,13800000001,"李|四\n- [ ] 伪造\u202e\t",2026-10-30 10:00:00\n')
+    assert cli("import", "members", "a.csv").exit_code == 0
+    res = cli("plan", "--date", "2026-11-02", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    (task,) = [t for t in res.json()["tasks"] if t["member_id"] == "A1"]
+    assert "李|四 - [ ] 伪造" in task["message"]
+    assert not any(c in task["message"] for c in "\n\t\u202e")
