@@ -94,3 +94,17 @@ def test_a_line_break_in_a_name_never_reaches_the_message(cli: Cli, workspace: P
     (task,) = [t for t in res.json()["tasks"] if t["member_id"] == "A1"]
     assert "李|四 - [ ] 伪造" in task["message"]
     assert not any(c in task["message"] for c in "\n\t\u202e")
+
+
+def test_the_80_20_line_of_two_members_names_one(cli: Cli, workspace: Path) -> None:
+    _write(workspace / "m.csv", "会员卡号,手机,注册时间\nM1,13800000001,2026-01-01\nM2,13800000002,2026-01-01\n")
+    _write(workspace / "o.csv", "订单号,会员卡号,付款时间,实付金额\nO1,M1,2026-11-20 10:00:00,300.00\n"
+                                "O2,M2,2026-11-20 11:00:00,100.00\n")
+    assert cli("import", "members", "m.csv").exit_code == 0
+    assert cli("import", "orders", "o.csv").exit_code == 0
+    res = cli("tiers", "--date", "2026-11-23", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    data = res.json()
+    assert (data["top20_members"], data["top20_spend_share"]) == (1, 0.75)
+    text = cli("tiers", "--date", "2026-11-23").stdout
+    assert "top 20% of members (1) bring 75.0%" in text

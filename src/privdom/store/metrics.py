@@ -700,7 +700,8 @@ def top_share(conn: sqlite3.Connection, fraction: float) -> tuple[int, int, int]
     total_members, total_spend = conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(spend_total), 0) FROM member_metrics"
     ).fetchone()
-    top = int(total_members * fraction + 0.5)
+    # Rounded, but at least one member: with one or two members "the top 20%" is the first one.
+    top = max(int(total_members * fraction + 0.5), 1) if total_members else 0
     spend = conn.execute(
         "SELECT COALESCE(SUM(spend_total), 0) FROM (SELECT spend_total FROM member_metrics"
         " ORDER BY spend_total DESC LIMIT ?)",
