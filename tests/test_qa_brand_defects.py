@@ -3,12 +3,13 @@ cannot be read, mornings saved without a task, line breaks in names, the 80/20 l
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 Cli = Callable[..., Any]
 
@@ -68,7 +69,8 @@ def _import(cli: Cli, kind: str, path: str) -> dict[str, Any]:
 
 
 def test_an_amount_that_cannot_be_read_or_is_negative_is_no_order(cli: Cli, workspace: Path) -> None:
-    _write(workspace / "m.csv", "会员卡号,手机,累计消费金额,累计消费次数\nM1,13800000001,-500.00,5\nM2,13800000002,100,1\n")
+    _write(workspace / "m.csv",
+           "会员卡号,手机,累计消费金额,累计消费次数\nM1,13800000001,-500.00,5\nM2,13800000002,100,1\n")
     orders = ("订单号,会员卡号,付款时间,实付金额\nO1,M1,2026-11-20 10:00:00,#N/A\n"
               "O2,M1,2026-11-20 10:00:00,99999999999999999999\nO3,M1,2026-11-20 10:00:00,-50.00\n"
               "O4,M1,2026-11-21 10:00:00,10.00\n")
@@ -108,3 +110,23 @@ def test_the_80_20_line_of_two_members_names_one(cli: Cli, workspace: Path) -> N
     assert (data["top20_members"], data["top20_spend_share"]) == (1, 0.75)
     text = cli("tiers", "--date", "2026-11-23").stdout
     assert "top 20% of members (1) bring 75.0%" in text
+
+
+def test_members_without_an_owner_are_the_default_owners_in_report_and_member_view(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("init", "b", "--owner", "老板").exit_code == 0
+    monkeypatch.chdir(tmp_path / "b")
+    _write(tmp_path / "b" / "o.csv", "订单号,手机,付款时间,实付金额\nO1,13800000001,2026-11-20 10:00:00,30.00\n"
+                                     "O2,13800000002,2026-11-21 10:00:00,30.00\n")
+    assert cli("import", "orders", "o.csv").exit_code == 0
+    res = cli("report", "--date", "2026-11-23", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    owners = {o["owner"]: o for o in res.json()["owners"]}
+    assert set(owners) == {"老板"}
+    assert (owners["老板"]["members"], owners["老板"]["unassigned_members"]) == (2, 2)
+    (member_id,) = [r[0] for r in sqlite3.connect(tmp_path / "b" / "privdom.db").execute(
+        "SELECT member_id FROM members LIMIT 1")]
+    res = cli("member", member_id, "--date", "2026-11-23", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["member"]["owner"] == "老板"
