@@ -105,6 +105,11 @@ class Report(BaseModel):
     owners: list[OwnerLoad]
 
 
+def health(g: GroupHealth) -> tuple[bool, int, int, str]:
+    """Worst first: silent groups, the longest silent first, then the quietest over 30 days."""
+    return (not g.silent, -(g.silent_days or 0), g.messages_30, g.group_id)
+
+
 FUNNEL = (
     ("joined", "入会", "Joined"),
     ("first_order", "首单", "First order"),
@@ -127,7 +132,7 @@ def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> R
     segments = [(s.id, s.zh, s.en) for s in playbook.lifecycle]
     lifecycle = _shares(segment_distribution(conn, playbook, as_of, "lifecycle"))
     silent_after = silent_after_days(playbook)
-    groups = [_group_health(row, as_of, silent_after) for row in store.group_rows(conn, as_of)]
+    groups = sorted((_group_health(row, as_of, silent_after) for row in store.group_rows(conn, as_of)), key=health)
     return Report(
         brand=playbook.brand,
         as_of=as_of,

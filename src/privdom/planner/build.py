@@ -172,12 +172,6 @@ def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> in
     )
 
 
-def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> list[dict[str, Any]]:
-    """Saved tasks for one member dated `as_of` or later (the `member` profile shows them)."""
-    rows = store.list_tasks(
-        conn, day=None, status=None, owner=None, member_id=member_id, from_day=as_of.isoformat()
-    )
-    return [{k: r[k] for k in r.keys()} for r in rows]
 
 
 class _RuleFields(NamedTuple):

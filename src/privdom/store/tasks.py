@@ -159,6 +159,7 @@ def list_tasks(
     member_id: str | None = None,
     from_day: str | None = None,
 ) -> list[sqlite3.Row]:
+    """Saved tasks in date and due order, each with `target`: its group's or member's name."""
     where: list[str] = []
     params: list[str] = []
     for column, op, value in (
@@ -169,15 +170,39 @@ def list_tasks(
         ("date", ">=", from_day),
     ):
         if value is not None:
-            where.append(f"{column} {op} ?")
+            where.append(f"t.{column} {op} ?")
             params.append(value)
     if status is None:  # held-out tasks are no one's to-do: listed only when asked for by status
-        where.append("status != 'holdout'")
+        where.append("t.status != 'holdout'")
     sql = (
-        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where)} "
-        "ORDER BY date, due_at, owner, task_id"
+        f"SELECT {', '.join('t.' + c for c in TASK_COLUMNS)}, "
+        "COALESCE(g.name, m.name, m.nickname, m.phone_display, m.phone, t.member_id, t.group_id, t.owner) AS target "
+        "FROM tasks t LEFT JOIN members m ON m.member_id = t.member_id "
+        "LEFT JOIN groups g ON g.group_id = t.group_id "
+        f"WHERE {' AND '.join(where) or '1'} ORDER BY t.date, t.due_at, t.owner, t.task_id"
     )
     return conn.execute(sql, params).fetchall()
+
+
+def ids_starting(conn: sqlite3.Connection, prefix: str) -> list[str]:
+    """Saved task ids, held-out ones aside, that start with `prefix` (ids are lowercase hex: `~`
+    sorts after them all)."""
+    rows = conn.execute(
+        "SELECT task_id FROM tasks WHERE task_id >= ? AND task_id < ? AND status != 'holdout' ORDER BY task_id",
+        (prefix, prefix + "~"),
+    )
+    return [str(r[0]) for r in rows]
+
+
+def line_tasks(conn: sqlite3.Connection, action: str) -> list[list[str]]:
+    """The task ids of every saved line of two or more `action` tasks: one message of one rule by
+    one owner at one time of a day (planner.lines)."""
+    rows = conn.execute(
+        "SELECT group_concat(task_id) FROM tasks WHERE action = ? AND status != 'holdout' "
+        "GROUP BY date, owner, rule, due_at, message HAVING COUNT(*) > 1",
+        (action,),
+    )
+    return [str(r[0]).split(",") for r in rows]
 
 
 def close_tasks(
