@@ -216,16 +216,20 @@ def test_owner_workload_counts_members_and_open_tasks(cli, brand: Path) -> None:
     figures = member_figures(AS_OF)
     data = report_json(cli)
     owners = {o["owner"]: o for o in data["owners"]}
-    expected_members = Counter(f["owner"] for f in figures.values())
-    for owner in set(expected_members) | {t[2] for t in TASKS}:
-        open_tasks = [t for t in TASKS if t[2] == owner and t[3] == "open" and t[1] <= AS_OF.isoformat()]
+    # Members without an owner are the default owner's, as their tasks are.
+    default = "运营"
+    expected_members = Counter(f["owner"] or default for f in figures.values())
+    for owner in set(expected_members) | {t[2] or default for t in TASKS}:
+        open_tasks = [t for t in TASKS if (t[2] or default) == owner and t[3] == "open" and t[1] <= AS_OF.isoformat()]
         if not expected_members[owner] and not open_tasks:
             assert owner not in owners
             continue
         assert owners[owner]["members"] == expected_members[owner], owner
         assert owners[owner]["open_tasks"] == len(open_tasks), owner
         assert owners[owner]["overdue_tasks"] == sum(t[1] < AS_OF.isoformat() for t in open_tasks), owner
-    assert data["owners"][-1]["owner"] is None  # unassigned members stand out at the end
+    unassigned = sum(1 for f in figures.values() if not f["owner"])
+    assert unassigned > 0 and owners[default]["unassigned_members"] == unassigned
+    assert None not in owners
 
 
 class _Collect(HTMLParser):

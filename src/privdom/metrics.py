@@ -134,6 +134,8 @@ def member_profile(
             hint="pick a later --date, or leave it out for today",
         )
     m = dict(row)
+    # A member without an owner is the default owner's: the planner gives their tasks to them.
+    m["owner"] = m["owner"] or playbook.limits.default_owner
     return MemberProfile(
         as_of=as_of,
         metrics=m,

@@ -168,6 +168,7 @@ def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> in
         [row(t) for t in plan.tasks if not t.existing],
         held_out=[row(t) for t in plan.held_out if not t.existing],
         deferred=waits,
+        morning=(plan.date, saved_at.isoformat(timespec="seconds")),
     )
 
 

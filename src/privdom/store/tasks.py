@@ -91,10 +91,14 @@ def insert_tasks(
     *,
     held_out: Iterable[Sequence[Any]] = (),
     deferred: Iterable[Sequence[Any]] = (),
+    morning: tuple[str, str] | None = None,
 ) -> int:
     """Insert new tasks, held-out tasks and first deferrals in one transaction; an id already saved
-    is left as it is. Returns how many of `rows` (the tasks to do) were inserted."""
+    is left as it is. `morning` (date, saved_at) records the morning as saved, tasks or none, the
+    first time. Returns how many of `rows` (the tasks to do) were inserted."""
     with transaction(conn):
+        if morning is not None:
+            conn.execute("INSERT INTO saved_mornings (date, saved_at) VALUES (?, ?) ON CONFLICT DO NOTHING", morning)
         before = conn.total_changes
         conn.executemany(_INSERT_TASK, rows)
         inserted = conn.total_changes - before
@@ -120,8 +124,12 @@ def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3
 
 
 def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
-    """The days before `before` for which a plan was saved (the days the history has tasks for)."""
-    rows = conn.execute("SELECT DISTINCT date FROM tasks WHERE date < ? ORDER BY date", (before,))
+    """The days before `before` for which a plan was saved: the mornings `plan --save` recorded,
+    with or without tasks, and the days the history has tasks for."""
+    rows = conn.execute(
+        "SELECT date FROM saved_mornings WHERE date < ?1 UNION SELECT date FROM tasks WHERE date < ?1 ORDER BY date",
+        (before,),
+    )
     return [str(r[0]) for r in rows]
 
 
