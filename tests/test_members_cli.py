@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import io
 import sqlite3
 from collections import Counter
@@ -239,3 +240,16 @@ def test_members_table_is_capped_and_says_so(cli: Cli, data: Any) -> None:
     assert res.exit_code == 0, res.stderr
     assert res.stderr.strip() == "showing the 50 highest-spending members; --limit N or --format csv for more"
     assert "member_id" in res.stdout
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_members_table_never_cuts_an_id(cli: Cli, data: Any, monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """An id is what `privdom member ID` takes: at any width it is printed whole, on one line."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    res = cli("members", "--date", D1.isoformat(), "--format", "json")
+    ids = [m["member_id"] for m in json.loads(res.stdout)]
+    res = cli("members", "--date", D1.isoformat(), "--limit", "100000")
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert ids and all(any(f" {i} " in line for line in lines) for i in ids)
+    assert all(len(line) <= width for line in lines)

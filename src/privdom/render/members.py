@@ -41,6 +41,10 @@ _TABLE_COLUMNS = [
     "member_id", "name", "phone", "owner", "tier", "lifecycle", "rfm_class", "orders_total",
     "spend_total", "last_order_date", "recency_days", "koc",
 ]  # fmt: skip
+# A terminal narrower than this gets the columns an operator looks someone up by, so that no id is
+# cut (an id is what `privdom member ID` takes) and no cell shrinks to an ellipsis.
+_WIDE = 140
+_NARROW_COLUMNS = ["member_id", "name", "owner", "tier", "lifecycle", "orders_total", "spend_total", "recency_days"]
 
 
 # Table headers in both languages (the JSON and CSV keys stay the ids).
@@ -106,15 +110,20 @@ def members(
             separator = ",\n"
         out.write("]\n" if separator == "\n" else "\n]\n")
     else:
-        table = Table(*(header(k, lang) for k in _TABLE_COLUMNS), title=None)
+        screen = console()
+        columns = _TABLE_COLUMNS if screen.width >= _WIDE else _NARROW_COLUMNS
+        table = Table(title=None)
+        for k in columns:
+            # The id is never wrapped or cut: it is what `privdom member ID` takes.
+            table.add_column(header(k, lang), no_wrap=k == "member_id")
         cell: Lang = "en" if lang == "en" else "zh"
         for rec in records:
             values = [
                 label(names[k], rec[k], cell) if names and k in names and rec[k] is not None else rec[k]
-                for k in _TABLE_COLUMNS
+                for k in columns
             ]
             table.add_row(*[cell_text("" if v is None else str(v)) for v in values])  # text, one line
-        console().print(table)
+        screen.print(table)
 
 
 def members_csv(rows: Iterable[tuple[bool, Sequence[Any]]], show_pii: bool, out: IO[str] | None = None) -> None:
