@@ -191,6 +191,16 @@ CASES: list[tuple[str, list[tuple[str, str]], dict[str, str], list[str]]] = [
          "a private_message would never be sent"],
     ),
     (
+        "a member field the template context does not have",
+        [("{{ member.name }}，送您{{ coupon.label }}", "{{ member.name }}，累计{{ member.spend_total }}元")],
+        {},
+        ["error: sops/playbook.yaml:35 stages.conversion[0].template: rule repurchase: 'dict object' has no attribute "
+         "'spend_total'; this rule's template can use brand, coupon, date, member, tier (member has no field "
+         "'spend_total' (did you mean spend_total_yuan?); expected one of last_order_date, lifecycle, member_id, name, "
+         "next_tier, next_tier_gap_yuan, next_tier_zh, nickname, orders_total, owner, points, region, spend_total_yuan, "
+         "store, tier, tier_zh)"],
+    ),
+    (
         "missing required section",
         [("lifecycle:\n", "lifecycles:\n")],
         {},

@@ -79,7 +79,8 @@ def import_command(
     mappings = _mappings(map_ or [])
     if rejects is not None:
         _check_rejects_path(rejects)
-    timezone = ws.playbook().timezone
+    playbook = ws.playbook()
+    timezone = playbook.timezone
     conn = ws.connect()
     say_if_waiting(ws.db)
 
@@ -99,6 +100,7 @@ def import_command(
             allow_missing=tuple(allow_missing or ()),
             force=force,
             encoding_errors=encoding_errors,
+            tiers=[level.id for level in playbook.tiers.levels],
         )
 
     try:

@@ -292,12 +292,24 @@ def parse_group_type(cell: str) -> str | None:
     return _GROUP_TYPES.get(cell.strip().lower())
 
 
-_NOT_COUNTED = ("退款", "取消", "关闭", "已关闭", "refund", "cancel", "closed", "void", "作废")
+_NOT_COUNTED = (
+    "退款", "取消", "关闭", "已关闭", "refund", "cancel", "closed", "void", "作废",
+    # never paid: Youzan's 等待买家付款, Weimob's 待支付, POS 未结账
+    "待付款", "未付款", "等待买家付款", "待支付", "未支付", "未结账", "unpaid",
+    # goods sent back or refused at the door
+    "退货", "拒收", "returned",
+)
 # A partly refunded order still happened: it counts, at its amount less the refund when the export
 # has a refund amount (Youzan's 部分退款 / 部分退款成功).
 _PARTLY = ("部分退款", "部分退", "partial")
 # Refund-status words that mean "nothing was refunded" (Youzan's 退款状态 column).
-_NO_REFUND = ("无退款", "未退款", "无售后", "没有退款", "no refund", "none")
+_NO_REFUND = (
+    "无退款", "未退款", "无售后", "没有退款", "no refund", "none",
+    # a refund or return asked for and then refused, withdrawn or closed (Youzan's 退款关闭): the
+    # order stands in full
+    "退款关闭", "退款失败", "拒绝退款", "退款已拒绝", "撤销退款", "取消退款", "退款撤销", "退款已撤销",
+    "售后关闭", "售后已关闭", "售后撤销", "退货关闭", "拒绝退货", "退货失败",
+)
 
 
 def order_counted(status: str) -> int:

@@ -218,6 +218,11 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# Amounts of one item line of an order (Youzan's 商品实付金额 in an export of 商品明细 rows): the lines
+# of one order add up to the order's amount. Any other amount is the order's own, repeated on each
+# of its lines when the export has one line per item.
+ITEM_AMOUNTS = frozenset({"商品实付金额", "商品金额", "商品实付", "商品小计", "商品实收金额"})
+
 # Fields read from the file but not stored as columns of their own: an order's refund makes its
 # counted amount (amount less refund) and its cells stay in `extra` as the file has them.
 FOLDED_FIELDS = frozenset({"refund_status", "refund_fen"})

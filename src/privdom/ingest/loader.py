@@ -13,6 +13,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from privdom.cycles import collector_paused
 from privdom.errors import PrivdomError
 from privdom.ingest import split
 from privdom.ingest.hashing import Hashing
-from privdom.ingest.headers import KINDS, SOURCES, HeaderMap, map_header, shown, suggest
+from privdom.ingest.headers import ITEM_AMOUNTS, KINDS, SOURCES, HeaderMap, map_header, normalise, shown, suggest
 from privdom.ingest.reader import Part, Progress, Source, SplitMisread, check_export, open_source
 from privdom.ingest.records import records, reject, value_batches
 from privdom.ingest.report import ImportReport, Reject, Unmapped
@@ -34,6 +35,7 @@ from privdom.ingest.worker import Half, Job, SecondHalf, Target, worth_a_worker
 from privdom.store import bulk_insert as bulk
 from privdom.store import identity, scratch
 from privdom.store import imports as sql
+from privdom.store.tasks import tier_episode
 
 BATCH = 20_000
 # Fields that identify a record: an XLSX cell of theirs that is a number is flagged.
@@ -60,8 +62,12 @@ def import_file(
     allow_missing: tuple[str, ...] = (),
     force: bool = False,
     encoding_errors: str = "strict",
+    tiers: Sequence[str] = (),
 ) -> ImportReport:
     """Import one file of KIND. Whole-file problems raise PrivdomError and write nothing.
+
+    `tiers` are the playbook's tier ids: a member who takes a new id keeps its saved tier
+    congratulations under the ids the planner makes for it (store.tasks.rekey_member_tasks).
 
     `started_at` is the caller's clock in the playbook's timezone; it is recorded in `imports`.
     The same file read with the same options again changes nothing, unless `force`.
@@ -78,7 +84,8 @@ def import_file(
         )
     check_export(path)  # before the hash's thread opens it: a FIFO would block that open for ever
     how = Options(mappings or {}, source, sheet, encoding, tuple(sorted(allow_missing)), encoding_errors, force)
-    args = (conn, kind, path, timezone, started_at, how, dry_run, progress)
+    episodes = tuple(tier_episode(t) for t in tiers)
+    args = (conn, kind, path, timezone, started_at, how, dry_run, progress, episodes)
     try:
         return _import(*args, may_split=True)
     except SplitMisread:
@@ -123,6 +130,7 @@ def _import(
     how: Options,
     dry_run: bool,
     progress: Progress | None,
+    episodes: tuple[str, ...],
     *,
     may_split: bool,
 ) -> ImportReport:
@@ -179,7 +187,9 @@ def _import(
                     else:
                         sql.create_stage(conn, kind)
                         blanks = _stage(conn, src, parser, report)
-                        _settle(conn, kind, report, blanks)
+                        _settle(conn, kind, report, blanks, episodes)
+                    if kind == "members":
+                        sql.link_rows_to_new_members(conn)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
                     report.numeric_ids = {
                         src.header[i].strip(): src.numbers[i]
@@ -292,7 +302,7 @@ def _load_direct(
                 raise AssertionError(f"{kind}: identities still repeat after staging their rows")
             sql.find_repeated_keys(conn)
             report.duplicates += sql.drop_duplicates(conn)
-            report.merged = _merge_repeats(conn, kind)
+            report.merged = _merge_repeats(conn, kind, item_lines=_item_lines(report))
             sql.replace_from_stage(conn, kind)
         bulk.create_indexes(conn, indexes, skip=bulk.KEY_INDEX[kind])
     if kind == "orders":
@@ -337,17 +347,19 @@ def _add_half(conn: sqlite3.Connection, report: ImportReport, parser: RowParser,
         parser.nulled[column] = parser.nulled.get(column, 0) + count
 
 
-def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport, blanks: dict[int, Reject]) -> None:
+def _settle(
+    conn: sqlite3.Connection, kind: str, report: ImportReport, blanks: dict[int, Reject], episodes: tuple[str, ...]
+) -> None:
     """Set-based clean-up of the staged file, then the upsert."""
     if kind == "members":
         sql.resolve_member_keys(conn)
         report.rejects += [blanks[seq] for seq in sql.drop_unmatched_blanks(conn)]
-        report.members_adopted = sql.adopt_derived_members(conn)
+        report.members_adopted = sql.adopt_derived_members(conn, episodes)
     elif kind in ("group-members", "activity"):
         sql.resolve_external_ids(conn, kind)
     if sql.find_repeated_keys(conn):
         report.duplicates = sql.drop_duplicates(conn)
-        report.merged = _merge_repeats(conn, kind)
+        report.merged = _merge_repeats(conn, kind, item_lines=_item_lines(report))
     if kind == "orders":
         sql.resolve_order_members(conn)
         report.members_created = sql.create_order_members(conn)
@@ -358,7 +370,15 @@ def _settle(conn: sqlite3.Connection, kind: str, report: ImportReport, blanks: d
     sql.upsert(conn, kind)
 
 
-def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
+def _item_lines(report: ImportReport) -> bool:
+    """An order file whose amount is an item line's (headers.ITEM_AMOUNTS): its rows of one order
+    are the order's items, and add up."""
+    return report.kind == "orders" and any(
+        field == "amount_fen" and normalise(column) in ITEM_AMOUNTS for column, field in report.columns.items()
+    )
+
+
+def _merge_repeats(conn: sqlite3.Connection, kind: str, *, item_lines: bool = False) -> int:
     """Fold records sharing an identity into one; returns how many records were folded away."""
     columns = sql.stage_columns(kind)
     folded: list[tuple[Any, ...]] = []
@@ -366,7 +386,7 @@ def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
     group: list[tuple[Any, ...]] = []
     for row in sql.repeated_keys(conn):
         if group and row[3] != group[0][3]:
-            folded.append(fold(kind, columns, group))
+            folded.append(fold(kind, columns, group, item_lines=item_lines))
             merged += len(group) - 1
             group = []
         group.append(row)
@@ -374,7 +394,7 @@ def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
             sql.store_folded(conn, kind, folded)
             folded.clear()
     if group:
-        folded.append(fold(kind, columns, group))
+        folded.append(fold(kind, columns, group, item_lines=item_lines))
         merged += len(group) - 1
     if folded:
         sql.store_folded(conn, kind, folded)
@@ -383,12 +403,17 @@ def _merge_repeats(conn: sqlite3.Connection, kind: str) -> int:
     return merged
 
 
-def fold(kind: str, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+def fold(
+    kind: str, columns: list[str], rows: list[tuple[Any, ...]], *, item_lines: bool = False
+) -> tuple[Any, ...]:
     """One record from several of the same identity; `rows[0]` (latest activity) wins.
 
     Nothing is lost: a field the winner lacks comes from the next row that has it, tags are the
     union, `extra` keeps every key, joined_at is the earliest and last_order_at the latest. WeCom
     exports repeat a customer once per staff member; every owner is kept in extra.owners.
+    With `item_lines` (an order export of one row per item), the order's amount is the sum of its
+    counted items, it counts when any item does, and an `extra` key whose items differ keeps
+    every item's value.
     """
     out = list(rows[0])
     for i in range(len(out)):
@@ -407,9 +432,19 @@ def fold(kind: str, columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[An
         out[pos["joined_at"]] = min(joined) if joined else None
         last = [r[pos["last_order_at"]] for r in rows if r[pos["last_order_at"]]]
         out[pos["last_order_at"]] = max(last) if last else None
+    if item_lines:
+        counted = [r for r in rows if r[pos["counted"]]]
+        amounts = [r[pos["amount_fen"]] for r in counted or rows if r[pos["amount_fen"]] is not None]
+        out[pos["amount_fen"]] = sum(amounts) if amounts else None
+        out[pos["counted"]] = 1 if counted else 0
     extra: dict[str, Any] = {}
     for r in reversed(rows):
         extra.update(json.loads(r[pos["extra"]] or "{}"))
+    if item_lines:  # each item's name, price and quantity, in file order
+        for key in extra:
+            values = [json.loads(r[pos["extra"]] or "{}").get(key) for r in reversed(rows)]
+            if len(set(map(str, values))) > 1:
+                extra[key] = values
     if kind == "members":
         owners = list(dict.fromkeys(r[pos["owner"]] for r in rows if r[pos["owner"]]))
         if len(owners) > 1:

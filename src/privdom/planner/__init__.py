@@ -1,7 +1,8 @@
 """The morning plan: rules x audiences -> tasks, with caps, capacity, quiet hours, catch-up, dedupe."""
 
 from privdom.planner.build import build_plan, candidates, save_plan, upcoming_tasks
-from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task, task_id
+from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task
+from privdom.store.tasks import task_id
 
 __all__ = [
     "BlockedTask",

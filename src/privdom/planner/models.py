@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from hashlib import sha1
 from typing import Any
 
 from pydantic import BaseModel
 
 from privdom.playbook.models import Rule, Stage
+from privdom.store.tasks import task_id
 
 PRIVATE_TOUCHES = ("private_message", "call", "coupon")  # what the per-member 7-day cap counts
 MEMBER_ACTIONS = frozenset({"private_message", "call", "coupon", "invite_to_group"})
-
-
-def task_id(rule: str, target: str, event_date: str) -> str:
-    """Stable across runs, so saving a plan twice issues nothing twice."""
-    return sha1(f"{rule}|{target}|{event_date}".encode()).hexdigest()[:12]
 
 
 # Plain slotted dataclasses, not validated models: a busy day at a million members has tens of

@@ -30,6 +30,7 @@ from privdom.playbook.models import (
     parse_hhmm,
 )
 from privdom.store import plan_queries as q
+from privdom.store.tasks import tier_episode
 
 
 def due_at(day: date, at: str, zone: ZoneInfo) -> datetime:
@@ -200,7 +201,7 @@ def rule_candidates(
             due,
             {},
             # once per tier reached: a refund and a new order crossing the line again are not news
-            episode=f"tier:{r['tier']}" if tier_up else None,
+            episode=tier_episode(str(r["tier"])) if tier_up else None,
         )
         for r in rows
     ]

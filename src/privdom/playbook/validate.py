@@ -16,7 +16,7 @@ from privdom.playbook.conditions import Path as KeyPath
 from privdom.playbook.conditions import check_condition
 from privdom.playbook.models import GROUP_TRIGGERS, Node, Playbook, Rule
 from privdom.playbook.templates import CJK_CHARS as SPACE_IN_CHINESE_CHARS
-from privdom.playbook.templates import MEMBER_ACTIONS, context_names
+from privdom.playbook.templates import MEMBER_ACTIONS, SAMPLE_CONTEXT, context_names
 from privdom.playbook.templates import check_template as template_problem
 from privdom.playbook.yamlfile import Issue
 
@@ -204,7 +204,19 @@ def _what_gives(rule: Rule, problem: str) -> str:
                 " joined_group and the actions group_post and invite_to_group give one)")
     if "member" not in names and problem.startswith(("'member' is undefined", "'tier' is undefined")):
         return f" (a {rule.when.trigger} rule with action {rule.action} has no member)"
+    missing = _NO_FIELD.match(problem)
+    if missing:  # jinja names no object: the template says which name the field was read from
+        field = missing[1]
+        for name in sorted(names):
+            fields = SAMPLE_CONTEXT.get(name)
+            read = rf"\b{name}\s*(\.\s*{re.escape(field)}\b|\[\s*['\"]{re.escape(field)}['\"])"
+            if isinstance(fields, dict) and re.search(read, rule.template):
+                return f" ({name} has no field {field!r}{_one_of(field, fields)})"
     return ""
+
+
+# Jinja's words for a field a context object lacks.
+_NO_FIELD = re.compile(r"^'dict object' has no attribute '([^']+)'")
 
 
 def folded_cjk_warnings(files: Iterable[Path]) -> list[Issue]:

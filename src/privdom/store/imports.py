@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from privdom.store.binding import fast_null_binding
+from privdom.store.tasks import rekey_member_tasks
 
 TABLE = {
     "members": "members",
@@ -177,11 +178,13 @@ def drop_unmatched_blanks(conn: sqlite3.Connection) -> list[int]:
     return seqs
 
 
-def adopt_derived_members(conn: sqlite3.Connection) -> int:
+def adopt_derived_members(conn: sqlite3.Connection, episodes: Sequence[str] = ()) -> int:
     """A member first known by WeCom id or phone takes the real member_id when a file brings one.
 
     Orders, group memberships, activity, tasks and deferred tasks follow the member to its new id
-    in the same transaction, so caps, catch-up and review see one member with one history.
+    in the same transaction, so caps, catch-up and review see one member with one history. Their
+    tasks take the ids the planner makes for the new id (`episodes`: the task keys other than event
+    dates, see tasks.rekey_member_tasks), so no saved task is issued again.
     """
     conn.execute(
         """CREATE TEMP TABLE import_rekey AS
@@ -202,6 +205,7 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
     )
     count = int(conn.execute("SELECT count(*) FROM import_rekey").fetchone()[0])
     if count:
+        rekey_member_tasks(conn, "import_rekey", episodes)
         for table in ("members", "orders", "group_members", "activity", "tasks", "deferrals"):
             conn.execute(
                 f"""UPDATE OR IGNORE {table}
@@ -209,6 +213,22 @@ def adopt_derived_members(conn: sqlite3.Connection) -> int:
                     WHERE member_id IN (SELECT old FROM import_rekey)"""
             )
     return count
+
+
+def link_rows_to_new_members(conn: sqlite3.Connection) -> None:
+    """Group joins and activity imported before their member, under the WeCom external_userid
+    the group exports name customers by, become the member's own once a members file brings a
+    member with that external_userid. A join the member already has under its id is the same
+    join: its early copy goes."""
+    for table in ("group_members", "activity"):
+        orphan = f"""NOT EXISTS (SELECT 1 FROM members x WHERE x.member_id = {table}.member_id)
+                     AND EXISTS (SELECT 1 FROM members m WHERE m.external_userid = {table}.member_id)"""
+        conn.execute(
+            f"""UPDATE OR IGNORE {table}
+                SET member_id = (SELECT min(m.member_id) FROM members m WHERE m.external_userid = {table}.member_id)
+                WHERE {orphan}"""
+        )
+        conn.execute(f"DELETE FROM {table} WHERE {orphan}")
 
 
 def resolve_order_members(conn: sqlite3.Connection) -> None:

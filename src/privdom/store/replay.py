@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from privdom.store.schema import BUSY_TIMEOUT_MS, connect
+from privdom.store.tasks import TO_DO, TOUCHED, marks
 
 
 def copy_workspace(source: Path, target: Path) -> sqlite3.Connection:
@@ -35,7 +36,7 @@ def owner_load(conn: sqlite3.Connection, first: str, last: str) -> list[sqlite3.
     """(date, owner, tasks, member_tasks) of the tasks to do saved for days first..last."""
     sql = (
         "SELECT date, owner, COUNT(*) AS tasks, COUNT(member_id) AS member_tasks FROM tasks "
-        "WHERE date BETWEEN ? AND ? AND status IN ('open', 'done', 'skipped') GROUP BY date, owner ORDER BY date, owner"
+        f"WHERE date BETWEEN ? AND ? AND {TO_DO} GROUP BY date, owner ORDER BY date, owner"
     )
     return conn.execute(sql, (first, last)).fetchall()
 
@@ -43,8 +44,7 @@ def owner_load(conn: sqlite3.Connection, first: str, last: str) -> list[sqlite3.
 def touches(conn: sqlite3.Connection, actions: Sequence[str], first: str, last: str) -> list[sqlite3.Row]:
     """(member_id, date, touches) of private touches to do (open or done) dated first..last."""
     sql = (
-        "SELECT member_id, date, COUNT(*) AS touches FROM tasks WHERE member_id IS NOT NULL "
-        f"AND status IN ('open', 'done') AND action IN ({','.join('?' * len(actions))}) "
+        f"SELECT member_id, date, COUNT(*) AS touches FROM tasks WHERE {TOUCHED} AND action IN ({marks(actions)}) "
         "AND date BETWEEN ? AND ? GROUP BY member_id, date ORDER BY member_id, date"
     )
     return conn.execute(sql, [*actions, first, last]).fetchall()
@@ -59,8 +59,7 @@ def rule_tasks(conn: sqlite3.Connection, first: str, last: str) -> dict[str, int
 def sequence_tasks(conn: sqlite3.Connection, rules: Sequence[str], first: str, last: str) -> list[sqlite3.Row]:
     """(member_id, rule, event_date) of tasks to do of `rules` saved for days first..last."""
     sql = (
-        "SELECT member_id, rule, event_date FROM tasks WHERE member_id IS NOT NULL "
-        f"AND status IN ('open', 'done', 'skipped') AND rule IN ({','.join('?' * len(rules))}) "
-        "AND date BETWEEN ? AND ?"
+        f"SELECT member_id, rule, event_date FROM tasks WHERE member_id IS NOT NULL AND {TO_DO} "
+        f"AND rule IN ({marks(rules)}) AND date BETWEEN ? AND ?"
     )
     return conn.execute(sql, [*rules, first, last]).fetchall()

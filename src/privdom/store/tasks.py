@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from hashlib import sha1
 from typing import Any
 
 from privdom.store.schema import transaction
@@ -34,9 +35,54 @@ _INSERT_TASK = (
     f"INSERT INTO tasks ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))}) "
     "ON CONFLICT(task_id) DO NOTHING"
 )
+# What a saved task counts as. Held-out tasks are never sent; skipped ones were not sent either, so
+# they count as work planned (load) but not as a touch the member received (the 7-day cap).
+TO_DO = "status IN ('open', 'done', 'skipped')"
+TOUCHED = "member_id IS NOT NULL AND status IN ('open', 'done')"
+
+
+def marks(values: Sequence[Any]) -> str:
+    """`?,?,?`: one SQL parameter per value, for `IN (...)`."""
+    return ",".join("?" * len(values))
+
+
 DEFERRAL_COLUMNS = (
     "task_id", "date", "rule", "stage", "action", "member_id", "group_id", "owner", "due_at", "event_date", "cause"
 )
+
+
+def task_id(rule: str, target: str, key: str) -> str:
+    """Stable across runs, so saving a plan twice issues nothing twice. `target` is the member id,
+    else the group id; `key` is what the task is issued once for: its event date, or an episode
+    such as `tier:gold`."""
+    return sha1(f"{rule}|{target}|{key}".encode()).hexdigest()[:12]
+
+
+def tier_episode(tier: str) -> str:
+    """The key of a tier congratulation: once per tier reached, however often a refund and a new
+    order cross the line again."""
+    return f"tier:{tier}"
+
+
+def rekey_member_tasks(conn: sqlite3.Connection, moves: str, episodes: Sequence[str]) -> None:
+    """Saved and deferred tasks of members that take a new id (the table `moves` of `old`, `new`)
+    take the id the planner gives them under the new member id, before their member_id moves.
+
+    A task id is made of the member id, so without this the planner would not know the member's
+    saved tasks and would issue them again. Each id is re-made from its rule and key, found among
+    the task's event date and `episodes` by hashing: an id that matches none is kept as it is."""
+    for table in ("tasks", "deferrals"):
+        rows = conn.execute(
+            f"""SELECT t.task_id, t.rule, t.event_date, r.old, r.new
+                FROM {table} t JOIN {moves} r ON t.member_id = r.old"""
+        ).fetchall()
+        changes = []
+        for old_id, rule, event_date, old, new in rows:
+            for key in (event_date, *episodes):
+                if key is not None and task_id(rule, old, key) == old_id:
+                    changes.append((task_id(rule, new, key), old_id))
+                    break
+        conn.executemany(f"UPDATE OR IGNORE {table} SET task_id = ? WHERE task_id = ?", changes)
 
 
 def insert_tasks(
@@ -67,7 +113,7 @@ def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3
     out: dict[str, sqlite3.Row] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({','.join('?' * len(chunk))})"
+        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({marks(chunk)})"
         for row in conn.execute(sql, chunk):
             out[str(row["task_id"])] = row
     return out
@@ -79,13 +125,11 @@ def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def private_touches(
-    conn: sqlite3.Connection, actions: Sequence[str], first: str, last: str, excluding_date: str | None = None
-) -> dict[str, int]:
+def private_touches(conn: sqlite3.Connection, actions: Sequence[str], first: str, last: str) -> dict[str, int]:
     """member_id -> private touches saved (open or done) with dates first..last."""
     sql = (
-        "SELECT member_id, COUNT(*) FROM tasks WHERE member_id IS NOT NULL AND status IN ('open', 'done') "
-        f"AND action IN ({','.join('?' * len(actions))}) AND date BETWEEN ? AND ? GROUP BY member_id"
+        f"SELECT member_id, COUNT(*) FROM tasks WHERE {TOUCHED} "
+        f"AND action IN ({marks(actions)}) AND date BETWEEN ? AND ? GROUP BY member_id"
     )
     return {str(r[0]): int(r[1]) for r in conn.execute(sql, [*actions, first, last])}
 
@@ -93,8 +137,7 @@ def private_touches(
 def owner_load(conn: sqlite3.Connection, day: str) -> dict[str, int]:
     """owner -> member-level tasks saved for `day` (open or done)."""
     sql = (
-        "SELECT owner, COUNT(*) FROM tasks WHERE date = ? AND member_id IS NOT NULL "
-        "AND status IN ('open', 'done') GROUP BY owner"
+        f"SELECT owner, COUNT(*) FROM tasks WHERE date = ? AND {TOUCHED} GROUP BY owner"
     )
     return {str(r[0]): int(r[1]) for r in conn.execute(sql, (day,))}
 
