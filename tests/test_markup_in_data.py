@@ -41,11 +41,15 @@ def test_members_and_profile_show_names_with_brackets(cli: Callable[..., Any], w
 
 
 def test_saved_tasks_table_prints_a_message_with_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    from privdom.planner import SavedTask
     from privdom.render.plan import tasks
 
-    row = {"task_id": "abc123", "due_at": "2026-11-23T09:30:00+08:00", "status": "open", "owner": "[/x]小茶",
-           "action": "private_message", "member_id": "A1", "group_id": None, "message": "回复[/stop]退订",
-           "date": "2026-11-23", "stage": "retention", "rule": "r", "reason": "", "note": None, "closed_at": None}
+    row = SavedTask(
+        task_id="abc123", due_at="2026-11-23T09:30:00+08:00", status="open", owner="[/x]小茶",
+        action="private_message", member_id="A1", group_id=None, message="回复[/stop]退订", date="2026-11-23",
+        stage="retention", rule="r", trigger="daily", content_type=None, event_date=None, priority=50,
+        reason="", note=None, created_at="2026-11-23T08:00:00+08:00", closed_at=None, target="[/x]阿木",
+    )  # fmt: skip
     tasks([row], "table", show_pii=False)
     out = capsys.readouterr().out
-    assert "[/x]小茶" in out and "回复[/stop]退订" in out
+    assert "[/x]小茶" in out and "回复[/stop]退订" in out and "[/x]阿木" in out

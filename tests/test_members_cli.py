@@ -155,8 +155,8 @@ def test_members_unknown_tier_is_a_user_error(cli: Cli, data: Any) -> None:
     res = cli("members", "--tier", "platinum")
     assert res.exit_code == 1
     assert res.stderr.splitlines() == [
-        "error: --tier 'platinum' is not one of the playbook's values",
-        "hint: use one of: regular, silver, gold",
+        "error: --tier 'platinum' is not one of regular, silver, gold",
+        "hint: use one of: regular (普通会员, Regular), silver (银卡会员, Silver), gold (金卡会员, Gold)",
     ]
 
 

@@ -117,7 +117,8 @@ def build_rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
         ("90005-b", "90005", "2026-04-01 12:00:00", 3000, 1),  # the last order itself: covered
         ("90005-c", "90005", "2026-05-02 09:00:00", 2000, 1),  # after: on top
         ("90005-d", "90005", "2026-05-03 09:00:00", 9900, 0),  # after, but refunded
-        ("90006-a", "90006", "2025-06-01 09:00:00", 20000, 1),
+        ("90006-a", "90006", "2025-06-01 09:00:00", 20000, 1),  # before the totals' import: covered
+        ("90006-b", "90006", "2026-01-05 09:00:00", 3000, 1),  # after it: on top
         ("90007-a", "90007", "2026-02-01 15:00:00", 1000, 1),  # the last order's day: covered
         ("90007-b", "90007", "2026-02-02 15:00:00", 700, 1),
         # Orders after the totals take the member over the silver threshold on 2026-04-10.
@@ -128,7 +129,10 @@ def build_rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
         ("90008-b", "90008", "2026-01-10 12:00:00", 2000, 1),
         ("90008-c", "90008", "2026-03-01 12:00:00", 500, 1),
     ]
-    return {"members": members, "orders": orders, "activity": activity}
+    # When the totals of a member export were imported: totals without a last order time cover the
+    # orders paid up to then.
+    totals_as_of = [("90006", "2025-12-01 08:00:00"), ("90003", "2024-06-01 08:00:00")]
+    return {"members": members, "orders": orders, "activity": activity, "totals_as_of": totals_as_of}
 
 
 def insert(db: Path, rows: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -148,12 +152,15 @@ def insert(db: Path, rows: dict[str, list[tuple[Any, ...]]]) -> None:
             " VALUES (?,?,?,?,?)",
             rows["activity"],
         )
+        conn.executemany("UPDATE members SET totals_as_of = ? WHERE member_id = ?",
+                         [(at, mid) for mid, at in rows.get("totals_as_of", [])])
     conn.close()
 
 
 def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> dict[str, dict[str, Any]]:
     gpy = pb.tiers.growth_per_yuan
     out: dict[str, dict[str, Any]] = {}
+    totals_as_of = dict(rows.get("totals_as_of", []))
     for mid, _name, _phone, joined, owner, _tags, points, _growth, spent, count, last_at in rows["members"]:
         if joined and date.fromisoformat(joined[:10]) > d:
             continue
@@ -166,7 +173,9 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
         n = max(count or 0, 1 if (spent or 0) > 0 else 0)
         last = last_at[:10] if last_at else None
         if last_at is None:
-            cover = "9999"
+            # Totals without a last order time cover the orders up to their import (every order
+            # when that is unknown).
+            cover = totals_as_of.get(mid, "9999")
         elif last_at[11:] in ("", "00:00:00"):
             cover = f"{last} 23:59:59"
         else:
@@ -193,7 +202,7 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
             }
         else:
             # The history rule: the totals cover every order up to their last order time (a date
-            # alone covers its whole day); later orders come on top.
+            # alone covers its whole day), or up to their import; later orders come on top.
             after = [o for o in counted if o[2] > cover]
             after_days = [date.fromisoformat(o[2][:10]) for o in after]
             after365 = [o for o in after if (d - date.fromisoformat(o[2][:10])).days <= 364]
@@ -225,7 +234,7 @@ def reference(rows: dict[str, list[tuple[Any, ...]]], pb: Playbook, d: date) -> 
         r["tier"] = max(reached, key=lambda lv: lv.min).id
         top = max(reached, key=lambda lv: lv.min)
         r["tier_since"] = None
-        if r["basis"] == "imported" and last_at and top.min > min(lv.min for lv in pb.tiers.levels):
+        if r["basis"] == "imported" and cover != "9999" and top.min > min(lv.min for lv in pb.tiers.levels):
             # The tier an order after the totals reached: from the totals' spend on.
             running = spent or 0
             if running * gpy // 100 < top.min:
@@ -323,6 +332,9 @@ def test_the_dataset_covers_the_edge_cases(loaded: Any) -> None:
     ("90005", ("imported", 18, 87450, 8745, "gold", "2026-05-02", None)),
     # Every order the totals cover is stored: the orders tell the same history in full.
     ("90008", ("orders", 3, 3500, 350, "regular", "2026-03-01", 3)),
+    # Totals without a last order time (4 orders, 500.00) imported on 2025-12-01: the order before
+    # that is in them, the one after comes on top.
+    ("90006", ("imported", 5, 53000, 5300, "silver", "2026-01-05", None)),
 ])
 def test_export_totals_never_shrink_when_orders_arrive(loaded: Any, member_id: str, expected: tuple[Any, ...]) -> None:
     conn, pb, _rows = loaded

@@ -70,3 +70,8 @@ def test_installed_wheel_runs_the_demo(wheel: zipfile.ZipFile, tmp_path: Path) -
     assert run.returncode == 0, run.stderr
     assert re.search(r"imported members +2000 records: 2000 new", run.stderr)
     assert json.loads(run.stdout)["tasks"], "the installed demo printed an empty plan"
+
+
+def test_wheel_marks_the_package_as_typed(wheel: zipfile.ZipFile) -> None:
+    """`py.typed` (PEP 561): type checkers read privdom's own hints in scripts that import it."""
+    assert "privdom/py.typed" in set(wheel.namelist())

@@ -216,16 +216,20 @@ def test_owner_workload_counts_members_and_open_tasks(cli, brand: Path) -> None:
     figures = member_figures(AS_OF)
     data = report_json(cli)
     owners = {o["owner"]: o for o in data["owners"]}
-    expected_members = Counter(f["owner"] for f in figures.values())
-    for owner in set(expected_members) | {t[2] for t in TASKS}:
-        open_tasks = [t for t in TASKS if t[2] == owner and t[3] == "open" and t[1] <= AS_OF.isoformat()]
+    # Members without an owner are the default owner's, as their tasks are.
+    default = "运营"
+    expected_members = Counter(f["owner"] or default for f in figures.values())
+    for owner in set(expected_members) | {t[2] or default for t in TASKS}:
+        open_tasks = [t for t in TASKS if (t[2] or default) == owner and t[3] == "open" and t[1] <= AS_OF.isoformat()]
         if not expected_members[owner] and not open_tasks:
             assert owner not in owners
             continue
         assert owners[owner]["members"] == expected_members[owner], owner
         assert owners[owner]["open_tasks"] == len(open_tasks), owner
         assert owners[owner]["overdue_tasks"] == sum(t[1] < AS_OF.isoformat() for t in open_tasks), owner
-    assert data["owners"][-1]["owner"] is None  # unassigned members stand out at the end
+    unassigned = sum(1 for f in figures.values() if not f["owner"])
+    assert unassigned > 0 and owners[default]["unassigned_members"] == unassigned
+    assert None not in owners
 
 
 class _Collect(HTMLParser):
@@ -317,13 +321,52 @@ def test_bar_is_proportional_in_eighths_of_a_cell(value: float, maximum: float, 
 
 
 def test_chart_labels_are_shortened_and_bars_scale_to_the_largest_value() -> None:
-    from privdom.render.report import CHART_WIDTH, LABEL_WIDTH, chart
+    from privdom.render.report import BAR_SPAN, chart
 
-    layout = chart("t", [("短", 10, "10"), ("一个非常非常非常非常长的群名字", 5, "5"), ("零", 0, "0")])
-    assert [b.label for b in layout.bars] == ["短", "一个非常非常非常非常长的群…", "零"]
-    assert layout.bars[0].width == CHART_WIDTH - LABEL_WIDTH - 90
+    layout = chart("t", [("短", 10, "10"), ("一个非常非常非常非常非常非常长的群名字", 5, "5"), ("零", 0, "0")])
+    assert [b.label for b in layout.bars] == ["短", "一个非常非常非常非常非常非…", "零"]
+    assert layout.bars[0].width == BAR_SPAN
     assert layout.bars[1].width == round(layout.bars[0].width / 2)
     assert layout.bars[2].width == 0
+
+
+def test_chart_is_wide_enough_for_its_labels_and_values() -> None:
+    """The longest label fits left of the bars and the longest value right of the longest bar, at
+    13px per Chinese character and 8px per Latin letter or digit (the page's font size)."""
+    from privdom.render.report import chart
+
+    layout = chart("t", [("复购（≥2单）Repeat", 1994, "1994 · 100.0%"), ("入会", 3, "3 · 0.2%")])
+    longest_label = 13 * 6 + 8 * len(" Repeat")
+    assert layout.label_width - 8 >= longest_label  # text-anchor end at label_width - 8
+    first = layout.bars[0]
+    assert layout.label_width + first.width + 6 + 8 * len("1994 · 100.0%") <= layout.width
+
+
+def test_html_names_cjk_fonts_of_every_system_and_lists_groups_worst_first(tmp_path: Path) -> None:
+    from privdom.render.report import render_html
+    from privdom.report import Flow, GroupHealth, Report, health
+
+    def group(gid: str, silent_days: int, messages: int) -> GroupHealth:
+        return GroupHealth(
+            group_id=gid, name=gid, type="welfare", owner="小茶", size=10, capacity=200, fill=0.05, messages_7=0,
+            images_7=0, messages_30=messages, images_30=0, last_message_date=None, silent_days=silent_days,
+            silent=silent_days >= 3,
+        )  # fmt: skip
+
+    groups = sorted([group("busy", 0, 90), group("quiet", 1, 2), group("silent", 9, 0), group("dead", 30, 0)],
+                    key=health)  # fmt: skip
+    assert [g.group_id for g in groups] == ["dead", "silent", "quiet", "busy"]
+    page = render_html(
+        Report(brand="茶语", as_of=date(2026, 11, 23), members=0, funnel=[], tiers=[], lifecycle=[],
+               flow=Flow(from_date=date(2026, 10, 24), to_date=date(2026, 11, 23), columns=[], rows=[], moved=0,
+                         stayed=0, joined=0),
+               groups=groups, silent_groups=["dead", "silent"], owners=[])  # fmt: skip
+    )
+    for font in ("Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei"):
+        assert f'"{font}"' in page
+    section = page[page.index("<h2>社群健康") :]
+    table = section[section.index("<table>") :]
+    assert table.index(">dead<") < table.index(">silent<") < table.index(">quiet<") < table.index(">busy<")
 
 
 def test_silence_threshold_follows_the_playbooks_group_silent_rules() -> None:

@@ -47,7 +47,7 @@ def test_schedule_filters(cli: Cli, scenario: Path) -> None:
     assert {p["group_type"] for p in interest["posts"]} == {"interest"}
     bad = cli("schedule", "--type", "vip")
     assert bad.exit_code == 1
-    assert bad.stderr.splitlines()[0] == "error: --type 'vip' is not a group type"
+    assert bad.stderr.splitlines()[0] == "error: --type 'vip' is not one of welfare, service, interest"
 
 
 def test_ics_parses_and_times_match(cli: Cli, scenario: Path) -> None:

@@ -50,7 +50,8 @@ def test_unknown_id_changes_nothing(cli: Cli, scenario: Path) -> None:
     assert res.exit_code == 1
     assert res.stderr.splitlines() == [
         "error: no saved task with id nope1, nope2",
-        "hint: ids come from `privdom plan --save` or `privdom tasks`; nothing was changed",
+        "hint: ids come from `privdom plan --save` or `privdom tasks` (a prefix needs 6 or more characters);"
+        " nothing was changed",
     ]
     assert db_rows(scenario, "SELECT COUNT(*) FROM tasks WHERE status <> 'open'") == [(0,)]
 
@@ -59,8 +60,9 @@ def test_tasks_formats(cli: Cli, scenario: Path) -> None:
     saved_ids(cli)
     csv_lines = cli("tasks", "--date", D, "--format", "csv").stdout.splitlines()
     assert csv_lines[0].startswith("task_id,date,due_at,status,owner") and len(csv_lines) == 18
+    assert csv_lines[0].endswith(",closed_at,target")
     table = cli("tasks", "--date", D)
-    assert table.exit_code == 0 and "m-join" in table.stdout
+    assert table.exit_code == 0 and "新人" in table.stdout
     empty = cli("tasks", "--date", "2026-01-01", "--format", "json")
     assert empty.json() == []
 

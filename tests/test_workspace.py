@@ -258,7 +258,6 @@ def _disk_full_after(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
     """Every workspace connection may grow the file by `pages` pages at most: past that, SQLite
     reports SQLITE_FULL, as it does for a full disk."""
     from privdom import store
-    from privdom.cli import context
 
     real = store.schema.connect
 
@@ -268,7 +267,7 @@ def _disk_full_after(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
         conn.execute(f"PRAGMA max_page_count = {used + pages}")
         return conn
 
-    monkeypatch.setattr(context.store, "connect", connect)
+    monkeypatch.setattr(store, "connect", connect)
 
 
 def test_a_fifth_version_workspace_keeps_its_members_and_indexes_only_the_ids_it_has(cli, tmp_path: Path) -> None:

@@ -55,17 +55,18 @@ from privdom.store import metrics as store
 
 
 def materialize(
-    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True
+    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True, cached: bool = True
 ) -> None:
     """Make `member_metrics` (TEMP) hold the metrics as of `as_of` (see the module docstring).
 
     It is a view of the workspace's cached snapshot for this data, playbook and date, built first
     when there is none (`store.metrics_cache`). ranks=False computes a TEMP table for this
     connection only, leaving rfm_r/f/m,
-    rfm_class and koc_rank NULL (koc itself is set).
+    rfm_class and koc_rank NULL (koc itself is set). cached=False also builds a TEMP table, with
+    ranks, and leaves the snapshots alone (a look at other days must not evict today's).
     """
     query = metrics_query(playbook, as_of, ranks=ranks)
-    if ranks:
+    if ranks and cached:
         metrics_cache.materialize(conn, query)
     else:
         store.build_temp(conn, query)
@@ -112,14 +113,8 @@ class MemberProfile:
     lifecycle: dict[str, Any]
     rfm: dict[str, Any] | None
     groups: list[dict[str, Any]]
-    upcoming_tasks: list[dict[str, Any]] = field(default_factory=list)
-
-
-def upcoming_tasks(
-    conn: sqlite3.Connection, playbook: Playbook, member_id: str, as_of: date
-) -> list[dict[str, Any]]:
-    """The member's tasks due from `as_of` on. A slot for the planner to fill; empty until then."""
-    return []
+    # Filled by the planner (privdom.planner.forecast), which reads these metrics: not by this module.
+    upcoming_tasks: list[Any] = field(default_factory=list)
 
 
 def member_profile(
@@ -139,6 +134,8 @@ def member_profile(
             hint="pick a later --date, or leave it out for today",
         )
     m = dict(row)
+    # A member without an owner is the default owner's: the planner gives their tasks to them.
+    m["owner"] = m["owner"] or playbook.limits.default_owner
     return MemberProfile(
         as_of=as_of,
         metrics=m,
@@ -146,7 +143,6 @@ def member_profile(
         lifecycle=_segment_why(playbook, m),
         rfm=_rfm_why(conn, m),
         groups=[dict(g) for g in store.member_groups(conn, member_id)],
-        upcoming_tasks=upcoming_tasks(conn, playbook, member_id, as_of),
     )
 
 

@@ -87,6 +87,9 @@ class OwnerLoad(BaseModel):
     members: int
     open_tasks: int
     overdue_tasks: int
+    # Of `members`, those without an owner of their own: the playbook's `limits.default_owner`
+    # takes them and their tasks.
+    unassigned_members: int = 0
 
 
 class Report(BaseModel):
@@ -100,6 +103,11 @@ class Report(BaseModel):
     groups: list[GroupHealth]
     silent_groups: list[str]
     owners: list[OwnerLoad]
+
+
+def health(g: GroupHealth) -> tuple[bool, int, int, str]:
+    """Worst first: silent groups, the longest silent first, then the quietest over 30 days."""
+    return (not g.silent, -(g.silent_days or 0), g.messages_30, g.group_id)
 
 
 FUNNEL = (
@@ -124,7 +132,7 @@ def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> R
     segments = [(s.id, s.zh, s.en) for s in playbook.lifecycle]
     lifecycle = _shares(segment_distribution(conn, playbook, as_of, "lifecycle"))
     silent_after = silent_after_days(playbook)
-    groups = [_group_health(row, as_of, silent_after) for row in store.group_rows(conn, as_of)]
+    groups = sorted((_group_health(row, as_of, silent_after) for row in store.group_rows(conn, as_of)), key=health)
     return Report(
         brand=playbook.brand,
         as_of=as_of,
@@ -135,7 +143,8 @@ def build_report(conn: sqlite3.Connection, playbook: Playbook, as_of: date) -> R
         flow=_flow(moves, segments, start, as_of),
         groups=groups,
         silent_groups=[g.group_id for g in groups if g.silent],
-        owners=_owners(store.members_per_owner(conn), store.open_tasks_per_owner(conn, as_of)),
+        owners=_owners(store.members_per_owner(conn), store.open_tasks_per_owner(conn, as_of),
+                       playbook.limits.default_owner),
     )
 
 
@@ -242,12 +251,23 @@ def _date_or_none(text: str | None) -> date | None:
         return None
 
 
-def _owners(members: list[tuple[str | None, int]], tasks: list[store.OwnerTasks]) -> list[OwnerLoad]:
-    loads: dict[str | None, OwnerLoad] = {
-        owner: OwnerLoad(owner=owner, members=n, open_tasks=0, overdue_tasks=0) for owner, n in members
-    }
+def _owners(
+    members: list[tuple[str | None, int]], tasks: list[store.OwnerTasks], default_owner: str
+) -> list[OwnerLoad]:
+    """Each owner's members and open tasks. Members without an owner are the default owner's, as
+    their tasks are (the planner gives them to `limits.default_owner`): one row says both."""
+    loads: dict[str, OwnerLoad] = {}
+    for owner, n in members:
+        key = owner or default_owner
+        load = loads.get(key) or OwnerLoad(owner=key, members=0, open_tasks=0, overdue_tasks=0)
+        loads[key] = load.model_copy(update={
+            "members": load.members + n,
+            "unassigned_members": load.unassigned_members + (0 if owner else n),
+        })
     for t in tasks:
-        load = loads.get(t.owner) or OwnerLoad(owner=t.owner, members=0, open_tasks=0, overdue_tasks=0)
-        loads[t.owner] = load.model_copy(update={"open_tasks": t.open_tasks, "overdue_tasks": t.overdue_tasks})
-    # Busiest first; unassigned members last so they stand out as a row of their own.
-    return sorted(loads.values(), key=lambda o: (o.owner is None, -o.members, -o.open_tasks, o.owner or ""))
+        key = t.owner or default_owner
+        load = loads.get(key) or OwnerLoad(owner=key, members=0, open_tasks=0, overdue_tasks=0)
+        loads[key] = load.model_copy(update={"open_tasks": load.open_tasks + t.open_tasks,
+                                             "overdue_tasks": load.overdue_tasks + t.overdue_tasks})
+    # Busiest first.
+    return sorted(loads.values(), key=lambda o: (-o.members, -o.open_tasks, o.owner or ""))

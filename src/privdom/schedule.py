@@ -37,6 +37,12 @@ class Schedule(BaseModel):
     timezone: str
     posts: list[Post]
 
+    def to_ics(self) -> bytes:
+        """The schedule as an iCalendar file (RFC 5545): `privdom schedule --format ics`."""
+        from privdom.render.schedule import ics  # render sits above this module: imported on use
+
+        return ics(self)
+
 
 def post_uid(rule: str, group_id: str, day: str) -> str:
     return sha1(f"{rule}|{group_id}|{day}".encode()).hexdigest()[:16] + "@privdom"

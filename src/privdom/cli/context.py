@@ -1,43 +1,41 @@
-"""What every command gets from the global options: where the workspace lives."""
+"""What every command gets from the global options: the workspace, and the language of labels."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 
-from privdom import store
+from privdom.api import Workspace as LibraryWorkspace
 from privdom.bounds import DATE_RANGE, FIRST_DATE, LAST_DATE, date_in_range
 from privdom.errors import PrivdomError
-from privdom.playbook import Playbook, load_playbook
+from privdom.labels import Lang, default_lang
 from privdom.store.scratch import running_import
 
 
-@dataclass
-class Workspace:
-    db: Path
-    sops: Path
-    _playbook: Playbook | None = field(default=None, repr=False)
+class Workspace(LibraryWorkspace):
+    """The library's Workspace, plus what only the command line knows: today, and `--lang`."""
 
-    def connect(self, *, create: bool = False) -> sqlite3.Connection:
-        return store.connect(self.db, create=create)
-
-    def playbook(self) -> Playbook:
-        if self._playbook is None:
-            self._playbook = load_playbook(self.sops)
-        return self._playbook
+    def __init__(self, db: Path, sops: Path, lang: Lang | None = None) -> None:
+        super().__init__(db=db, sops=sops)
+        self.lang: Lang = lang or default_lang()
 
     def today(self) -> date:
         """Today in the playbook's timezone: the only place below main that reads the clock."""
-        return datetime.now(ZoneInfo(self.playbook().timezone)).date()
+        return self.now().date()
 
     def date_or_today(self, value: str | None, option: str = "--date") -> date:
         return parse_date_option(value, option) if value else self.today()
+
+    def warn_unknown_owner(self, owner: str | None) -> None:
+        """A `warning:` line when `owner` owns nothing: the output will be empty, and why should show."""
+        if owner is None:
+            return
+        known = self.owners()
+        if owner not in known:
+            typer.echo(f"warning: no owner {owner!r}; known owners: {', '.join(known) or '(none yet)'}", err=True)
 
 
 def say_if_waiting(db: Path) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
@@ -18,7 +16,7 @@ from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import TableOrJson
 from privdom.cli.output import after_commit
 from privdom.errors import PrivdomError
-from privdom.ingest import KINDS, SOURCES, ImportReport, import_file
+from privdom.ingest import KINDS, SOURCES, ImportReport
 from privdom.render import console, print_json, write_csv
 
 Kind = Enum("Kind", {k.replace("-", "_"): k for k in KINDS}, type=str)  # type: ignore[misc]
@@ -74,23 +72,17 @@ def import_command(
         TableOrJson, typer.Option("--format", "-f", help="Output format.")
     ] = TableOrJson.table,
 ) -> None:
-    """Import an export file (成员/订单/群/群成员/活跃) into the workspace, in one transaction."""
+    """Import an export file (会员/订单/群/群成员/活跃) into the workspace, in one transaction."""
     ws = workspace(ctx)
     mappings = _mappings(map_ or [])
     if rejects is not None:
         _check_rejects_path(rejects)
-    playbook = ws.playbook()
-    timezone = playbook.timezone
-    conn = ws.connect()
     say_if_waiting(ws.db)
 
     def run(progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
-        return import_file(
-            conn,
+        return ws.import_file(
             kind.value,
             file,
-            timezone=timezone,
-            started_at=datetime.now(ZoneInfo(timezone)),
             encoding=encoding,
             mappings=mappings,
             source=source.value,
@@ -100,21 +92,15 @@ def import_command(
             allow_missing=tuple(allow_missing or ()),
             force=force,
             encoding_errors=encoding_errors,
-            tiers=[level.id for level in playbook.tiers.levels],
         )
 
-    try:
-        if sys.stderr.isatty():
-            # A progress bar only where someone watches; scripts and logs get the report alone.
-            with Progress(
-                BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console(stderr=True)
-            ) as bar:
-                task = bar.add_task("import", total=file.stat().st_size if file.is_file() else None)
-                report = run(lambda done, total: bar.update(task, completed=done))
-        else:
-            report = run()
-    finally:
-        conn.close()
+    if sys.stderr.isatty():
+        # A progress bar only where someone watches; scripts and logs get the report alone.
+        with Progress(BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console(stderr=True)) as bar:
+            task = bar.add_task("import", total=file.stat().st_size if file.is_file() else None)
+            report = run(lambda done, total: bar.update(task, completed=done))
+    else:
+        report = run()
     changed = not report.dry_run and not report.already_imported
     saved = f"imported {report.file} (import #{report.import_id})" if changed else "nothing was imported"
     writable = "give --rejects and the output a place that can be written"

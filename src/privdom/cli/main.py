@@ -8,12 +8,14 @@ import tempfile
 import traceback
 import warnings
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
+from privdom import __version__
 from privdom.cli import (
     calendar_cmd,
     import_cmd,
@@ -27,7 +29,9 @@ from privdom.cli import (
     workspace_cmd,
 )
 from privdom.cli.context import Workspace
+from privdom.cli.help_zh import translate
 from privdom.errors import BUSY_HINT, PrivdomError, PrivdomWarning, operator_error, workspace_busy
+from privdom.labels import Lang, default_lang
 from privdom.store.scratch import running_import
 
 
@@ -42,7 +46,18 @@ def write_crash_log() -> Path:
 
 
 class PrivdomGroup(TyperGroup):
-    """Turns a user's mistake into exit 1 with `error:`/`hint:`, and a bug into exit 3 with a log."""
+    """Turns a user's mistake into exit 1 with `error:`/`hint:`, and a bug into exit 3 with a log;
+    prints help in the language of `--lang`."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _translate_all(command, _lang(ctx))
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        translate(self, _lang(ctx), root=ctx.parent is None)
+        super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -70,6 +85,19 @@ class PrivdomGroup(TyperGroup):
             typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
             typer.echo(f"the traceback is in {log}; please report it", err=True)
             ctx.exit(3)
+
+
+def _lang(ctx: Any) -> Lang:
+    """`--lang` when the command line has been read that far, else PRIVDOM_LANG, else both."""
+    root = ctx.find_root()
+    value = root.params.get("lang") if root.params else None
+    return value.value if isinstance(value, LangOpt) else default_lang()
+
+
+def _translate_all(command: Any, lang: Lang) -> None:
+    translate(command, lang)
+    for sub in getattr(command, "commands", {}).values():
+        _translate_all(sub, lang)
 
 
 def _fail(ctx: Any, exc: PrivdomError) -> NoReturn:
@@ -101,6 +129,18 @@ app = typer.Typer(
 )
 
 
+class LangOpt(str, Enum):
+    zh = "zh"
+    en = "en"
+    both = "both"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"privdom {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -112,8 +152,22 @@ def main(
         Path | None,
         typer.Option("--sops", envvar="PRIVDOM_SOPS", help="Playbook folder [default: ./sops]."),
     ] = None,
+    lang: Annotated[
+        LangOpt | None,
+        # Eager, so that `privdom --lang zh --help` reads it before it prints the help.
+        typer.Option(
+            "--lang",
+            envvar="PRIVDOM_LANG",
+            is_eager=True,
+            help="Language of labels and help: zh, en or both [default: both].",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
-    ctx.obj = Workspace(db=db or Path("privdom.db"), sops=sops or Path("sops"))
+    ctx.obj = Workspace(db=db or Path("privdom.db"), sops=sops or Path("sops"), lang=lang.value if lang else None)
     warnings.simplefilter("always", PrivdomWarning)
     warnings.showwarning = _show_warning
 

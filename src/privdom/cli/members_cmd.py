@@ -12,6 +12,7 @@ from privdom.bounds import MAX_COUNT
 from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, Format, FormatOpt, ShowPiiOpt, TableOrJson
 from privdom.errors import PrivdomError
+from privdom.labels import RFM, resolve, segment_labels, tier_labels
 from privdom.playbook import Playbook
 from privdom.render import members as render
 
@@ -21,19 +22,15 @@ class SegmentModel(StrEnum):
     rfm = "rfm"
 
 
-def _check(value: str | None, option: str, choices: list[str]) -> None:
-    if value is not None and value not in choices:
-        raise PrivdomError(
-            f"{option} {value!r} is not one of the playbook's values",
-            hint=f"use one of: {', '.join(choices)}",
-        )
-
-
 def members(
     ctx: typer.Context,
     date: DateOpt = None,
-    tier: Annotated[str | None, typer.Option("--tier", help="Only this tier (id from the playbook).")] = None,
-    segment: Annotated[str | None, typer.Option("--segment", help="Only this lifecycle segment.")] = None,
+    tier: Annotated[
+        str | None, typer.Option("--tier", help="Only this tier (id, Chinese or English name, e.g. gold or 金卡会员).")
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option("--segment", help="Only this lifecycle segment (id, Chinese or English name).")
+    ] = None,
     rfm_class: Annotated[
         str | None, typer.Option("--rfm-class", help="Only this RFM class, e.g. important_value.")
     ] = None,
@@ -52,11 +49,14 @@ def members(
     ws = workspace(ctx)
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
-    _check(tier, "--tier", [lv.id for lv in playbook.tiers.levels])
-    _check(segment, "--segment", [s.id for s in playbook.lifecycle])
-    _check(rfm_class, "--rfm-class", list(segments.RFM_CLASSES))
-    wanted = {"tier": tier, "lifecycle": segment, "rfm_class": rfm_class, "owner": owner, "tag": tag}
-    filters = {k: v for k, v in wanted.items() if v is not None}
+    filters = ws.member_filters(
+        tier=resolve(tier, "--tier", tier_labels(playbook)),
+        segment=resolve(segment, "--segment", segment_labels(playbook)),
+        rfm_class=resolve(rfm_class, "--rfm-class", RFM),
+        owner=owner,
+        tag=tag,
+    )
+    ws.warn_unknown_owner(owner)
     if fmt == Format.table and limit is None:
         limit = 50  # a terminal table of a million rows helps no one; json/csv stream everything
         typer.echo("showing the 50 highest-spending members; --limit N or --format csv for more", err=True)
@@ -68,8 +68,10 @@ def members(
             show_pii,
         )
         return
+    # The rows as the store reads them, not Member models: a million members stream straight out.
     rows = metrics.member_rows(ws.connect(), playbook, as_of, filters, render.QUERY_COLUMNS, limit)
-    render.members(rows, fmt.value, show_pii)
+    names = {"tier": tier_labels(playbook), "lifecycle": segment_labels(playbook), "rfm_class": RFM}
+    render.members(rows, fmt.value, show_pii, lang=ws.lang, names=names)
 
 
 def member(
@@ -85,12 +87,21 @@ def member(
 ) -> None:
     """One member's profile, with why: the tier threshold, the segment condition, RFM against the means."""
     ws = workspace(ctx)
-    profile = metrics.member_profile(ws.connect(), ws.playbook(), member_id, ws.date_or_today(date))
-    render.profile(profile, fmt.value, show_pii)
+    profile = ws.member(member_id, ws.date_or_today(date))
+    render.profile(profile, fmt.value, show_pii, lang=ws.lang)
 
 
 def _what_if(playbook: Playbook, values: list[str] | None) -> dict[str, int]:
-    return segments.parse_what_if(playbook, values or [])
+    """`silver=2500`, `银卡会员=2500` or `Silver=2500`: the tier by id or either label."""
+    names = tier_labels(playbook)
+    as_ids = []
+    for value in values or []:
+        tier, sep, number = value.partition("=")
+        try:
+            as_ids.append(f"{resolve(tier, '--what-if', names)}{sep}{number}")
+        except PrivdomError:
+            as_ids.append(value)  # parse_what_if words the error, with the whole value
+    return segments.parse_what_if(playbook, as_ids)
 
 
 def tiers(
@@ -107,9 +118,7 @@ def tiers(
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
     changes = _what_if(playbook, what_if)
-    conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of)  # the cached snapshot the other commands share
-    render.distribution(segments.tier_distribution(conn, playbook, as_of, changes), fmt.value)
+    render.distribution(ws.tiers(as_of, what_if=changes), fmt.value, lang=ws.lang)
 
 
 def segments_cmd(
@@ -122,11 +131,8 @@ def segments_cmd(
 ) -> None:
     """Members and spend per lifecycle segment or RFM class, plus the 80/20 line."""
     ws = workspace(ctx)
-    playbook = ws.playbook()
     as_of = ws.date_or_today(date)
-    conn = ws.connect()
-    metrics.materialize(conn, playbook, as_of)
-    render.distribution(segments.segment_distribution(conn, playbook, as_of, model.value), fmt.value)
+    render.distribution(ws.segments(as_of, model=model.value), fmt.value, lang=ws.lang)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
-from privdom import planner
 from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
 from privdom.cli.output import after_commit
-from privdom.cycles import collector_paused
-from privdom.errors import PrivdomError
-from privdom.planner import history
-from privdom.playbook.models import ACTIONS, STAGES, Playbook
+from privdom.labels import ACTIONS, STAGES, resolve
 from privdom.render import plan as render
 
 
@@ -32,69 +25,41 @@ PlanFormatOpt = Annotated[PlanFormat, typer.Option("--format", "-f", help="Outpu
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only this owner's tasks (添加人/导购).")]
 
 
-def _check(value: str | None, option: str, choices: tuple[str, ...]) -> None:
-    if value is not None and value not in choices:
-        raise PrivdomError(
-            f"{option} {value!r} is not one of {', '.join(choices)}", hint=f"use one of: {', '.join(choices)}"
-        )
-
-
 def plan(
     ctx: typer.Context,
     date: DateOpt = None,
     owner: OwnerOpt = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", help="Only pull_in, retention or conversion.")
+        str | None,
+        typer.Option("--stage", help="Only pull_in, retention or conversion (id, Chinese or English label)."),
     ] = None,
     action: Annotated[
-        str | None, typer.Option("--action", help="Only this action, e.g. private_message.")
+        str | None, typer.Option("--action", help="Only this action, e.g. private_message or 私聊.")
     ] = None,
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Record the tasks (caps, catch-up, done).")
     ] = False,
     fmt: PlanFormatOpt = PlanFormat.table,
     show_pii: ShowPiiOpt = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Print every message in full (the table cuts long ones with …).")
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 (and save nothing) when any task is blocked.")
     ] = False,
 ) -> None:
     """The day's tasks: what to post, where, when, whom to message, and why."""
-    _check(stage, "--stage", STAGES)
-    _check(action, "--action", ACTIONS)
     ws = workspace(ctx)
-    playbook = ws.playbook()
+    stage = resolve(stage, "--stage", STAGES)  # the library would name the option `stage`
+    action = resolve(action, "--action", ACTIONS)
     day = ws.date_or_today(date)
+    ws.warn_unknown_owner(owner)
     if save:
         say_if_waiting(ws.db)
-    _plan(
-        ws.connect(), playbook, day, owner, stage, action, save=save, fmt=fmt.value, show_pii=show_pii, strict=strict
-    )
-
-
-# The plan is gone when the function returns, before the collector is back: it never walks it.
-@collector_paused()
-def _plan(
-    conn: sqlite3.Connection,
-    playbook: Playbook,
-    day: date,
-    owner: str | None,
-    stage: str | None,
-    action: str | None,
-    *,
-    save: bool,
-    fmt: str,
-    show_pii: bool,
-    strict: bool = False,
-) -> None:
-    result = planner.build_plan(conn, playbook, day, owner=owner, stage=stage, action=action)
+    result = ws.plan(day, owner=owner, stage=stage, action=action, save=save, show_pii=show_pii, strict=strict)
     if result.blocked:
         count = f"{len(result.blocked)} task{'s' if len(result.blocked) != 1 else ''} blocked"
         first = result.blocked[0]
-        if strict:
-            raise PrivdomError(
-                f"{count} (--strict); first: rule {first.rule}: {first.cause}",
-                hint="every blocked task and its cause: privdom plan --format csv (or json); nothing was saved",
-            )
         causes = len(result.summary["blocked_by_cause"])
         typer.echo(
             f"warning: {count} ({causes} cause{'s' if causes != 1 else ''}, e.g. rule {first.rule}: "
@@ -102,13 +67,13 @@ def _plan(
             err=True,
         )
     if not save:
-        render.plan(result, fmt, show_pii)
+        render.plan(result, fmt.value, show_pii, full=full, lang=ws.lang, taken=ws.ids_near)
         return
-    new = planner.save_plan(conn, result, saved_at=datetime.now(ZoneInfo(playbook.timezone)))
+    new = ws.last_saved or 0
     saved = f"saved {new} new task{'s' if new != 1 else ''} ({len(result.tasks) - new} already saved)"
     typer.echo(saved, err=True)
     with after_commit(saved, hint=f"the tasks are kept: `privdom plan --date {day}` prints the same plan again"):
-        render.plan(result, fmt, show_pii)
+        render.plan(result, fmt.value, show_pii, full=full, lang=ws.lang, taken=ws.ids_near)
 
 
 def tasks(
@@ -124,22 +89,28 @@ def tasks(
     """Saved tasks of a day and their status."""
     ws = workspace(ctx)
     day = ws.date_or_today(date)
-    rows = history.list_tasks(ws.connect(), day=day, status=status.value if status else None, owner=owner)
-    render.tasks(rows, fmt.value, show_pii)
+    ws.warn_unknown_owner(owner)
+    rows = ws.tasks(day, status=status.value if status else None, owner=owner)
+    render.tasks(rows, fmt.value, show_pii, lang=ws.lang, taken=ws.ids_near)
 
 
 def done(
     ctx: typer.Context,
     ids: Annotated[
-        list[str], typer.Argument(metavar="ID...", help="Task ids from `privdom plan` or `privdom tasks`.")
+        list[str],
+        typer.Argument(
+            metavar="ID...",
+            help="Ids from `privdom plan` or `privdom tasks`: a task's, a line's (all its tasks), or a"
+            " unique prefix of 6 or more characters.",
+        ),
     ],
     skip: Annotated[bool, typer.Option("--skip", help="Mark them skipped instead of done.")] = False,
     note: Annotated[str | None, typer.Option("--note", help="A note kept with the tasks.")] = None,
 ) -> None:
-    """Mark saved tasks done (or skipped). Unknown ids change nothing."""
+    """Mark saved tasks done (or skipped). An unknown or ambiguous id changes nothing."""
     ws = workspace(ctx)
-    tz = ZoneInfo(ws.playbook().timezone)
-    count = history.close(ws.connect(), ids, skip=skip, note=note, closed_at=datetime.now(tz))
+    closed = ws.done(ids, skip=skip, note=note)
+    count = len(closed)
     typer.echo(f"{'skipped' if skip else 'done'}: {count} task{'s' if count != 1 else ''}", err=True)
 
 

@@ -8,10 +8,8 @@ import typer
 
 from privdom.cli.context import workspace
 from privdom.cli.options import DaysOpt, FromOpt, ScheduleFormat, ShowPiiOpt
-from privdom.errors import PrivdomError
-from privdom.playbook.models import GROUP_TYPES
+from privdom.labels import CONTENT_TYPES, GROUP_TYPES, resolve
 from privdom.render import schedule as render
-from privdom.schedule import build_schedule
 
 
 def schedule(
@@ -20,7 +18,11 @@ def schedule(
     days: DaysOpt = 7,
     group: Annotated[str | None, typer.Option("--group", help="Only this group (group_id).")] = None,
     group_type: Annotated[
-        str | None, typer.Option("--type", help="Only welfare, service or interest groups.")
+        str | None, typer.Option("--type", help="Only welfare, service or interest groups (or 福利群, 服务群, 兴趣群).")
+    ] = None,
+    content_type: Annotated[
+        str | None,
+        typer.Option("--content-type", help="Only posts of this content type, e.g. product or 产品营销."),
     ] = None,
     fmt: Annotated[
         ScheduleFormat, typer.Option("--format", "-f", help="Output format.")
@@ -28,13 +30,13 @@ def schedule(
     show_pii: ShowPiiOpt = False,
 ) -> None:
     """Every group post over the coming days (daily rhythms, member days, marketing nodes)."""
-    if group_type is not None and group_type not in GROUP_TYPES:
-        raise PrivdomError(
-            f"--type {group_type!r} is not a group type", hint=f"use one of: {', '.join(GROUP_TYPES)}"
-        )
+    group_type = resolve(group_type, "--type", GROUP_TYPES)
+    content_type = resolve(content_type, "--content-type", CONTENT_TYPES)
     ws = workspace(ctx)
     first = ws.date_or_today(start, "--from")
-    result = build_schedule(ws.connect(), ws.playbook(), first, days, group_id=group, group_type=group_type)
+    result = ws.schedule(
+        first, days, group=group, group_type=group_type, content_type=content_type, show_pii=show_pii
+    )
     render.schedule(result, fmt.value, show_pii)
 
 

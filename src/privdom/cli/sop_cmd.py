@@ -13,15 +13,13 @@ from rich.table import Table
 from privdom import render
 from privdom.cli.context import workspace
 from privdom.cli.options import Format, FormatOpt
+from privdom.labels import STAGES
 from privdom.planner.preflight import render_on_rows
 from privdom.playbook.describe import rule_rows
 from privdom.playbook.loader import check_playbook, load_playbook, playbook_files
 from privdom.playbook.validate import folded_cjk_warnings
 
 sop_app = typer.Typer(help="Check, read and compare the playbook (sops/*.yaml).", no_args_is_help=True)
-
-_STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
-
 
 class ShowFormat(StrEnum):
     yaml = "yaml"
@@ -58,7 +56,7 @@ def validate(
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         typer.echo(f"hint: {count}; fix each at the line shown, then validate again", err=True)
         raise typer.Exit(1)
-    stages = {stage: len(getattr(playbook.stages, stage)) for stage in _STAGE_ZH}
+    stages = {stage: len(getattr(playbook.stages, stage)) for stage in STAGES}
     typer.echo(
         f"ok: {sops} is valid: {sum(stages.values())} rules ("
         + ", ".join(f"{stage} {n}" for stage, n in stages.items())
@@ -82,7 +80,7 @@ def list_rules(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     table = Table("阶段 stage", "规则 rule", "触发 when", "对象 audience", "动作 action", "优先级")
     for row in rows:
         table.add_row(
-            f"{_STAGE_ZH[row['stage']]} {row['stage']}", f"{row['title_zh']}\n{row['id']}", row["when"],
+            f"{STAGES[row['stage']][0]} {row['stage']}", f"{row['title_zh']}\n{row['id']}", row["when"],
             row["audience"], f"{row['action']}\n{row['content_type']}", str(row["priority"]),
         )
     render.console().print(table)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
-from privdom import planner
 from privdom.cli.context import Workspace, parse_date_option, workspace
 from privdom.cli.options import PlanFormat, ShowPiiOpt
 from privdom.errors import PrivdomError
-from privdom.ingest import import_file
+from privdom.labels import Lang
 from privdom.render import plan as render_plan
 from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, example_sops_dir, examples_dir, init_workspace
 
@@ -60,13 +58,14 @@ def demo(
 ) -> None:
     """Import the bundled example brand (茶语 TeaTalk) into a fresh workspace and print its morning plan."""
     day = parse_date_option(date_) if date_ else EXAMPLE_MORNING
+    lang = workspace(ctx).lang
     if directory is not None and not force:
         _refuse_used_folder(directory)
     if directory is None:
         with tempfile.TemporaryDirectory(prefix="privdom-demo-") as tmp:
-            _demo(Path(tmp), day, fmt, show_pii)
+            _demo(Path(tmp), day, fmt, show_pii, lang)
     else:
-        _demo(directory, day, fmt, show_pii)
+        _demo(directory, day, fmt, show_pii, lang)
         typer.echo(f"workspace kept in {directory}: cd there and try `privdom members` or `privdom report`", err=True)
 
 
@@ -82,30 +81,20 @@ def _refuse_used_folder(directory: Path) -> None:
         )
 
 
-def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool) -> None:
-    ws = Workspace(db=directory / "privdom.db", sops=directory / "sops")
+def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool, lang: Lang) -> None:
+    ws = Workspace(db=directory / "privdom.db", sops=directory / "sops", lang=lang)
     init_workspace(ws.db, ws.sops, source=example_sops_dir())
-    playbook = ws.playbook()
     source = examples_dir()
-    tz = ZoneInfo(playbook.timezone)
-    conn = ws.connect()
-    try:
-        for kind, name in EXAMPLE_FILES:
-            report = import_file(
-                conn, kind, source / name, timezone=playbook.timezone, started_at=datetime.now(tz)
-            )
-            counted = (
-                "already imported"
-                if report.already_imported
-                else f"{report.inserted} new, {report.rejected} rejected"
-            )
-            typer.echo(f"imported {kind:<13} {report.read:>6} records: {counted}", err=True)
-        result = planner.build_plan(conn, playbook, day)
-    finally:
-        conn.close()
+    for kind, name in EXAMPLE_FILES:
+        report = ws.import_file(kind, source / name)
+        counted = (
+            "already imported" if report.already_imported else f"{report.inserted} new, {report.rejected} rejected"
+        )
+        typer.echo(f"imported {kind:<13} {report.read:>6} records: {counted}", err=True)
+    result = ws.plan(day, show_pii=show_pii)
     if result.blocked:
         typer.echo(f"warning: {len(result.blocked)} tasks blocked; see `blocked` in --format json", err=True)
-    render_plan.plan(result, fmt.value, show_pii)
+    render_plan.plan(result, fmt.value, show_pii, lang=ws.lang)
 
 
 def register(app: typer.Typer) -> None:

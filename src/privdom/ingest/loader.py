@@ -179,7 +179,8 @@ def _import(
                     store.transaction(conn),
                     scratch.marked(conn, stamp),
                 ):
-                    if kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind):
+                    direct = kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind)
+                    if direct:
                         parser.match_blank = False  # no stored member to match a blank identity to
                         job = Job(kind, path, src.encoding, how.source, mappings, timezone,
                                   identity.phone_key(conn), how.allow_missing, how.encoding_errors)
@@ -190,6 +191,7 @@ def _import(
                         _settle(conn, kind, report, blanks, episodes)
                     if kind == "members":
                         sql.link_rows_to_new_members(conn)
+                        sql.stamp_export_totals(conn, stamp, staged=not direct)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
                     report.numeric_ids = {
                         src.header[i].strip(): src.numbers[i]

@@ -171,6 +171,7 @@ class RowParser:
                 "        return 'invalid_id'",
                 f"    if not v1 and not v{pos['phone']}:",
                 "        return PHONE_REASONS.get(phone_status, 'missing_member')",
+                *self._amount_code(hmap, header),
                 *self._refund_code(hmap, header),
             ]
         self.date_index = hmap.fields.get("date", 0)
@@ -184,6 +185,11 @@ class RowParser:
         pos = self.pos
         ext, phone, source = f"v{pos['external_userid']}", f"v{pos['phone']}", f"v{pos['source']}"
         lines = [f"    if v0 and {_id_problem('v0')}:", "        return 'invalid_id'"]
+        if "total_spent_fen" in hmap.fields:
+            # A negative 累计消费金额 is no spend privdom can count: NULLed and counted, like garbage.
+            spent = f"v{pos['total_spent_fen']}"
+            lines += [f"    if {spent} is not None and {spent} < 0:", f"        {spent} = None",
+                      f"        bad.append({header[hmap.fields['total_spent_fen']]!r})"]
         lines += [f"    if {ext} and id_problem({ext}, wecom=True):"]
         if hmap.identity == "external_userid":
             lines += ["        return 'invalid_id'"]
@@ -205,6 +211,21 @@ class RowParser:
             f"    {source} = 'members'",
         ]
         return lines
+
+    def _amount_code(self, hmap: HeaderMap, header: list[str]) -> list[str]:
+        """An order whose amount cell cannot be read (`#N/A`, an overflow) would be a counted order
+        of an unknown amount, and a negative one (a POS return row) a counted order of less than
+        nothing: the record is rejected (`invalid_amount`, `negative_amount`), not stored as ¥0."""
+        if "amount_fen" not in hmap.fields:
+            return []
+        amount = f"v{self.pos['amount_fen']}"
+        column = header[hmap.fields["amount_fen"]].strip()
+        return [
+            f"    if {amount} is None and {column!r} in bad:",
+            "        return 'invalid_amount'",
+            f"    if {amount} is not None and {amount} < 0:",
+            "        return 'negative_amount'",
+        ]
 
     def _refund_code(self, hmap: HeaderMap, header: list[str]) -> list[str]:
         """An order's refund (Youzan's 退款金额 / 退款状态): a refund of the whole amount makes the

@@ -1,6 +1,7 @@
 """The morning plan: rules x audiences -> tasks, with caps, capacity, quiet hours, catch-up, dedupe."""
 
-from privdom.planner.build import build_plan, candidates, save_plan, upcoming_tasks
+from privdom.planner.build import build_plan, candidates, save_plan
+from privdom.planner.history import SavedTask
 from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task
 from privdom.store.tasks import task_id
 
@@ -9,10 +10,10 @@ __all__ = [
     "Candidate",
     "DeferredTask",
     "Plan",
+    "SavedTask",
     "Task",
     "build_plan",
     "candidates",
     "save_plan",
     "task_id",
-    "upcoming_tasks",
 ]

@@ -168,15 +168,10 @@ def save_plan(conn: sqlite3.Connection, plan: Plan, *, saved_at: datetime) -> in
         [row(t) for t in plan.tasks if not t.existing],
         held_out=[row(t) for t in plan.held_out if not t.existing],
         deferred=waits,
+        morning=(plan.date, saved_at.isoformat(timespec="seconds")),
     )
 
 
-def upcoming_tasks(conn: sqlite3.Connection, member_id: str, as_of: date) -> list[dict[str, Any]]:
-    """Saved tasks for one member dated `as_of` or later (the `member` profile shows them)."""
-    rows = store.list_tasks(
-        conn, day=None, status=None, owner=None, member_id=member_id, from_day=as_of.isoformat()
-    )
-    return [{k: r[k] for k in r.keys()} for r in rows]
 
 
 class _RuleFields(NamedTuple):

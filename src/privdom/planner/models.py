@@ -67,6 +67,10 @@ class Plan(BaseModel):
     # Tasks of members a rule holds out (`holdout:`): not to-dos, outside every cap and capacity.
     held_out: list[Task] = []
 
+    def model_dump_json(self, *, indent: int | None = 2, **options: Any) -> str:
+        """The plan as `privdom plan --format json` prints it (without the final newline)."""
+        return super().model_dump_json(indent=indent, **options)
+
 
 @dataclass(slots=True)
 class Candidate:

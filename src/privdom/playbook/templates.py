@@ -255,8 +255,16 @@ def group_context(g: Row) -> dict[str, Any]:
     }
 
 
+# A line break, tab or other control character in a name or store from an export would reach the
+# customer's message as it is (a name `李四\n- [ ] 伪造` writes a second line into it); bidi
+# overrides turn the text round. They collapse to one space; a joiner inside an emoji stays.
+_CONTROL_RUNS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
 def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
+    """A field from the data as one line of text: whitespace and control characters collapse to
+    one space."""
+    return _CONTROL_RUNS.sub(" ", str(value)).strip() if value is not None else ""
 
 
 def _yuan_fen(fen: int) -> str:

@@ -20,6 +20,7 @@ from typing import IO, Any
 from rich.console import Console
 
 _MASKABLE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -29,9 +30,6 @@ def mask_phone(phone: str | None) -> str | None:
         return phone
     match = _MASKABLE.match(phone)
     return f"{match.group(1)}****{match.group(2)}" if match else phone
-
-
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 def _masked_phone(match: re.Match[str]) -> str:
@@ -100,6 +98,24 @@ def write_utf8(data: bytes) -> None:
     buffer.write(data)
 
 
-def console(stderr: bool = False) -> Console:
-    """A rich console; wide enough for Chinese text when the output is not a terminal."""
-    return Console(stderr=stderr, width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+def console(stderr: bool = False, default_width: int = 160) -> Console:
+    """A rich console as wide as the terminal it writes to (see `output_width`)."""
+    return Console(stderr=stderr, width=output_width(stderr, default_width), soft_wrap=False)
+
+
+def output_width(stderr: bool = False, default: int = 160) -> int | None:
+    """The width to lay text out for: None (rich measures it) on a terminal; else `COLUMNS` when
+    set, else the width of a terminal the user is watching on stderr (`privdom plan | less`), else
+    `default` (wide tables print whole to a file)."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 40:
+        return int(columns)
+    if not stderr and sys.stderr.isatty():
+        try:
+            return os.get_terminal_size(sys.stderr.fileno()).columns
+        except (OSError, ValueError):
+            pass
+    return default

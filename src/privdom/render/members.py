@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from rich.table import Table
 
+from privdom.labels import ACTIONS, Labels, Lang, label, pick
 from privdom.metrics import MemberProfile
 from privdom.render import (
     FORMULA_START,
@@ -22,7 +23,7 @@ from privdom.render import (
     write_csv,
     yuan,
 )
-from privdom.render.table import cell_text
+from privdom.render.table import cell_text, one_line
 from privdom.segments import Distribution
 
 # The columns `privdom members` prints, in order (a stable interface for scripts).
@@ -42,6 +43,25 @@ _TABLE_COLUMNS = [
 ]  # fmt: skip
 
 
+# Table headers in both languages (the JSON and CSV keys stay the ids).
+HEADERS: dict[str, tuple[str, str]] = {
+    "member_id": ("会员ID", "member_id"), "name": ("姓名", "name"), "phone": ("手机", "phone"),
+    "owner": ("负责人", "owner"), "tier": ("等级", "tier"), "lifecycle": ("生命周期", "lifecycle"),
+    "rfm_class": ("RFM分类", "rfm_class"), "orders_total": ("订单数", "orders"), "spend_total": ("消费额", "spend"),
+    "last_order_date": ("最后下单", "last order"), "recency_days": ("未购天数", "recency days"), "koc": ("KOC", "koc"),
+    "id": ("ID", "id"), "zh": ("中文名", "zh"), "en": ("英文名", "en"), "min": ("门槛", "min"),
+    "members": ("会员数", "members"), "members_now": ("现有会员数", "members now"), "share": ("占比", "share"),
+    "spend": ("消费额", "spend"), "spend_share": ("消费占比", "spend share"),
+    "metric": ("指标", "metric"), "value": ("值", "value"),
+}  # fmt: skip
+
+
+def header(key: str, lang: Lang) -> str:
+    """A column header; in both languages the Chinese stands over the English, to keep columns narrow."""
+    zh, en = HEADERS.get(key, (key, key))
+    return f"{zh}\n{en}" if lang == "both" and zh != en else pick(zh, en, lang)
+
+
 def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
     """One query row (QUERY_COLUMNS order) -> the output record."""
     rec = dict(zip(QUERY_COLUMNS, row, strict=True))
@@ -58,7 +78,17 @@ def member_record(row: Sequence[Any], show_pii: bool) -> dict[str, Any]:
     return rec
 
 
-def members(rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str] | None = None) -> None:
+def members(
+    rows: Iterable[Sequence[Any]],
+    fmt: str,
+    show_pii: bool,
+    out: IO[str] | None = None,
+    *,
+    lang: Lang = "both",
+    names: dict[str, Labels] | None = None,
+) -> None:
+    """`names`: labels by column (tier, lifecycle, rfm_class) for the table's cells; JSON and CSV
+    keep the ids."""
     out = out or sys.stdout
     records = (member_record(row, show_pii) for row in rows)
     if fmt == "csv":
@@ -76,9 +106,14 @@ def members(rows: Iterable[Sequence[Any]], fmt: str, show_pii: bool, out: IO[str
             separator = ",\n"
         out.write("]\n" if separator == "\n" else "\n]\n")
     else:
-        table = Table(*_TABLE_COLUMNS, title=None)
+        table = Table(*(header(k, lang) for k in _TABLE_COLUMNS), title=None)
+        cell: Lang = "en" if lang == "en" else "zh"
         for rec in records:
-            table.add_row(*[cell_text("" if rec[k] is None else str(rec[k])) for k in _TABLE_COLUMNS])  # text, one line
+            values = [
+                label(names[k], rec[k], cell) if names and k in names and rec[k] is not None else rec[k]
+                for k in _TABLE_COLUMNS
+            ]
+            table.add_row(*[cell_text("" if v is None else str(v)) for v in values])  # text, one line
         console().print(table)
 
 
@@ -104,7 +139,7 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def distribution(dist: Distribution, fmt: str) -> None:
+def distribution(dist: Distribution, fmt: str, *, lang: Lang = "both") -> None:
     rows = [
         {
             "id": c.id,
@@ -133,17 +168,21 @@ def distribution(dist: Distribution, fmt: str) -> None:
         )
         return
     if fmt == "csv":
-        header = list(rows[0]) if rows else ["id"]
-        write_csv(header, ([r.get(k) for k in header] for r in rows))
+        columns = list(rows[0]) if rows else ["id"]
+        write_csv(columns, ([r.get(k) for k in columns] for r in rows))
         return
-    table = Table(*(rows[0] if rows else ["id"]), title=f"{dist.model} · {dist.date.isoformat()}")
+    keys = [k for k in (rows[0] if rows else ["id"]) if not (lang == "zh" and k == "en" or lang == "en" and k == "zh")]
+    table = Table(*(header(k, lang) for k in keys), title=f"{dist.model} · {dist.date.isoformat()}")
     for r in rows:
-        table.add_row(*[_pct(k, v) for k, v in r.items()])
+        table.add_row(*[cell_text(_pct(k, r[k])) for k in keys])
     con = console()
     con.print(table)
     con.print(
-        f"80/20: the top 20% of members ({dist.top20_members}) bring "
-        f"{dist.top20_spend_share:.1%} of spend · 前20%会员贡献{dist.top20_spend_share:.1%}的消费"
+        pick(
+            f"80/20：前20%会员（{dist.top20_members}）贡献{dist.top20_spend_share:.1%}的消费",
+            f"80/20: the top 20% of members ({dist.top20_members}) bring {dist.top20_spend_share:.1%} of spend",
+            lang,
+        )
     )
 
 
@@ -153,7 +192,7 @@ def _pct(key: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
+def profile(p: MemberProfile, fmt: str, show_pii: bool, *, lang: Lang = "both") -> None:
     data = profile_data(p, show_pii)
     if fmt == "json":
         print_json(data)
@@ -191,13 +230,24 @@ def profile(p: MemberProfile, fmt: str, show_pii: bool) -> None:
         )
     else:
         con.print("RFM: no orders 无订单")
-    table = Table("metric", "value", title=None)
+    table = Table(header("metric", lang), header("value", lang), title=None)
     for key in MEMBER_COLUMNS:
         table.add_row(key, cell_text("" if m[key] is None else str(m[key])))
     con.print(table)
     groups = ", ".join(f"{g['name'] or g['group_id']}" for g in data["groups"]) or "-"
     con.print(f"groups 社群: {groups}", markup=False)
-    con.print(f"upcoming tasks 待办: {len(data['upcoming_tasks'])}")
+    upcoming = data["upcoming_tasks"]
+    con.print(pick("接下来的任务", "upcoming tasks", lang) + f": {len(upcoming)}", markup=False)
+    cell: Lang = "en" if lang == "en" else "zh"
+    for t in upcoming:
+        state = label(UPCOMING_STATES, t["state"], cell)
+        con.print(
+            one_line(
+                f"  {t['due_at'][:16].replace('T', ' ')} [{state}] {t['rule_title'][cell]} · "
+                f"{label(ACTIONS, t['action'], cell)} · {t['owner'] or '-'} · {t['task_id']}"
+            ),
+            markup=False,
+        )
 
 
 def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
@@ -223,5 +273,14 @@ def profile_data(p: MemberProfile, show_pii: bool) -> dict[str, Any]:
         "lifecycle": p.lifecycle,
         "rfm": rfm,
         "groups": p.groups if show_pii else [{**g, "name": g["name"] and mask_text(g["name"])} for g in p.groups],
-        "upcoming_tasks": p.upcoming_tasks,
+        "upcoming_tasks": [_masked_task(t.model_dump(mode="json"), show_pii) for t in p.upcoming_tasks],
     }
+
+
+UPCOMING_STATES = {"saved": ("已保存", "saved"), "planned": ("将触发", "planned")}
+
+
+def _masked_task(task: dict[str, Any], show_pii: bool) -> dict[str, Any]:
+    if show_pii:
+        return task
+    return {k: mask_text(v) if isinstance(v, str) else v for k, v in task.items()}

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from privdom.planner import BlockedTask, DeferredTask, Plan, Task
+from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STATUSES, Lang, label, pick
+from privdom.planner import BlockedTask, DeferredTask, Plan, SavedTask, Task
+from privdom.planner.lines import lines, short_ids
 from privdom.render import console, mask_text, print_json, write_csv, write_utf8
+from privdom.render.plan_table import Taken, cell_lang, ordered, print_plan, targets, time_of
 from privdom.render.table import Column, one_line, print_table
 
 TaskT = TypeVar("TaskT", bound=Task)
@@ -28,21 +29,8 @@ _PIECE_JSON: dict[str, TypeAdapter[Any]] = {
 }
 TASKS_PER_JSON_PIECE = 500
 
-ACTION_ZH = {
-    "group_post": "群发",
-    "private_message": "私聊",
-    "moment_post": "朋友圈",
-    "call": "电话",
-    "invite_to_group": "邀请入群",
-    "coupon": "发券",
-}
-STAGE_ZH = {"pull_in": "引流", "retention": "留存", "conversion": "转化"}
-CAUSE_ZH = {
-    "member_cap": "会员7天触达已满",
-    "owner_capacity": "负责人当日容量已满",
-    "quiet_hours": "免打扰时段",
-}
-GROUP_TYPE_ZH = {"welfare": "福利群", "service": "服务群", "interest": "兴趣群"}
+# Chinese labels by id, for the modules that print Chinese only (the schedule's calendar titles).
+GROUP_TYPE_ZH = {key: zh for key, (zh, _) in GROUP_TYPES.items()}
 
 CSV_COLUMNS = (
     "id",
@@ -90,7 +78,11 @@ def _masked(tasks: Sequence[TaskT]) -> list[TaskT]:
     return out
 
 
-def plan(p: Plan, fmt: str, show_pii: bool) -> None:
+def plan(
+    p: Plan, fmt: str, show_pii: bool, *, full: bool = False, lang: Lang = "both", taken: Taken | None = None
+) -> None:
+    """Print the plan in `fmt`; the table takes `full` (messages uncut), `lang` and `taken` (see
+    plan_lines)."""
     p = masked(p, show_pii)
     if fmt == "json":
         for piece in plan_json(p):
@@ -101,7 +93,7 @@ def plan(p: Plan, fmt: str, show_pii: bool) -> None:
     elif fmt == "md":
         sys.stdout.write(markdown(p))
     else:
-        _table(p)
+        print_plan(p, full=full, lang=lang, taken=taken)
 
 
 def plan_json(p: Plan) -> Iterator[bytes]:
@@ -166,104 +158,6 @@ def _outcome(t: Task) -> str:
     return "holdout" if t.holdout else "task"
 
 
-def _time(t: Task) -> str:
-    return t.due_at[11:16]
-
-
-def collapsed(tasks: Sequence[Task]) -> list[tuple[Task, int]]:
-    """Group posts of one rule at one time collapse to one line with a count; other tasks stay one each."""
-    out: list[tuple[Task, int]] = []
-    for t in tasks:
-        last = out[-1] if out else None
-        if (
-            last
-            and t.action == "group_post"
-            and last[0].action == "group_post"
-            and last[0].rule == t.rule
-            and last[0].due_at == t.due_at
-            and last[0].owner == t.owner
-        ):
-            out[-1] = (last[0], last[1] + 1)
-        else:
-            out.append((t, 1))
-    return out
-
-
-def _ordered(tasks: Sequence[TaskT]) -> list[TaskT]:
-    return sorted(tasks, key=attrgetter("owner", "due_at", "rule", "id"))
-
-
-def _target(t: Task, count: int) -> str:
-    return f"{count} 个群" if count > 1 else t.target
-
-
-PLAN_TABLE = tuple(
-    Column(header)
-    for header in ("时间 time", "阶段 stage", "规则 rule", "动作 action", "对象 target", "内容 message", "原因 reason")
-)
-DEFERRED_TABLE = (Column("原因 cause"), Column("负责人 owner"), Column("规则 rule"), Column("数量 count", "right"))
-BLOCKED_TABLE = (Column("规则 rule"), Column("原因 cause"), Column("数量 count", "right"))
-
-
-def _table(p: Plan) -> None:
-    out = console()
-    for owner, tasks in groupby(_ordered(p.tasks), key=attrgetter("owner")):
-        rows = [_table_row(t, count) for t, count in collapsed(list(tasks))]
-        print_table(out, f"{p.date} · {owner}", PLAN_TABLE, rows)
-    s = p.summary
-    out.print(
-        f"合计 total: {len(p.tasks)} 项任务 tasks · "
-        + " · ".join(f"{STAGE_ZH.get(k, k)} {v}" for k, v in s["by_stage"].items())
-    )
-    if p.tasks:
-        out.print("按负责人 by owner: " + " · ".join(f"{k} {v}" for k, v in s["by_owner"].items()), markup=False)
-    if p.deferred:
-        print_table(out, f"延后 deferred: {len(p.deferred)}", DEFERRED_TABLE, deferred_summary(p.deferred))
-        out.print(
-            "每条延后任务见 every deferred task: privdom plan --format csv (or json)",
-            style="dim",
-        )
-    if p.blocked:
-        print_table(out, f"受阻 blocked: {len(p.blocked)}", BLOCKED_TABLE, blocked_summary(p.blocked))
-        out.print("每条受阻任务见 every blocked task: privdom plan --format csv (or json)", style="dim")
-    if p.held_out:
-        out.print(
-            f"留出对照 held out: {len(p.held_out)} (不发送 not sent; privdom review 对比效果 compares them)",
-            style="dim",
-        )
-    if not p.tasks and not p.deferred and not p.blocked:
-        out.print("今天没有任务 nothing planned for this day", style="dim")
-
-
-def _table_row(t: Task, count: int) -> list[str]:
-    mark = " ✓" if t.status == "done" else (" (已保存)" if t.existing else "")
-    return [
-        _time(t),
-        STAGE_ZH.get(t.stage, t.stage),
-        t.rule_title["zh"] + mark,
-        ACTION_ZH.get(t.action, t.action),
-        _target(t, count),
-        t.message,
-        t.reason,
-    ]
-
-
-def deferred_summary(deferred: Sequence[DeferredTask]) -> list[list[str]]:
-    """What did not fit today, counted by cause, owner and rule: the rows of DEFERRED_TABLE.
-
-    A big workspace defers tens of thousands of touches on a busy day; one line per task would bury
-    the morning's list (and take a minute to draw), so the table counts them and the CSV/JSON name them.
-    """
-    counts = Counter((d.cause, d.owner, d.rule_title["zh"]) for d in deferred)
-    return [[CAUSE_ZH.get(cause, cause), owner, rule, str(n)] for (cause, owner, rule), n in sorted(counts.items())]
-
-
-def blocked_summary(blocked: Sequence[BlockedTask]) -> list[list[str]]:
-    """The blocked tasks counted by rule and cause: the rows of BLOCKED_TABLE."""
-    counts = Counter((b.rule, b.cause) for b in blocked)
-    return [[rule, cause, str(n)] for (rule, cause), n in sorted(counts.items())]
-
-
 # The characters that open a code span, a link, a table cell or an HTML tag.
 _MD_SPECIAL = re.compile(r"([\\`|\[\]<>])")
 
@@ -276,29 +170,33 @@ def md(text: str) -> str:
 
 
 def markdown(p: Plan) -> str:
-    lines = [f"# {p.date} 运营计划 plan", ""]
-    for owner, tasks in groupby(_ordered(p.tasks), key=lambda t: t.owner):
-        lines += [f"## {md(owner)}", ""]
-        for t, count in collapsed(list(tasks)):
-            done = "x" if t.status == "done" else " "
-            lines.append(
-                f"- [{done}] {_time(t)} 【{ACTION_ZH.get(t.action, t.action)}】{md(t.rule_title['zh'])} → "
-                f"{md(_target(t, count))}：{md(t.message)}（{md(t.reason)}）`{md(t.id)}`"
+    """A checklist per owner to paste into a chat: one item per line, `[x]` only when all of a
+    line's tasks are done, `[-]` when all are closed and some skipped; the id closes them all."""
+    lines_ = [f"# {p.date} 运营计划 plan", ""]
+    for owner, owned in groupby(lines(ordered(p.tasks)), key=lambda line: line.first.owner):
+        lines_ += [f"## {md(owner)}", ""]
+        for line in owned:
+            t = line.first
+            box = {"done": "x", "skipped": "-"}.get(line.status or "", " ")
+            count = f"（{len(line.tasks)} 个群）" if len(line.tasks) > 1 else ""
+            lines_.append(
+                f"- [{box}] {time_of(t)} 【{label(ACTIONS, t.action, 'zh')}】{md(t.rule_title['zh'])} → "
+                f"{md(targets(line))}{count}：{md(t.message)}（{md(t.reason)}）`{line.id}`"
             )
-        lines.append("")
+        lines_.append("")
     if p.deferred:
-        lines += [f"## 延后 deferred ({len(p.deferred)})", ""]
-        for d in _ordered(p.deferred):
-            lines.append(
-                f"- {md(d.owner)} · {md(d.rule_title['zh'])} → {md(d.target)}：{CAUSE_ZH.get(d.cause, d.cause)}"
+        lines_ += [f"## 延后 deferred ({len(p.deferred)})", ""]
+        for d in ordered(p.deferred):
+            lines_.append(
+                f"- {md(d.owner)} · {md(d.rule_title['zh'])} → {md(d.target)}：{label(CAUSES, d.cause, 'zh')}"
             )
-        lines.append("")
+        lines_.append("")
     if p.blocked:
-        lines += [f"## 受阻 blocked ({len(p.blocked)})", ""]
-        for b in _ordered(p.blocked):
-            lines.append(f"- {md(b.owner)} · {md(b.rule_title['zh'])} → {md(b.target)}：{md(b.cause)}")
-        lines.append("")
-    return "\n".join(lines)
+        lines_ += [f"## 受阻 blocked ({len(p.blocked)})", ""]
+        for b in ordered(p.blocked):
+            lines_.append(f"- {md(b.owner)} · {md(b.rule_title['zh'])} → {md(b.target)}：{md(b.cause)}")
+        lines_.append("")
+    return "\n".join(lines_)
 
 
 TASK_COLUMNS = (
@@ -316,43 +214,55 @@ TASK_COLUMNS = (
     "reason",
     "note",
     "closed_at",
+    "target",
 )
 
 
-TASKS_TABLE = tuple(
-    Column(header)
-    for header in ("id", "时间 due", "状态 status", "负责人 owner", "动作 action", "对象 target", "内容 message")
-)
+def tasks_table(lang: Lang) -> tuple[Column, ...]:
+    headers = [("id", "id"), ("时间", "due"), ("状态", "status"), ("负责人", "owner"), ("动作", "action"),
+               ("对象", "target"), ("内容", "message")]  # fmt: skip
+    return tuple(Column(pick(zh, en, lang)) for zh, en in headers)
 
 
-def _task_row(r: dict[str, Any]) -> list[str]:
+def _task_row(t: SavedTask, sid: str, lang: Lang) -> list[str]:
+    cell = cell_lang(lang)
     return [
-        r["task_id"],
-        r["due_at"][:16].replace("T", " "),
-        r["status"],
-        r["owner"],
-        ACTION_ZH.get(r["action"], r["action"]),
-        r["member_id"] or r["group_id"] or "",
-        r["message"],
+        sid,
+        t.due_at[11:16] if t.due_at[:10] == t.date else t.due_at[:16].replace("T", " "),
+        label(STATUSES, t.status, cell),
+        t.owner or "",
+        label(ACTIONS, t.action, cell),
+        t.target,
+        t.message or "",
     ]
 
 
-def tasks(rows: Sequence[dict[str, Any]], fmt: str, show_pii: bool) -> None:
+CHECKBOX = {"done": "x", "skipped": "-"}
+
+
+def tasks(
+    rows: Sequence[SavedTask], fmt: str, show_pii: bool, *, lang: Lang = "both", taken: Taken | None = None
+) -> None:
     if not show_pii:
-        rows = [{k: mask_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+        rows = [
+            t.model_copy(update={"message": mask_text(t.message or ""), "target": mask_text(t.target)})
+            for t in rows
+        ]
     if fmt == "json":
-        print_json(rows)
+        print_json([t.model_dump(mode="json") for t in rows])
     elif fmt == "csv":
-        write_csv(TASK_COLUMNS, ([r[c] for c in TASK_COLUMNS] for r in rows))
+        write_csv(TASK_COLUMNS, ([getattr(t, c) for c in TASK_COLUMNS] for t in rows))
     elif fmt == "md":
         sys.stdout.write(
             "".join(
-                f"- [{'x' if r['status'] == 'done' else ' '}] {r['due_at'][11:16]} {md(r['owner'] or '')} "
-                f"{md(r['message'] or '')} `{md(r['task_id'])}`\n"
-                for r in rows
+                f"- [{CHECKBOX.get(t.status, ' ')}] {t.due_at[11:16]} {md(t.owner or '')} "
+                f"【{label(ACTIONS, t.action, 'zh')}】→ {md(t.target)}：{md(t.message or '')}`{t.task_id}`\n"
+                for t in rows
             )
         )
     else:
-        print_table(console(), "", TASKS_TABLE, [_task_row(r) for r in rows])
+        ids = [t.task_id for t in rows]
+        short = short_ids(ids, taken(ids) if taken is not None else ())
+        print_table(console(), "", tasks_table(lang), [_task_row(t, short[t.task_id], lang) for t in rows])
         if not rows:
-            console(stderr=True).print("no tasks match", style="dim")
+            console(stderr=True).print(pick("没有符合的任务", "no tasks match", lang), style="dim")

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, FunctionLoader, select_autoescape
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -169,10 +170,13 @@ def _owner_table(report: Report) -> Table:
 # --- HTML -----------------------------------------------------------------------------------------
 
 BAR_HEIGHT = 22
-LABEL_WIDTH = 190
-CHART_WIDTH = 640
-# Longer labels would run off the left edge of the chart; the tables below show names whole.
-LABEL_CHARS = 14
+BAR_SPAN = 360  # the longest bar, in pixels
+# A terminal cell's width at the charts' 13px font, generous: a Chinese character (two cells) is
+# 13px, Latin letters and digits 7-8px. Labels and values are measured with it, so that
+# the chart is wide enough for both and neither is cut off at the edge.
+CELL_PX = 8
+# Longer labels are cut with …; the tables below show names whole.
+LABEL_CELLS = 28
 # A brand runs 100-150 groups: the chart shows the busiest, the table lists every group.
 CHART_GROUPS = 30
 
@@ -195,19 +199,22 @@ class SvgChart:
 
 
 def chart(title: str, items: list[tuple[str, float, str]]) -> SvgChart:
-    """Lay out a horizontal bar chart: (label, value, value text) per bar, longest bar = full width."""
-    span = CHART_WIDTH - LABEL_WIDTH - 90
+    """Lay out a horizontal bar chart: (label, value, value text) per bar, longest bar = full span;
+    the label column and the room after the longest bar fit the longest label and value text."""
     top = max((v for _, v, _ in items), default=0)
     bars = [
         SvgBar(
-            label=name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…",
+            label=name if cell_len(name) <= LABEL_CELLS else set_cell_size(name, LABEL_CELLS - 1).rstrip() + "…",
             value=text,
             y=i * (BAR_HEIGHT + 6),
-            width=round(value / top * span) if top > 0 and value > 0 else 0,
+            width=round(value / top * BAR_SPAN) if top > 0 and value > 0 else 0,
         )
         for i, (name, value, text) in enumerate(items)
     ]
-    return SvgChart(title, CHART_WIDTH, max(1, len(bars)) * (BAR_HEIGHT + 6), LABEL_WIDTH, bars)
+    label_width = round(max((cell_len(b.label) for b in bars), default=0) * CELL_PX) + 16
+    value_width = round(max((cell_len(b.value) for b in bars), default=0) * CELL_PX) + 16
+    width = label_width + BAR_SPAN + value_width
+    return SvgChart(title, width, max(1, len(bars)) * (BAR_HEIGHT + 6), label_width, bars)
 
 
 def _charts(report: Report) -> dict[str, SvgChart]:

@@ -38,12 +38,21 @@ SCHEDULE_TABLE = tuple(
 )
 
 
+def masked(s: Schedule, show_pii: bool) -> Schedule:
+    if show_pii:
+        return s
+    return s.model_copy(
+        update={
+            "posts": [
+                p.model_copy(update={"message": mask_text(p.message), "group_name": mask_text(p.group_name)})
+                for p in s.posts
+            ]
+        }
+    )
+
+
 def schedule(s: Schedule, fmt: str, show_pii: bool) -> None:
-    if not show_pii:
-        s = s.model_copy(
-            update={"posts": [p.model_copy(update={"message": mask_text(p.message),
-                                                   "group_name": mask_text(p.group_name)}) for p in s.posts]}
-        )
+    s = masked(s, show_pii)
     if fmt == "json":
         print_json(s.model_dump(mode="json"))
     elif fmt == "csv":

@@ -215,6 +215,24 @@ def adopt_derived_members(conn: sqlite3.Connection, episodes: Sequence[str] = ()
     return count
 
 
+def stamp_export_totals(conn: sqlite3.Connection, imported_at: str, *, staged: bool) -> None:
+    """The members whose export totals (orders, spend) this file gave take its import time as
+    `totals_as_of`: totals without a last order time cover the orders paid up to then
+    (docs/metrics.md). A file loaded into an empty table gave every total there is."""
+    from_file = (
+        " OR member_id IN (SELECT member_id FROM import_stage"
+        " WHERE order_count IS NOT NULL OR total_spent_fen IS NOT NULL)"
+        if staged
+        else ""
+    )
+    conn.execute(
+        f"""UPDATE members SET totals_as_of = ?
+           WHERE (COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0)
+             AND (totals_as_of IS NULL{from_file})""",
+        (imported_at,),
+    )
+
+
 def link_rows_to_new_members(conn: sqlite3.Connection) -> None:
     """Group joins and activity imported before their member, under the WeCom external_userid
     the group exports name customers by, become the member's own once a members file brings a

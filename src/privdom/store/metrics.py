@@ -92,8 +92,11 @@ GROUP BY member_id
 # covers the whole day. Only members with such totals and a counted order after `cover` (told by
 # _mm_orders), and only those orders, are read here (an index range each); CROSS JOIN keeps that
 # order, which the planner would otherwise turn round into a scan of every order.
-_COVER = """CASE WHEN length({t}) > 10 AND substr({t}, 12) <> '00:00:00' THEN {t}
-                 ELSE substr({t}, 1, 10) || ' 23:59:59' END"""
+# Totals without a last order time cover the orders paid up to the import of the file that gave
+# them (`members.totals_as_of`): the export was made before it, so no order after it is in them.
+_COVER = """COALESCE(CASE WHEN length({t}) > 10 AND substr({t}, 12) <> '00:00:00' THEN {t}
+                          ELSE substr({t}, 1, 10) || ' 23:59:59' END, {a})"""
+MEMBER_COVER = _COVER.format(t="mb.last_order_at", a="mb.totals_as_of")
 
 _AFTER_AGG = f"""
 CREATE TEMP TABLE _mm_after AS
@@ -106,10 +109,10 @@ SELECT p.member_id,
        SUM(CASE WHEN p.paid_at >= :start_365 THEN p.amount_fen ELSE 0 END) AS a_spend_365,
        SUM(CASE WHEN p.paid_at >= :window_start THEN p.amount_fen ELSE 0 END) AS a_window
 FROM _mm_orders o CROSS JOIN members mb ON mb.member_id = o.member_id
-CROSS JOIN orders p ON p.member_id = o.member_id AND p.paid_at > {_COVER.format(t="mb.last_order_at")}
+CROSS JOIN orders p ON p.member_id = o.member_id AND p.paid_at > {MEMBER_COVER}
 WHERE (COALESCE(mb.order_count, 0) > 0 OR COALESCE(mb.total_spent_fen, 0) > 0)
-  AND substr(mb.last_order_at, 1, 10) <= :as_of
-  AND o.last_paid_at > {_COVER.format(t="mb.last_order_at")}
+  AND (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of)
+  AND o.last_paid_at > {MEMBER_COVER}
   AND p.counted = 1 AND p.paid_at < :next_day
 GROUP BY p.member_id
 """
@@ -177,7 +180,7 @@ FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.
              COALESCE(mb.total_spent_fen, 0) AS imp_spend,
              substr(mb.last_order_at, 1, 10) AS imp_last,
              mb.growth AS imp_growth,
-             {_COVER.format(t="mb.last_order_at")} AS imp_cover,
+             {MEMBER_COVER} AS imp_cover,
              (mb.last_order_at IS NULL OR substr(mb.last_order_at, 1, 10) <= :as_of) AS imp_due,
              COALESCE(af.a_orders, 0) AS a_orders, COALESCE(af.a_spend, 0) AS a_spend,
              COALESCE(af.a_days, 0) AS a_days, af.a_last,
@@ -697,7 +700,8 @@ def top_share(conn: sqlite3.Connection, fraction: float) -> tuple[int, int, int]
     total_members, total_spend = conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(spend_total), 0) FROM member_metrics"
     ).fetchone()
-    top = int(total_members * fraction + 0.5)
+    # Rounded, but at least one member: with one or two members "the top 20%" is the first one.
+    top = max(int(total_members * fraction + 0.5), 1) if total_members else 0
     spend = conn.execute(
         "SELECT COALESCE(SUM(spend_total), 0) FROM (SELECT spend_total FROM member_metrics"
         " ORDER BY spend_total DESC LIMIT ?)",

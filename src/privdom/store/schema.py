@@ -106,6 +106,29 @@ def _member_changes(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX members_last_order ON members(last_order_at) WHERE last_order_at IS NOT NULL")
 
 
+def _totals_cover_and_saved_mornings(conn: sqlite3.Connection) -> None:
+    """9 -> 10: two records an earlier version did not keep.
+
+    * `members.totals_as_of`: when the export totals of a member (orders, spend) were imported.
+      Totals without a last order time cover the orders paid up to then, and later orders come on
+      top of them (docs/metrics.md). Members imported before take the time of the last members
+      import: the export was made before it, so no order is counted twice.
+    * `saved_mornings`: every morning a plan was saved, with or without tasks, so the next morning
+      tells a morning saved empty from a missed one (planner catch-up)."""
+    conn.execute("ALTER TABLE members ADD COLUMN totals_as_of TEXT")
+    conn.execute(
+        """UPDATE members SET totals_as_of = (SELECT max(started_at) FROM imports
+                                              WHERE kind = 'members' AND status = 'ok')
+           WHERE COALESCE(order_count, 0) > 0 OR COALESCE(total_spent_fen, 0) > 0"""
+    )
+    # The update trigger compares every column: it must see the new one.
+    conn.execute("DROP TRIGGER members_changes_update")
+    columns = [str(r[1]) for r in conn.execute("PRAGMA table_info(members)")]
+    conn.execute(change_triggers("members", columns)[2])
+    conn.execute("CREATE TABLE saved_mornings (date TEXT PRIMARY KEY, saved_at TEXT NOT NULL)")
+    conn.execute("INSERT INTO saved_mornings SELECT date, min(created_at) FROM tasks GROUP BY date")
+
+
 # The changes `member_changes` keeps: a few years of a big brand's days, tens of MB at most.
 KEPT_CHANGES = 2_000_000
 # The tables member metrics are computed from; their triggers write `member_changes`.
@@ -354,6 +377,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _phone_ids,
     # ---- 8 -> 9: see _member_changes.
     _member_changes,
+    # ---- 9 -> 10: see _totals_cover_and_saved_mornings.
+    _totals_cover_and_saved_mornings,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

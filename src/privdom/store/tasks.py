@@ -91,10 +91,14 @@ def insert_tasks(
     *,
     held_out: Iterable[Sequence[Any]] = (),
     deferred: Iterable[Sequence[Any]] = (),
+    morning: tuple[str, str] | None = None,
 ) -> int:
     """Insert new tasks, held-out tasks and first deferrals in one transaction; an id already saved
-    is left as it is. Returns how many of `rows` (the tasks to do) were inserted."""
+    is left as it is. `morning` (date, saved_at) records the morning as saved, tasks or none, the
+    first time. Returns how many of `rows` (the tasks to do) were inserted."""
     with transaction(conn):
+        if morning is not None:
+            conn.execute("INSERT INTO saved_mornings (date, saved_at) VALUES (?, ?) ON CONFLICT DO NOTHING", morning)
         before = conn.total_changes
         conn.executemany(_INSERT_TASK, rows)
         inserted = conn.total_changes - before
@@ -120,8 +124,12 @@ def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3
 
 
 def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
-    """The days before `before` for which a plan was saved (the days the history has tasks for)."""
-    rows = conn.execute("SELECT DISTINCT date FROM tasks WHERE date < ? ORDER BY date", (before,))
+    """The days before `before` for which a plan was saved: the mornings `plan --save` recorded,
+    with or without tasks, and the days the history has tasks for."""
+    rows = conn.execute(
+        "SELECT date FROM saved_mornings WHERE date < ?1 UNION SELECT date FROM tasks WHERE date < ?1 ORDER BY date",
+        (before,),
+    )
     return [str(r[0]) for r in rows]
 
 
@@ -151,6 +159,7 @@ def list_tasks(
     member_id: str | None = None,
     from_day: str | None = None,
 ) -> list[sqlite3.Row]:
+    """Saved tasks in date and due order, each with `target`: its group's or member's name."""
     where: list[str] = []
     params: list[str] = []
     for column, op, value in (
@@ -161,15 +170,39 @@ def list_tasks(
         ("date", ">=", from_day),
     ):
         if value is not None:
-            where.append(f"{column} {op} ?")
+            where.append(f"t.{column} {op} ?")
             params.append(value)
     if status is None:  # held-out tasks are no one's to-do: listed only when asked for by status
-        where.append("status != 'holdout'")
+        where.append("t.status != 'holdout'")
     sql = (
-        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE {' AND '.join(where)} "
-        "ORDER BY date, due_at, owner, task_id"
+        f"SELECT {', '.join('t.' + c for c in TASK_COLUMNS)}, "
+        "COALESCE(g.name, m.name, m.nickname, m.phone_display, m.phone, t.member_id, t.group_id, t.owner) AS target "
+        "FROM tasks t LEFT JOIN members m ON m.member_id = t.member_id "
+        "LEFT JOIN groups g ON g.group_id = t.group_id "
+        f"WHERE {' AND '.join(where) or '1'} ORDER BY t.date, t.due_at, t.owner, t.task_id"
     )
     return conn.execute(sql, params).fetchall()
+
+
+def ids_starting(conn: sqlite3.Connection, prefix: str) -> list[str]:
+    """Saved task ids, held-out ones aside, that start with `prefix` (ids are lowercase hex: `~`
+    sorts after them all)."""
+    rows = conn.execute(
+        "SELECT task_id FROM tasks WHERE task_id >= ? AND task_id < ? AND status != 'holdout' ORDER BY task_id",
+        (prefix, prefix + "~"),
+    )
+    return [str(r[0]) for r in rows]
+
+
+def line_tasks(conn: sqlite3.Connection, action: str) -> list[list[str]]:
+    """The task ids of every saved line of two or more `action` tasks: one message of one rule by
+    one owner at one time of a day (planner.lines)."""
+    rows = conn.execute(
+        "SELECT group_concat(task_id) FROM tasks WHERE action = ? AND status != 'holdout' "
+        "GROUP BY date, owner, rule, due_at, message HAVING COUNT(*) > 1",
+        (action,),
+    )
+    return [str(r[0]).split(",") for r in rows]
 
 
 def close_tasks(
