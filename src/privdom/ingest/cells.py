@@ -332,12 +332,16 @@ _PLACEHOLDERS = frozenset(
 # WeCom's external_userid: `wm` (a WeChat user) or `wo` (a WeCom user of another company), then
 # letters, digits, `-` and `_`; 32 characters in the API's documented examples.
 _WECOM_ID = re.compile(r"^w[mo][0-9A-Za-z_-]{6,62}$")
+# Every placeholder but Excel's errors (which start with `#`) is at most this long: a longer cell
+# that does not start with `#` is an identity, unless it must have the WeCom shape. rows.py runs
+# this test inline before calling `id_problem`, which would cost a call for every record.
+PLACEHOLDER_MAX = 4
 
 
 def id_problem(cell: str, *, wecom: bool = False) -> str | None:
     """None for an identity that can key a record (`cell` stripped and not empty); else the
     reject reason `invalid_id`: a placeholder, an Excel error, or a WeCom id of the wrong shape."""
-    if len(cell) > 4 and cell[0] != "#":  # every placeholder but Excel's errors is shorter
+    if len(cell) > PLACEHOLDER_MAX and cell[0] != "#":
         return "invalid_id" if wecom and not _WECOM_ID.match(cell) else None
     if cell.startswith("#") and _EXCEL_ERRORS.match(cell):
         return "invalid_id"
