@@ -47,19 +47,33 @@ def assign_groups(conn: sqlite3.Connection, playbook: Playbook, cands: Sequence[
     member_ids = sorted({c.member_id for c in invites if c.member_id is not None})
     places = q.member_places(conn, member_ids)
     inside = q.current_groups(conn, member_ids)
+    # A day at a million members has thousands of invites and thousands of groups: each invite looks
+    # only at its owner's groups, and at its store's and region's when the owner has none with room.
+    by_owner: dict[str, list[_Group]] = {}
+    by_region: dict[str, list[_Group]] = {}
+    for g in groups:
+        by_owner.setdefault(g.owner, []).append(g)
+        if g.region:
+            by_region.setdefault(g.region, []).append(g)
+    by_store: dict[str, list[_Group]] = {}
     for c in invites:
         types: Sequence[str] = c.rule.audience.group_types or GROUP_TYPES
         store, region = places.get(c.member_id or "", (None, None))
         already = inside.get(c.member_id or "", set())
-        pool = [g for g in groups if g.type in types and g.room > 0 and g.group_id not in already]
+
+        def usable(g: _Group, types: Sequence[str] = types, already: set[str] = already) -> bool:
+            return g.type in types and g.room > 0 and g.group_id not in already
 
         def nearby(g: _Group, store: str | None = store, region: str | None = region) -> tuple[bool, bool]:
             # groups carry no store column; a group named after the store (茶语·静安店福利1群) is the store's
             return (store is not None and store != "" and store in g.name, bool(region) and g.region == region)
 
-        own = [g for g in pool if g.owner == c.owner]
-        local = [g for g in pool if any(nearby(g))]
-        choice = own or local
+        choice = [g for g in by_owner.get(c.owner, ()) if usable(g)]
+        if not choice:
+            if store and store not in by_store:
+                by_store[store] = [g for g in groups if store in g.name]
+            local = {g.group_id: g for g in (*by_store.get(store or "", ()), *by_region.get(region or "", ()))}
+            choice = [g for g in local.values() if usable(g)]
         if not choice:
             c.blocked = _cause(types, c.owner, store, region)
             continue
