@@ -77,7 +77,7 @@ def assign_groups(conn: sqlite3.Connection, playbook: Playbook, cands: Sequence[
         if not choice:
             c.blocked = _cause(types, c.owner, store, region)
             continue
-        best = min(choice, key=lambda g: (not nearby(g)[0], not nearby(g)[1], -g.room, g.group_id))
+        best = min(choice, key=lambda g: (*(not near for near in nearby(g)), -g.room, g.group_id))
         best.room -= 1
         c.group_id = best.group_id
 
