@@ -43,6 +43,26 @@ def mask_text(text: str) -> str:
     return _PHONE_IN_TEXT.sub(_masked_phone, text)
 
 
+# Joins many texts for one regex pass. A phone is digits only, so this separator (not a digit)
+# bounds it exactly as the start and end of a text of its own do.
+_TEXTS_SEPARATOR = "\x1f"
+
+
+def mask_texts(texts: Sequence[str]) -> dict[int, str]:
+    """`mask_text` of many texts at once: {index: masked text} for the texts it changes.
+
+    A plan at a million members masks a hundred and fifty thousand texts and finds a phone in a
+    handful: one pass over them all costs a few milliseconds, a call per text a tenth of a second."""
+    joined = _TEXTS_SEPARATOR.join(texts)
+    if joined.count(_TEXTS_SEPARATOR) != len(texts) - 1:  # a text holds the separator: one by one
+        masked = {i: mask_text(text) for i, text in enumerate(texts)}
+        return {i: text for i, text in masked.items() if text != texts[i]}
+    out, found = _PHONE_IN_TEXT.subn(_masked_phone, joined)
+    if not found:
+        return {}
+    return {i: text for i, (text, before) in enumerate(zip(out.split(_TEXTS_SEPARATOR), texts)) if text != before}
+
+
 def yuan(fen: int | None) -> str | None:
     """Integer fen -> '12.50' (money is never a float on its way out either)."""
     if fen is None:

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from privdom.labels import ACTIONS, CAUSES, GROUP_TYPES, STATUSES, Lang, label, pick
 from privdom.planner import BlockedTask, DeferredTask, Plan, SavedTask, Task
 from privdom.planner.lines import lines, short_ids
-from privdom.render import console, mask_text, print_json, write_csv, write_utf8
+from privdom.render import console, mask_text, mask_texts, print_json, write_csv, write_utf8
 from privdom.render.plan_table import Taken, cell_lang, ordered, print_plan, targets, time_of
 from privdom.render.table import Column, one_line, print_table
 
@@ -70,11 +70,14 @@ def masked(plan: Plan, show_pii: bool) -> Plan:
 
 
 def _masked(tasks: Sequence[TaskT]) -> list[TaskT]:
-    out = []
-    for t in tasks:
-        message, target = mask_text(t.message), mask_text(t.target)
-        changed = message != t.message or target != t.target  # copy only what masking changed
-        out.append(replace(t, message=message, target=target) if changed else t)
+    """The tasks with phones masked in their messages and targets; only the tasks that hold one
+    are copied."""
+    messages = mask_texts([t.message for t in tasks])
+    targets = mask_texts([t.target for t in tasks])
+    out = list(tasks)
+    for i in messages.keys() | targets.keys():
+        t = out[i]
+        out[i] = replace(t, message=messages.get(i, t.message), target=targets.get(i, t.target))
     return out
 
 
