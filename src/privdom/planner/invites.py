@@ -11,7 +11,7 @@ Each invite takes a place, so one day's invites never fill a group past its capa
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,7 +21,9 @@ from privdom.store import plan_queries as q
 
 
 @dataclass
-class _Group:
+class Group:
+    """A group an invite may go to, with the places left in it today."""
+
     group_id: str
     name: str
     type: str
@@ -40,46 +42,77 @@ def assign_groups(conn: sqlite3.Connection, playbook: Playbook, cands: Sequence[
         return
     default_owner = playbook.limits.default_owner
     groups = [
-        _Group(str(r["group_id"]), str(r["name"] or r["group_id"]), str(r["type"]), str(r["owner"]),
+        Group(str(r["group_id"]), str(r["name"] or r["group_id"]), str(r["type"]), str(r["owner"]),
                r["region"], int(r["capacity"]) - int(r["size"] or 0))
         for r in q.groups_with_room(conn, default_owner, day.isoformat())
     ]
     member_ids = sorted({c.member_id for c in invites if c.member_id is not None})
-    places = q.member_places(conn, member_ids)
-    inside = q.current_groups(conn, member_ids)
-    # A day at a million members has thousands of invites and thousands of groups: each invite looks
-    # only at its owner's groups, and at its store's and region's when the owner has none with room.
-    by_owner: dict[str, list[_Group]] = {}
-    by_region: dict[str, list[_Group]] = {}
+    place_invites(invites, groups, q.member_places(conn, member_ids), q.current_groups(conn, member_ids))
+
+
+def place_invites(
+    invites: Sequence[Candidate],
+    groups: Sequence[Group],
+    places: dict[str, tuple[str | None, str | None]],
+    inside: dict[str, set[str]],
+) -> None:
+    """Give each invite, in turn, its group among `groups` (see the module's docstring), or its
+    `blocked` cause. `places` is each member's (store, region), `inside` the groups they are in."""
+    # A day at a million members has thousands of invites and thousands of groups. The groups are
+    # indexed once by owner, by owner and region, and (for each store met) by store, so that each
+    # invite looks at the few groups of its store first and at all of its owner's only when none of
+    # its store's or region's has room.
+    by_owner: dict[str, list[Group]] = {}
+    by_region: dict[str | None, list[Group]] = {}
+    by_owner_region: dict[tuple[str, str | None], list[Group]] = {}
     for g in groups:
         by_owner.setdefault(g.owner, []).append(g)
         if g.region:
             by_region.setdefault(g.region, []).append(g)
-    by_store: dict[str, list[_Group]] = {}
+            by_owner_region.setdefault((g.owner, g.region), []).append(g)
+    by_store: dict[str, list[Group]] = {}
     for c in invites:
         types: Sequence[str] = c.rule.audience.group_types or GROUP_TYPES
         store, region = places.get(c.member_id or "", (None, None))
         already = inside.get(c.member_id or "", set())
 
-        def usable(g: _Group, types: Sequence[str] = types, already: set[str] = already) -> bool:
+        def usable(g: Group, types: Sequence[str] = types, already: set[str] = already) -> bool:
             return g.type in types and g.room > 0 and g.group_id not in already
 
-        def nearby(g: _Group, store: str | None = store, region: str | None = region) -> tuple[bool, bool]:
-            # groups carry no store column; a group named after the store (茶语·静安店福利1群) is the store's
-            return (store is not None and store != "" and store in g.name, bool(region) and g.region == region)
-
-        choice = [g for g in by_owner.get(c.owner, ()) if usable(g)]
-        if not choice:
-            if store and store not in by_store:
-                by_store[store] = [g for g in groups if store in g.name]
-            local = {g.group_id: g for g in (*by_store.get(store or "", ()), *by_region.get(region or "", ()))}
-            choice = [g for g in local.values() if usable(g)]
-        if not choice:
+        # groups carry no store column; a group named after the store (茶语·静安店福利1群) is the store's
+        if store and store not in by_store:
+            by_store[store] = [g for g in groups if store in g.name]
+        of_store = by_store.get(store, []) if store else []
+        of_region = region or None
+        mine = [g for g in of_store if g.owner == c.owner]
+        best = (
+            _nearest(mine, by_owner_region.get((c.owner, of_region), []), of_region, usable)
+            or _best(g for g in by_owner.get(c.owner, ()) if usable(g))
+            or _nearest(of_store, by_region.get(of_region, []), of_region, usable)
+        )
+        if best is None:
             c.blocked = _cause(types, c.owner, store, region)
             continue
-        best = min(choice, key=lambda g: (*(not near for near in nearby(g)), -g.room, g.group_id))
         best.room -= 1
         c.group_id = best.group_id
+
+
+def _nearest(
+    of_store: list[Group], of_region: list[Group], region: str | None, usable: Callable[[Group], bool]
+) -> Group | None:
+    """The best usable group near the member: of their store and region, else of their store, else
+    of their region (None when none has room)."""
+    store_groups = [g for g in of_store if usable(g)]
+    return (
+        _best(g for g in store_groups if region is not None and g.region == region)
+        or _best(store_groups)
+        or _best(g for g in of_region if usable(g))
+    )
+
+
+def _best(groups: Iterable[Group]) -> Group | None:
+    """The group with the most room, then the first by id."""
+    return min(groups, key=lambda g: (-g.room, g.group_id), default=None)
 
 
 def _cause(types: Sequence[str], owner: str, store: str | None, region: str | None) -> str:

@@ -60,7 +60,8 @@ def mask_texts(texts: Sequence[str]) -> dict[int, str]:
     out, found = _PHONE_IN_TEXT.subn(_masked_phone, joined)
     if not found:
         return {}
-    return {i: text for i, (text, before) in enumerate(zip(out.split(_TEXTS_SEPARATOR), texts)) if text != before}
+    parts = out.split(_TEXTS_SEPARATOR)  # as many as the texts: masking adds no separator
+    return {i: text for i, (text, before) in enumerate(zip(parts, texts, strict=True)) if text != before}
 
 
 def yuan(fen: int | None) -> str | None:
