@@ -15,7 +15,7 @@ from privdom.planner.limits import apply_limits
 from privdom.planner.messages import Blocked, Messages
 from privdom.planner.models import PRIVATE_TOUCHES, BlockedTask, Candidate, DeferredTask, Plan, Task
 from privdom.planner.reasons import History, reason
-from privdom.planner.triggers import rule_candidates
+from privdom.planner.triggers import day_candidates
 from privdom.playbook.models import Playbook, Rule
 from privdom.store import plan_queries as q
 from privdom.store import tasks as store
@@ -40,10 +40,7 @@ def candidates(
     group_only: bool = False,
     group_id: str | None = None,
 ) -> list[Candidate]:
-    out: list[Candidate] = []
-    for stage, rule in playbook.stages.rules():
-        out += rule_candidates(conn, playbook, stage, rule, day, group_only=group_only, group_id=group_id)
-    return out
+    return day_candidates(conn, playbook, day, group_only=group_only, group_id=group_id)
 
 
 def build_plan(

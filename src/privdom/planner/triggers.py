@@ -77,7 +77,10 @@ def rule_candidates(
     *,
     group_only: bool = False,
     group_id: str | None = None,
+    events: list[sqlite3.Row] | None = None,
 ) -> list[Candidate]:
+    """The rule's candidates on `day`; `events` are its member_events rows when already read (see
+    `day_candidates`)."""
     zone = ZoneInfo(playbook.timezone)
     when = rule.when
     default_owner = playbook.limits.default_owner
@@ -142,52 +145,38 @@ def rule_candidates(
 
     if group_only:
         return []
-    aud = member_audience(rule, default_owner)
-    if isinstance(when, NthOrderTrigger):
+    query = event_query(rule, playbook, day)
+    if events is not None:
+        rows = events
+    elif query is not None:
+        rows = q.member_events(
+            conn, query.trigger, query.window, query.audience, default_owner,
+            extra=query.extra, extra_params=query.extra_params,
+        )
+    elif isinstance(when, NthOrderTrigger):
         rows = q.nth_order_events(
-            conn, when.n, window(day, when.offset, rule.catch_up_days), aud, default_owner, day.isoformat()
-        )
-    elif isinstance(when, InactiveDaysTrigger):
-        rows = q.member_events(
-            conn, "inactive_days", window(day, when.days, rule.catch_up_days), aud, default_owner
-        )
-    elif isinstance(when, EnteredSegmentTrigger):
-        rows = q.member_events(
             conn,
-            "entered_segment",
+            when.n,
             window(day, when.offset, rule.catch_up_days),
-            aud,
+            member_audience(rule, default_owner),
             default_owner,
-            extra=["m.lifecycle = ?"],
-            extra_params=[when.segment],
+            day.isoformat(),
         )
     elif isinstance(when, MemberEventTrigger) and when.trigger == "birthday":
         rows = q.birthday_events(
-            conn, birthday_days(day, when.offset, rule.catch_up_days), aud, default_owner
-        )
-    elif isinstance(when, MemberEventTrigger) and when.trigger == "joined_group":
-        rows = q.joined_group_events(
-            conn, window(day, when.offset, rule.catch_up_days), aud, default_owner, types
-        )
-    elif isinstance(when, MemberEventTrigger) and when.trigger == "tier_up":
-        lowest = min(playbook.tiers.levels, key=lambda lv: lv.min).id
-        extra, params = ["m.tier <> ?"], [lowest]  # reaching the entry level is joining, not a tier-up
-        if when.tier:
-            extra.append("m.tier = ?")
-            params.append(when.tier)
-        rows = q.member_events(
             conn,
-            "tier_up",
-            window(day, when.offset, rule.catch_up_days),
-            aud,
+            birthday_days(day, when.offset, rule.catch_up_days),
+            member_audience(rule, default_owner),
             default_owner,
-            extra=extra,
-            extra_params=params,
         )
     else:
-        assert isinstance(when, MemberEventTrigger)
-        rows = q.member_events(
-            conn, when.trigger, window(day, when.offset, rule.catch_up_days), aud, default_owner
+        assert isinstance(when, MemberEventTrigger) and when.trigger == "joined_group"
+        rows = q.joined_group_events(
+            conn,
+            window(day, when.offset, rule.catch_up_days),
+            member_audience(rule, default_owner),
+            default_owner,
+            types,
         )
     tier_up = isinstance(when, MemberEventTrigger) and when.trigger == "tier_up"
     return [
@@ -205,6 +194,74 @@ def rule_candidates(
         )
         for r in rows
     ]
+
+
+def event_query(rule: Rule, playbook: Playbook, day: date) -> q.EventQuery | None:
+    """The `member_events` query of a rule whose event is a member's date (joined, first order,
+    tier reached, segment entered, last order); None for the other rules."""
+    when = rule.when
+    default_owner = playbook.limits.default_owner
+    if isinstance(when, InactiveDaysTrigger):
+        w = window(day, when.days, rule.catch_up_days)
+        return q.EventQuery("inactive_days", w, member_audience(rule, default_owner))
+    if isinstance(when, EnteredSegmentTrigger):
+        w = window(day, when.offset, rule.catch_up_days)
+        return q.EventQuery(
+            "entered_segment", w, member_audience(rule, default_owner), ["m.lifecycle = ?"], [when.segment]
+        )
+    if not isinstance(when, MemberEventTrigger) or when.trigger in ("birthday", "joined_group"):
+        return None
+    w = window(day, when.offset, rule.catch_up_days)
+    if when.trigger == "tier_up":
+        lowest = min(playbook.tiers.levels, key=lambda lv: lv.min).id
+        extra, params = ["m.tier <> ?"], [lowest]  # reaching the entry level is joining, not a tier-up
+        if when.tier:
+            extra.append("m.tier = ?")
+            params.append(when.tier)
+        return q.EventQuery("tier_up", w, member_audience(rule, default_owner), extra, params)
+    return q.EventQuery(when.trigger, w, member_audience(rule, default_owner))
+
+
+def day_candidates(
+    conn: sqlite3.Connection,
+    playbook: Playbook,
+    day: date,
+    *,
+    group_only: bool = False,
+    group_id: str | None = None,
+) -> list[Candidate]:
+    """Every rule's candidates on `day`, in the playbook's order of rules.
+
+    Rules whose event is the same member date over overlapping windows (three win-back rules on
+    entering a segment, a few days apart) are read in one query: at a million members, reading a
+    member's row is the cost, and each such query reads tens of thousands."""
+    rules = list(playbook.stages.rules())
+    events: dict[int, list[sqlite3.Row]] = {}
+    if not group_only:
+        queries = [(i, query) for i, (_, rule) in enumerate(rules) if (query := event_query(rule, playbook, day))]
+        for together in _overlapping(queries):
+            if len(together) > 1:
+                found = q.member_events_together(conn, [query for _, query in together], playbook.limits.default_owner)
+                events.update((i, rows) for (i, _), rows in zip(together, found, strict=True))
+    out: list[Candidate] = []
+    for i, (stage, rule) in enumerate(rules):
+        out += rule_candidates(
+            conn, playbook, stage, rule, day, group_only=group_only, group_id=group_id, events=events.get(i)
+        )
+    return out
+
+
+def _overlapping(queries: list[tuple[int, q.EventQuery]]) -> list[list[tuple[int, q.EventQuery]]]:
+    """The queries in runs of one trigger whose windows overlap or touch (a run of one stands alone)."""
+    runs: list[list[tuple[int, q.EventQuery]]] = []
+    reach = ""  # the day after the last day the current run's windows cover
+    for i, query in sorted(queries, key=lambda iq: (iq[1].trigger, iq[1].window.lo)):
+        if not runs or runs[-1][0][1].trigger != query.trigger or query.window.lo > reach:
+            runs.append([])
+            reach = ""
+        runs[-1].append((i, query))
+        reach = max(reach, (date.fromisoformat(query.window.hi) + timedelta(days=1)).isoformat())
+    return runs
 
 
 def member_audience(rule: Rule, default_owner: str) -> q.MemberFilter:
