@@ -90,10 +90,12 @@ def build_plan(
             and (action is None or c.rule.action == action)
         )
 
-    kept = [c for c in existing + kept if wanted(c)]
-    deferred = [c for c in deferred if wanted(c)]
-    blocked = [c for c in blocked if wanted(c)]
-    control = [c for c in control if wanted(c)]
+    kept = existing + kept
+    if owner is not None or stage is not None or action is not None:
+        kept = [c for c in kept if wanted(c)]
+        deferred = [c for c in deferred if wanted(c)]
+        blocked = [c for c in blocked if wanted(c)]
+        control = [c for c in control if wanted(c)]
     history = History(store.saved_days(conn, day.isoformat()))
     renderer = _Renderer(conn, playbook, day, kept + blocked + control, history)  # deferred: named only
     tasks: list[Task] = []
