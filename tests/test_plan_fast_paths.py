@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +16,9 @@ from hypothesis import strategies as st
 from privdom.planner.invites import Group, _cause, place_invites
 from privdom.playbook.models import GROUP_TYPES
 from privdom.render import mask_text, mask_texts
+from privdom.store import plan_queries as q
 
+DAY = date(2026, 11, 25)
 OWNERS = ("小茶", "阿青", "运营")
 STORES = ("静安店", "徐汇店", "安店", "")
 REGIONS = ("上海", "杭州", "")
@@ -109,3 +114,63 @@ _text = st.lists(
 def test_masking_many_texts_equals_masking_each(texts: list[str]) -> None:
     expected = {i: mask_text(t) for i, t in enumerate(texts) if mask_text(t) != t}
     assert mask_texts(texts) == expected
+
+
+def _member_metrics(conn: sqlite3.Connection, seed: int) -> None:
+    """A small member_metrics: segment dates around DAY, some missing, segments, owners and counts."""
+    rng = random.Random(seed)
+    conn.execute(
+        "CREATE TEMP TABLE member_metrics (member_id TEXT PRIMARY KEY, owner TEXT, tier TEXT,"
+        " lifecycle TEXT, segment_since TEXT, orders_365 INTEGER)"
+    )
+    rows = []
+    for m in range(200):
+        since = None if rng.random() < 0.1 else (DAY - timedelta(days=rng.randint(0, 12))).isoformat()
+        rows.append((
+            f"M{m:03d}",
+            rng.choice(["小茶", " ", None, "阿青"]),
+            rng.choice(["gold", "silver"]),
+            rng.choice(["decline", "growth", None]),
+            since,
+            rng.choice([None, 0, 3, 4, 9]),
+        ))
+    conn.executemany("INSERT INTO member_metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+_windows = st.tuples(st.integers(0, 12), st.integers(0, 5)).map(
+    lambda bw: q.Window((DAY - timedelta(days=bw[0] + bw[1])).isoformat(), (DAY - timedelta(days=bw[0])).isoformat())
+)
+_event_queries = st.lists(
+    st.builds(
+        lambda window, segment, at_least: q.EventQuery(
+            "entered_segment",
+            window,
+            q.MemberFilter(["((m.orders_365 IS NOT NULL AND m.orders_365 >= ?))"], [at_least]),
+            ["m.lifecycle = ?"],
+            [segment],
+        ),
+        _windows,
+        st.sampled_from(["decline", "growth"]),
+        st.integers(0, 10),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(queries=_event_queries, seed=st.integers(0, 3))
+def test_member_events_read_together_equal_each_read_alone(queries: list[q.EventQuery], seed: int) -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    try:
+        _member_metrics(conn, seed)
+        together = q.member_events_together(conn, queries, "运营")
+        for query, rows in zip(queries, together, strict=True):
+            alone = q.member_events(
+                conn, query.trigger, query.window, query.audience, "运营",
+                extra=query.extra, extra_params=query.extra_params,
+            )
+            assert sorted(tuple(r)[:5] for r in rows) == sorted(tuple(r) for r in alone)
+    finally:
+        conn.close()
