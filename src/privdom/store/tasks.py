@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from hashlib import sha1
@@ -115,12 +114,13 @@ def insert_tasks(
 
 def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
     """task_id -> (task_id, date, status, group_id) for the ids already in the history."""
-    if not ids:
-        return {}
-    # The ids go in as one JSON list: one statement however many (a plan at a million members
-    # looks up some eighty thousand candidates), where chunks of 500 took a statement each.
-    sql = "SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
-    return {str(row["task_id"]): row for row in conn.execute(sql, (json.dumps(list(ids)),))}
+    out: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        sql = f"SELECT task_id, date, status, group_id FROM tasks WHERE task_id IN ({marks(chunk)})"
+        for row in conn.execute(sql, chunk):
+            out[str(row["task_id"])] = row
+    return out
 
 
 def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
