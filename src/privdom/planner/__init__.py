@@ -1,8 +1,9 @@
 """The morning plan: rules x audiences -> tasks, with caps, capacity, quiet hours, catch-up, dedupe."""
 
-from privdom.planner.build import build_plan, candidates, save_plan
+from privdom.planner.build import build_plan, save_plan
 from privdom.planner.history import SavedTask
 from privdom.planner.models import BlockedTask, Candidate, DeferredTask, Plan, Task
+from privdom.planner.triggers import candidates
 from privdom.store.tasks import task_id
 
 __all__ = [

@@ -15,7 +15,7 @@ from privdom.planner.limits import apply_limits
 from privdom.planner.messages import Blocked, Messages
 from privdom.planner.models import PRIVATE_TOUCHES, BlockedTask, Candidate, DeferredTask, Plan, Task
 from privdom.planner.reasons import History, reason
-from privdom.planner.triggers import day_candidates
+from privdom.planner.triggers import candidates
 from privdom.playbook.models import Playbook, Rule
 from privdom.store import plan_queries as q
 from privdom.store import tasks as store
@@ -30,17 +30,6 @@ def by_owner(tasks: list[T]) -> list[T]:
     tasks.sort(key=attrgetter("due_at"))
     tasks.sort(key=attrgetter("owner"))
     return tasks
-
-
-def candidates(
-    conn: sqlite3.Connection,
-    playbook: Playbook,
-    day: date,
-    *,
-    group_only: bool = False,
-    group_id: str | None = None,
-) -> list[Candidate]:
-    return day_candidates(conn, playbook, day, group_only=group_only, group_id=group_id)
 
 
 def build_plan(

@@ -14,9 +14,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 from privdom import metrics
-from privdom.planner.build import candidates
 from privdom.planner.history import list_tasks
 from privdom.planner.reasons import reason
+from privdom.planner.triggers import candidates
 from privdom.playbook.models import Playbook
 from privdom.store import tasks as store
 

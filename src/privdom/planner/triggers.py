@@ -80,7 +80,7 @@ def rule_candidates(
     events: list[sqlite3.Row] | None = None,
 ) -> list[Candidate]:
     """The rule's candidates on `day`; `events` are its member_events rows when already read (see
-    `day_candidates`)."""
+    `candidates`)."""
     zone = ZoneInfo(playbook.timezone)
     when = rule.when
     default_owner = playbook.limits.default_owner
@@ -222,7 +222,7 @@ def event_query(rule: Rule, playbook: Playbook, day: date) -> q.EventQuery | Non
     return q.EventQuery(when.trigger, w, member_audience(rule, default_owner))
 
 
-def day_candidates(
+def candidates(
     conn: sqlite3.Connection,
     playbook: Playbook,
     day: date,
