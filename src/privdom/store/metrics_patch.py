@@ -434,12 +434,14 @@ def _note_moved_ranks(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base,
         )
         # CROSS JOIN keeps the few changed values outside: the planner would otherwise scan every
         # stored row and look its value up among them (0.2 s at 1M members, for no row at all).
+        # The unary + drops the value's INTEGER affinity, which the stored column (no affinity)
+        # would take on and so lose its index.
         if metric == "r":  # by the index of last order dates
             on = f"m.last_order_date = {_last_order_on('x.v')}"
             _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x CROSS JOIN {stored} m ON {on}", named)
         elif metric == "m":  # by the index of spend
             _note_ranked(
-                conn, f"SELECT m.member_id FROM ({changed}) x CROSS JOIN {stored} m ON m.spend_total = x.v", named
+                conn, f"SELECT m.member_id FROM ({changed}) x CROSS JOIN {stored} m ON m.spend_total = +x.v", named
             )
         elif conn.execute(f"SELECT 1 FROM ({changed}) LIMIT 1", named).fetchone():  # rare: a scan
             values = f"SELECT v FROM ({changed})"
