@@ -390,13 +390,16 @@ def _count_rfm_values(conn: sqlite3.Connection, schema: str, as_of: str, gap: in
     changed members' values there, plus their values now. False if the counts do not add up."""
     sql.create_rfm_counts(conn)
     named = {"gap": gap, "as_of": as_of}
-    # The changed members' stored values, read once for the three metrics.
+    # The stored values of the members computed again in full, read once for the three metrics. A
+    # restamped member's values are its stored ones (its recency a `gap` more, like every count's):
+    # their -1 and +1 would cancel, so they are left out of both.
+    full = f"member_id NOT IN (SELECT member_id FROM {_RESTAMPED})"
     conn.execute("DROP TABLE IF EXISTS temp._mm_stored_rfm")
     conn.execute(
         f"""CREATE TABLE temp._mm_stored_rfm AS
             SELECT {_STORED_RECENCY} AS recency_days, orders_total, spend_total
             FROM {sql.ONLY} x CROSS JOIN {schema}.member_metrics m ON m.member_id = x.member_id
-            WHERE orders_total > 0 AND {_STORED_RECENCY} IS NOT NULL""",
+            WHERE x.{full} AND orders_total > 0 AND {_STORED_RECENCY} IS NOT NULL""",
         named,
     )
     for metric, column in _METRICS:
@@ -408,7 +411,7 @@ def _count_rfm_values(conn: sqlite3.Connection, schema: str, as_of: str, gap: in
                 SELECT v, d FROM (SELECT v, SUM(d) AS d FROM (
                     SELECT {column} AS v, -1 AS d FROM temp._mm_stored_rfm
                     UNION ALL
-                    SELECT {column}, 1 FROM _mm_base WHERE {sql.RFM_POPULATION}) GROUP BY v)
+                    SELECT {column}, 1 FROM _mm_base WHERE {full} AND {sql.RFM_POPULATION}) GROUP BY v)
                 WHERE d <> 0
                 ON CONFLICT (v) DO UPDATE SET c = c + excluded.c""",
             named,
