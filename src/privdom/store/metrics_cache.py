@@ -138,6 +138,13 @@ def materialize(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
         sql.build_temp(conn, q)
 
 
+def materialize_member(conn: sqlite3.Connection, q: sql.MetricsQuery, member_id: str) -> bool:
+    """A TEMP member_metrics of one member as of `q`'s date, from the snapshot this connection
+    reads (`metrics_patch.member_row`); False when it reads none, or one of a later date."""
+    attached = any(name == READING for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall())
+    return attached and patch.member_row(conn, q, member_id, READING)
+
+
 def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, building: Path) -> Path:
     """Write the snapshot of the data as it is now into `building`, then give it its final name,
     which is returned: a copy of an earlier snapshot patched (`metrics_patch`) when there is one

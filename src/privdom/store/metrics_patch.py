@@ -191,13 +191,7 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     # The ranks of everyone from the counts per value; the members whose ranks alone moved.
     if not _count_rfm_values(conn, schema, q.as_of, gap):
         return False
-    keep = f"koc = 1 AND member_id NOT IN (SELECT member_id FROM {sql.ONLY})"
-    sql.rank(
-        conn,
-        q,
-        f"(SELECT member_id, orders_total, messages_30, images_30 FROM {schema}.member_metrics WHERE {keep}"
-        " UNION ALL SELECT member_id, orders_total, messages_30, images_30 FROM _mm_base)",
-    )
+    _rank_with_stored(conn, q, schema)
     if not _note_moved_ranks(conn, q, base, schema, gap):
         return False
     select, params = sql.member_rows(q, sql.SNAPSHOT_COLUMNS)
@@ -207,6 +201,41 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     _replace_rows(conn, schema)
     _rerank(conn, q, schema)
     return True
+
+
+def member_row(conn: sqlite3.Connection, q: sql.MetricsQuery, member_id: str, schema: str) -> bool:
+    """`temp.member_metrics` holding `member_id`'s row as of `q`'s date, on or after the date of
+    the snapshot attached as `schema`, which is read only: the member computed with the full
+    build's statements, ranked among the others as the snapshot holds them (recency counted to
+    the new date). False when the snapshot is of a later date or its counts do not add up."""
+    as_of = conn.execute(f"SELECT as_of FROM {schema}.{_META}").fetchone()
+    gap = (date.fromisoformat(q.as_of) - date.fromisoformat(as_of[0])).days if as_of else -1
+    if gap < 0:
+        return False
+    for table in (sql.ONLY, _RANKED, _RESTAMPED):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    _note(conn, "SELECT ?", (member_id,))
+    sql.member_bases(conn, q, only=True)
+    if not _count_rfm_values(conn, schema, q.as_of, gap):
+        return False
+    _rank_with_stored(conn, q, schema)
+    select, params = sql.member_rows(q, sql.TABLE_COLUMNS)
+    sql.drop_member_metrics(conn)
+    conn.execute(f"CREATE TEMP TABLE member_metrics AS {select}", params)
+    return True
+
+
+def _rank_with_stored(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None:
+    """The RFM scores from the counts, and the KOC ranks among the stored KOCs and the members
+    computed again (`_mm_base`, in place of their stored rows)."""
+    keep = f"koc = 1 AND member_id NOT IN (SELECT member_id FROM {sql.ONLY})"
+    sql.rank(
+        conn,
+        q,
+        f"(SELECT member_id, orders_total, messages_30, images_30 FROM {schema}.member_metrics WHERE {keep}"
+        " UNION ALL SELECT member_id, orders_total, messages_30, images_30 FROM _mm_base)",
+    )
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:
