@@ -799,13 +799,13 @@ def test_hostile(case: Case, ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _break_members_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug while member rows (phones among them) are in local variables: the log must not show them."""
-    import privdom.cli.members_cmd as members_cmd
+    import privdom.render.members as render
 
     def broken(rows: Any, *args: Any) -> None:
         rows = list(rows)
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(members_cmd.render, "members", broken)
+    monkeypatch.setattr(render, "members", broken)
 
 
 @pytest.mark.faults

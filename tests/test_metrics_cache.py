@@ -138,7 +138,7 @@ def test_a_snapshot_is_a_file_beside_the_workspace_and_the_database_keeps_none(c
     assert snapshot.parent == workspace and snapshot.name.startswith("privdom.db-metrics-")
     with sqlite3.connect(snapshot) as conn:
         assert conn.execute("SELECT COUNT(*) FROM member_metrics").fetchone()[0] == 2
-        assert conn.execute("PRAGMA page_size").fetchone()[0] == store.schema.PAGE_SIZE
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == metrics_cache.SNAPSHOT_PAGE_SIZE
     with sqlite3.connect(workspace / "privdom.db") as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%metrics%'")]
     assert tables == []

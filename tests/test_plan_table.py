@@ -319,3 +319,32 @@ def test_an_unknown_owner_is_warned_about(teatalk: Path) -> None:
     assert warning.startswith("warning: no owner '小王'; known owners: ") and "小茶" in warning
     known = run(*ws_args(teatalk), "plan", "--date", D, "--owner", "小茶", "--format", "json")
     assert "warning" not in known.stderr
+
+
+def test_a_members_forecast_equals_the_one_from_every_members_metrics(
+    teatalk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The days ahead compute the member's own row only, ranked against the day's snapshot; the
+    rules must fire for them exactly as with every member's metrics built for each day."""
+    from datetime import date, timedelta
+
+    import privdom
+    from privdom.store import metrics_cache
+
+    ws = privdom.Workspace(teatalk)
+    day = date.fromisoformat(D)
+    # Rules whose day turns on the metrics of that day: segments entered, days without an order,
+    # KOC standing, the n-th day after an order.
+    rules = {"winback-high-frequency", "winback-decline", "winback-gold-call", "inactive-30-reminder",
+             "koc-nurture", "repurchase-day7"}
+    chosen: dict[str, str] = {}  # rule -> a member it plans for in the days ahead
+    for n in (4, 5):
+        for task in ws.plan(day + timedelta(days=n)).tasks:
+            if task.rule in rules and task.rule not in chosen and task.member_id not in chosen.values():
+                chosen[task.rule] = str(task.member_id)
+    assert set(chosen) == rules, chosen
+    fast = {m: ws.member(m, day).upcoming_tasks for m in chosen.values()}
+    monkeypatch.setattr(metrics_cache, "materialize_member", lambda *args: False)  # every member, each day
+    for member, upcoming in fast.items():
+        assert upcoming == ws.member(member, day).upcoming_tasks, member
+    assert any(t.state == "planned" for tasks in fast.values() for t in tasks)

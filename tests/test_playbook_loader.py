@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from privdom.playbook import default_sops_dir, load_playbook
@@ -132,3 +133,39 @@ def test_yaml_quirks(tmp_path: Path) -> None:
         "DIR/p.yaml:13 coupons.repurchase.valid_dayz: unknown key 'valid_dayz' (did you mean valid_days?); "
         "expected one of label, value_yuan, threshold_yuan, valid_days"
     ]
+
+
+@pytest.mark.parametrize("text", [
+    None,  # every shipped playbook file
+    "base: &b {at: '09:30', n: 012, f: 1.5e3}\nrule:\n  <<: *b\n  at: 12:00\n  list: [*b, *b]\n",
+    "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 70)) + "  " * 70 + "c: 1\n",  # past MAX_DEPTH
+    "x: &x [1]\n" + "".join(f"k{i}: *x\n" for i in range(1_200)),  # past MAX_ALIASES
+    "a: [1, 2\nb: 3\n",  # a syntax error
+])
+def test_libyaml_and_the_python_composer_read_the_same(text: str | None, tmp_path: Path) -> None:
+    """The fast composer is an optimisation only: data, lines and errors are the pure-Python ones."""
+    from privdom.playbook import yamlfile
+
+    if yamlfile._FAST is None:
+        pytest.skip("PyYAML without libyaml: only the pure-Python composer runs")
+    shipped = Path(__file__).parent.parent
+    paths = sorted([*(shipped / "sops").glob("*.yaml"), *(shipped / "examples" / "brand" / "sops").glob("*.yaml")])
+    if text is not None:
+        paths = [tmp_path / "p.yaml"]
+        paths[0].write_text(text, encoding="utf-8")
+    assert paths
+
+    def read(path: Path) -> Any:
+        try:
+            return yamlfile.read_yaml(path, "p.yaml")
+        except yamlfile.YamlProblem as exc:
+            return str(exc)
+
+    fast = yamlfile._FAST
+    for path in paths:
+        got = read(path)
+        yamlfile._FAST = None
+        try:
+            assert got == read(path), path
+        finally:
+            yamlfile._FAST = fast

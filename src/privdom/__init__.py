@@ -9,15 +9,48 @@ Everything public is named in `__all__`; every other module and name is private 
 
 __version__ = "0.1.0"
 
-from privdom.api import Workspace  # noqa: E402 - the version first: the command line reads it alone
-from privdom.errors import PrivdomError  # noqa: E402
-from privdom.ingest import ImportReport  # noqa: E402
-from privdom.metrics import MemberProfile  # noqa: E402
-from privdom.planner import DeferredTask, Plan, SavedTask, Task  # noqa: E402
-from privdom.planner.forecast import UpcomingTask  # noqa: E402
-from privdom.records import Member  # noqa: E402
-from privdom.schedule import Post, Schedule  # noqa: E402
-from privdom.segments import ClassShare, Distribution  # noqa: E402
+from typing import TYPE_CHECKING, Any
+
+# The public names come from their modules when first used: a command is a process of its own, and
+# importing every part of privdom to print one plan would add a tenth of a second to each.
+_PUBLIC = {
+    "Workspace": "privdom.api",
+    "PrivdomError": "privdom.errors",
+    "ImportReport": "privdom.ingest",
+    "MemberProfile": "privdom.metrics",
+    "DeferredTask": "privdom.planner",
+    "Plan": "privdom.planner",
+    "SavedTask": "privdom.planner",
+    "Task": "privdom.planner",
+    "UpcomingTask": "privdom.planner.forecast",
+    "Member": "privdom.records",
+    "Post": "privdom.schedule",
+    "Schedule": "privdom.schedule",
+    "ClassShare": "privdom.segments",
+    "Distribution": "privdom.segments",
+}
+
+if TYPE_CHECKING:
+    from privdom.api import Workspace
+    from privdom.errors import PrivdomError
+    from privdom.ingest import ImportReport
+    from privdom.metrics import MemberProfile
+    from privdom.planner import DeferredTask, Plan, SavedTask, Task
+    from privdom.planner.forecast import UpcomingTask
+    from privdom.records import Member
+    from privdom.schedule import Post, Schedule
+    from privdom.segments import ClassShare, Distribution
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'privdom' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ClassShare",

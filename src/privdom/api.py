@@ -19,25 +19,23 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from privdom import labels, metrics, planner, segments, store
-from privdom.cycles import collector_paused
+from privdom import labels, store
 from privdom.errors import PrivdomError
-from privdom.ingest import ImportReport
-from privdom.ingest import import_file as ingest_file
-from privdom.metrics import MemberProfile
-from privdom.planner import Plan, SavedTask, history
-from privdom.planner.forecast import upcoming
 from privdom.playbook import Playbook, load_playbook
-from privdom.records import Member
-from privdom.render.members import QUERY_COLUMNS, member_record
-from privdom.render.plan import masked
-from privdom.render.schedule import masked as masked_schedule
-from privdom.schedule import Schedule, build_schedule
-from privdom.segments import Distribution
-from privdom.store import plan_queries as q
+
+# The parts of privdom each method needs are imported in the method: a command is a process of its
+# own, and `privdom plan` should not pay for loading the import's readers, nor `privdom import` for
+# the planner's templates (a tenth of a second at each start, twice each morning).
+if TYPE_CHECKING:
+    from privdom.ingest import ImportReport
+    from privdom.metrics import MemberProfile
+    from privdom.planner import Plan, SavedTask
+    from privdom.records import Member
+    from privdom.schedule import Schedule
+    from privdom.segments import Distribution
 
 StrPath = str | os.PathLike[str]
 
@@ -79,6 +77,8 @@ class Workspace:
 
     def owners(self) -> list[str]:
         """Every owner (添加人/导购) of a member or a group."""
+        from privdom.store import plan_queries as q
+
         with closing(self.connect()) as conn:
             return q.owners(conn, self.playbook().limits.default_owner, None)
 
@@ -89,6 +89,8 @@ class Workspace:
 
         `options` are those of `privdom import`: encoding, mappings, source, sheet, dry_run, ...
         """
+        from privdom.ingest import import_file as ingest_file
+
         playbook = self.playbook()
         timezone = playbook.timezone
         options.setdefault("started_at", self.now())
@@ -117,6 +119,10 @@ class Workspace:
         its cause; with `strict`, any blocked task raises PrivdomError and nothing is saved. After a
         save, `last_saved` is how many tasks were new.
         """
+        from privdom import planner
+        from privdom.cycles import collector_paused
+        from privdom.render.plan import masked
+
         playbook = self.playbook()
         stage = labels.resolve(stage, "stage", labels.STAGES)
         action = labels.resolve(action, "action", labels.ACTIONS)
@@ -141,17 +147,23 @@ class Workspace:
         An id is a task id, the id of a plan line that stands for several group posts, or a unique
         prefix of either (at least 6 characters). An unknown or ambiguous id changes nothing.
         """
+        from privdom.planner import history
+
         with closing(self.connect()) as conn:
             return history.close(conn, list(ids), skip=skip, note=note, closed_at=closed_at or self.now())
 
     def ids_near(self, ids: Sequence[str]) -> set[str]:
         """Saved task ids, other than `ids`, that share their first characters (a short id must not
         be the prefix of one of them)."""
+        from privdom.planner import history
+
         with closing(self.connect()) as conn:
             return history.ids_near(conn, ids)
 
     def tasks(self, day: date | None, *, status: str | None = None, owner: str | None = None) -> list[SavedTask]:
         """Saved tasks of `day` (every day with None), with their targets' names and status."""
+        from privdom.planner import history
+
         if status is not None:
             status = labels.resolve(status, "status", labels.STATUSES)
         with closing(self.connect()) as conn:
@@ -172,6 +184,10 @@ class Workspace:
         show_pii: bool = False,
     ) -> Iterator[Member]:
         """Members as of `day`, highest spend first; filters take ids or Chinese or English labels."""
+        from privdom import metrics
+        from privdom.records import Member
+        from privdom.render.members import QUERY_COLUMNS, member_record
+
         filters = self.member_filters(tier=tier, segment=segment, rfm_class=rfm_class, owner=owner, tag=tag)
         conn = self.connect()
         try:
@@ -204,6 +220,9 @@ class Workspace:
         """One member as of `day` (today in the playbook's timezone when not given): why the tier,
         segment and RFM class, and the tasks ahead (saved open tasks from `day` on, and the rules
         that fire for them in the next 7 days)."""
+        from privdom import metrics
+        from privdom.planner.forecast import upcoming
+
         playbook = self.playbook()
         day = day or self.now().date()
         with closing(self.connect()) as conn:
@@ -213,6 +232,8 @@ class Workspace:
 
     def tiers(self, day: date, *, what_if: dict[str, int] | None = None) -> Distribution:
         """Members and spend per tier as of `day`; `what_if` tries other thresholds ({tier: min})."""
+        from privdom import metrics, segments
+
         playbook = self.playbook()
         with closing(self.connect()) as conn:
             metrics.materialize(conn, playbook, day)
@@ -220,6 +241,8 @@ class Workspace:
 
     def segments(self, day: date, *, model: str = "lifecycle") -> Distribution:
         """Members and spend per lifecycle segment (`model="lifecycle"`) or RFM class (`"rfm"`)."""
+        from privdom import metrics, segments
+
         if model not in ("lifecycle", "rfm"):
             raise PrivdomError(f"model {model!r} is not lifecycle or rfm", hint="use lifecycle or rfm")
         playbook = self.playbook()
@@ -242,6 +265,9 @@ class Workspace:
         """Every group post of `days` days from `start`; `.to_ics()` gives the calendar file.
         `group_type` and `content_type` take an id or a Chinese or English label; phones in
         messages are masked unless `show_pii`."""
+        from privdom.render.schedule import masked as masked_schedule
+        from privdom.schedule import build_schedule
+
         if days < 1:
             raise PrivdomError(f"days {days} is not a number of days", hint="give 1 or more days")
         group_type = labels.resolve(group_type, "group type", labels.GROUP_TYPES)

@@ -54,21 +54,28 @@ from privdom.store import members_csv, metrics_cache
 from privdom.store import metrics as store
 
 
-def materialize(
-    conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True, cached: bool = True
-) -> None:
+def materialize(conn: sqlite3.Connection, playbook: Playbook, as_of: date, *, ranks: bool = True) -> None:
     """Make `member_metrics` (TEMP) hold the metrics as of `as_of` (see the module docstring).
 
     It is a view of the workspace's cached snapshot for this data, playbook and date, built first
     when there is none (`store.metrics_cache`). ranks=False computes a TEMP table for this
-    connection only, leaving rfm_r/f/m,
-    rfm_class and koc_rank NULL (koc itself is set). cached=False also builds a TEMP table, with
-    ranks, and leaves the snapshots alone (a look at other days must not evict today's).
+    connection only, leaving rfm_r/f/m, rfm_class and koc_rank NULL (koc itself is set).
     """
     query = metrics_query(playbook, as_of, ranks=ranks)
-    if ranks and cached:
+    if ranks:
         metrics_cache.materialize(conn, query)
     else:
+        store.build_temp(conn, query)
+
+
+def materialize_member(conn: sqlite3.Connection, playbook: Playbook, as_of: date, member_id: str) -> None:
+    """Make `member_metrics` (TEMP) hold one member's row as of `as_of`, a day on or after the
+    snapshot `materialize` attached last: that member computed in full, ranked among the others
+    as the snapshot has them (their RFM values a day older each day). For a forecast of the days
+    ahead, whose data is not known yet; it leaves the snapshots alone. Without such a snapshot,
+    every member is computed into a TEMP table instead."""
+    query = metrics_query(playbook, as_of)
+    if not metrics_cache.materialize_member(conn, query, member_id):
         store.build_temp(conn, query)
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from privdom import render
-from privdom.calendar import marketing_nodes
 from privdom.cli.context import workspace
 from privdom.cli.options import Format, FormatOpt, FromOpt
 
@@ -23,6 +21,9 @@ def calendar(
     format: FormatOpt = Format.table,
 ) -> None:
     """The marketing nodes ahead: 春节 … 中秋 from the lunar calendar, 618, 双11, member day."""
+    from rich.table import Table
+
+    from privdom.calendar import marketing_nodes
     ws = workspace(ctx)
     start = ws.date_or_today(from_, "--from")
     nodes = [n for n in marketing_nodes(ws.playbook(), start, days) if weekly or n.source != "weekly"]

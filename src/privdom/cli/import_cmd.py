@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import TableOrJson
@@ -73,6 +72,7 @@ def import_command(
     ] = TableOrJson.table,
 ) -> None:
     """Import an export file (会员/订单/群/群成员/活跃) into the workspace, in one transaction."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
     ws = workspace(ctx)
     mappings = _mappings(map_ or [])
     if rejects is not None:

@@ -1,4 +1,9 @@
-"""The root app: global options, the error boundary, and command registration. Nothing else."""
+"""The root app: global options, the error boundary, and command registration. Nothing else.
+
+Every command is a process of its own, and each morning starts two (`import`, then `plan`): a
+command module imports what only its commands use inside them, so that one command does not pay
+for loading every other's parts (the lunar calendar, the import's readers, the report's charts).
+"""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from privdom.cli.options import DateOpt, Format, FormatOpt, ShowPiiOpt, TableOrJ
 from privdom.errors import PrivdomError
 from privdom.labels import RFM, resolve, segment_labels, tier_labels
 from privdom.playbook import Playbook
-from privdom.render import members as render
 
 
 class SegmentModel(StrEnum):
@@ -46,6 +45,7 @@ def members(
     ] = None,
 ) -> None:
     """One row per member with every metric, tier, lifecycle segment, RFM scores and class."""
+    from privdom.render import members as render
     ws = workspace(ctx)
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
@@ -86,6 +86,7 @@ def member(
     show_pii: ShowPiiOpt = False,
 ) -> None:
     """One member's profile, with why: the tier threshold, the segment condition, RFM against the means."""
+    from privdom.render import members as render
     ws = workspace(ctx)
     profile = ws.member(member_id, ws.date_or_today(date))
     render.profile(profile, fmt.value, show_pii, lang=ws.lang)
@@ -114,6 +115,7 @@ def tiers(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Members and spend per tier, plus the 80/20 line; --what-if shows other thresholds' effect."""
+    from privdom.render import members as render
     ws = workspace(ctx)
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)
@@ -130,6 +132,7 @@ def segments_cmd(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Members and spend per lifecycle segment or RFM class, plus the 80/20 line."""
+    from privdom.render import members as render
     ws = workspace(ctx)
     as_of = ws.date_or_today(date)
     render.distribution(ws.segments(as_of, model=model.value), fmt.value, lang=ws.lang)

@@ -11,7 +11,6 @@ from privdom.cli.context import say_if_waiting, workspace
 from privdom.cli.options import DateOpt, PlanFormat, ShowPiiOpt
 from privdom.cli.output import after_commit
 from privdom.labels import ACTIONS, STAGES, resolve
-from privdom.render import plan as render
 
 
 class Status(StrEnum):
@@ -49,6 +48,7 @@ def plan(
     ] = False,
 ) -> None:
     """The day's tasks: what to post, where, when, whom to message, and why."""
+    from privdom.render import plan as render
     ws = workspace(ctx)
     stage = resolve(stage, "--stage", STAGES)  # the library would name the option `stage`
     action = resolve(action, "--action", ACTIONS)
@@ -87,6 +87,7 @@ def tasks(
     show_pii: ShowPiiOpt = False,
 ) -> None:
     """Saved tasks of a day and their status."""
+    from privdom.render import plan as render
     ws = workspace(ctx)
     day = ws.date_or_today(date)
     ws.warn_unknown_owner(owner)

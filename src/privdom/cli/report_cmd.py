@@ -11,8 +11,6 @@ from privdom.cli.context import workspace
 from privdom.cli.options import DateOpt, TableOrJson
 from privdom.errors import PrivdomError
 from privdom.render import console, print_json
-from privdom.render.report import masked, print_report, write_html
-from privdom.report import build_report
 
 
 def report(
@@ -25,6 +23,8 @@ def report(
     format: Annotated[TableOrJson, typer.Option("--format", "-f", help="Output format.")] = TableOrJson.table,
 ) -> None:
     """Funnel, tiers, lifecycle and its 30-day flow, group health and owner workload."""
+    from privdom.render.report import masked, print_report, write_html
+    from privdom.report import build_report
     ws = workspace(ctx)
     playbook = ws.playbook()
     as_of = ws.date_or_today(date)

@@ -10,8 +10,6 @@ import typer
 from privdom.cli.context import parse_period, workspace
 from privdom.errors import PrivdomError
 from privdom.render import console, print_json
-from privdom.render.review import print_review, render_html, write_review_csv
-from privdom.review import review as build_review
 
 
 class ReviewFormat(StrEnum):
@@ -33,6 +31,8 @@ def review(
     fmt: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Output format.")] = ReviewFormat.table,
 ) -> None:
     """Per rule: issued, done, skipped; orders after done tasks against held-out, skipped or deferred ones."""
+    from privdom.render.review import print_review, render_html, write_review_csv
+    from privdom.review import review as build_review
     ws = workspace(ctx)
     d1, d2 = parse_period(first, last)
     playbook = ws.playbook()

@@ -14,12 +14,7 @@ from privdom.cli.options import DateOpt, TableOrJson
 from privdom.cli.sop_cmd import sop_app
 from privdom.errors import PrivdomError
 from privdom.playbook import load_playbook
-from privdom.playbook.revision import export_revision
 from privdom.render import console, print_json
-from privdom.render.simulate import print_diff, print_simulation
-from privdom.replay import workspace_copy
-from privdom.simulate import simulate as run_simulation
-from privdom.sop_diff import sop_diff
 
 FormatOpt = Annotated[TableOrJson, typer.Option("--format", "-f", help="Output format.")]
 MAX_DAYS = 366
@@ -38,6 +33,9 @@ def simulate(
     fmt: FormatOpt = TableOrJson.table,
 ) -> None:
     """Can the team carry this playbook? Replays the mornings on a copy; the workspace is not written."""
+    from privdom.render.simulate import print_simulation
+    from privdom.replay import workspace_copy
+    from privdom.simulate import simulate as run_simulation
     ws = workspace(ctx)
     d1, d2 = parse_period(first, last, max_days=MAX_DAYS)
     playbook = load_playbook(sops) if sops is not None else ws.playbook()
@@ -64,6 +62,10 @@ def diff(
     fmt: FormatOpt = TableOrJson.table,
 ) -> None:
     """What a playbook change does to the plan: rules, tasks per rule/owner/stage, touches, deferrals."""
+    from privdom.playbook.revision import export_revision
+    from privdom.render.simulate import print_diff
+    from privdom.replay import workspace_copy
+    from privdom.sop_diff import sop_diff
     ws = workspace(ctx)
     if (other is None) == (rev is None):
         raise PrivdomError("give either a playbook folder or --rev REV", hint="e.g. `privdom sop diff --rev HEAD~1`")

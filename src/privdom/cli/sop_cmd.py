@@ -8,16 +8,12 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.table import Table
 
 from privdom import render
 from privdom.cli.context import workspace
 from privdom.cli.options import Format, FormatOpt
 from privdom.labels import STAGES
-from privdom.planner.preflight import render_on_rows
-from privdom.playbook.describe import rule_rows
 from privdom.playbook.loader import check_playbook, load_playbook, playbook_files
-from privdom.playbook.validate import folded_cjk_warnings
 
 sop_app = typer.Typer(help="Check, read and compare the playbook (sops/*.yaml).", no_args_is_help=True)
 
@@ -34,6 +30,8 @@ def validate(
     """Check everything (schema, conditions, templates, references); exit 1 listing every problem.
 
     In a workspace, every template is also rendered for real members and groups of every kind."""
+    from privdom.planner.preflight import render_on_rows
+    from privdom.playbook.validate import folded_cjk_warnings
     ws = workspace(ctx)
     sops = path or ws.sops
     playbook, issues = check_playbook(sops)
@@ -69,6 +67,9 @@ def validate(
 @sop_app.command("list")
 def list_rules(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     """The rules by stage, each with its trigger and audience in a sentence."""
+    from rich.table import Table
+
+    from privdom.playbook.describe import rule_rows
     rows = rule_rows(workspace(ctx).playbook())
     if format is Format.json:
         render.print_json(rows)

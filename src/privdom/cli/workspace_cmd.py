@@ -13,7 +13,6 @@ from privdom.cli.context import Workspace, parse_date_option, workspace
 from privdom.cli.options import PlanFormat, ShowPiiOpt
 from privdom.errors import PrivdomError
 from privdom.labels import Lang
-from privdom.render import plan as render_plan
 from privdom.workspace import EXAMPLE_FILES, EXAMPLE_MORNING, example_sops_dir, examples_dir, init_workspace
 
 
@@ -82,6 +81,7 @@ def _refuse_used_folder(directory: Path) -> None:
 
 
 def _demo(directory: Path, day: date, fmt: PlanFormat, show_pii: bool, lang: Lang) -> None:
+    from privdom.render import plan as render_plan
     ws = Workspace(db=directory / "privdom.db", sops=directory / "sops", lang=lang)
     init_workspace(ws.db, ws.sops, source=example_sops_dir())
     source = examples_dir()

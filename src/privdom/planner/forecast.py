@@ -65,9 +65,10 @@ def upcoming(
     seen: set[str] = set()
     for n in range(days):
         when = day + timedelta(days=n)
-        # The day itself reads its cached snapshot (the profile has just built it); each later day a
-        # TEMP table, so that the cached snapshots stay those of the days commands plan for.
-        metrics.materialize(conn, playbook, when, cached=n == 0)
+        # The member's own row of each day, ranked among the others of the day's snapshot (the
+        # profile has just attached it): the rules over that one row fire as over every member's,
+        # and the cached snapshots stay those of the days commands plan for.
+        metrics.materialize_member(conn, playbook, when, member_id)
         mine = [c for c in candidates(conn, playbook, when) if c.member_id == member_id and c.id not in seen]
         seen.update(c.id for c in mine)
         saved = store.saved_ids(conn, [c.id for c in mine])

@@ -271,7 +271,12 @@ TABLE_COLUMNS = [c for c in METRIC_COLUMNS if c not in _SINCE] + list(_SINCE)
 # What a snapshot stores: the days since the last and first order change every day for every
 # member, so they are computed as a snapshot is read (`snapshot_view`), from its date.
 DAY_COUNTS = {"recency_days": "last_order_date", "tenure_days": "first_order_date"}
-SNAPSHOT_COLUMNS = [c for c in TABLE_COLUMNS if c not in DAY_COUNTS]
+# A snapshot also keeps the inputs of a member's tier that the table does not show (the spend in
+# the tier's window, the export's growth and what the orders after its totals started from), so
+# that a patch can bring a member whose data did not change to a new date from the stored row alone
+# (metrics_patch: restamped members). The view `snapshot_view` leaves them out.
+KEPT_INPUTS = ("spend_window", "imported_growth", "base_spend", "base_growth", "base_cover")
+SNAPSHOT_COLUMNS = [c for c in TABLE_COLUMNS if c not in DAY_COUNTS and c not in _SINCE] + [*KEPT_INPUTS, *_SINCE]
 # A snapshot is written once and read by every later command, so it carries the indexes they need:
 # lookups by member, `members` in spend order (no sort of a million rows), and the planner's event
 # dates (each member trigger reads only the members whose event falls in its window).
@@ -546,8 +551,10 @@ def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]
     for lv in reversed(levels):
         params += [lv.threshold, lv.threshold]
     params += [q.koc_min_orders, q.koc_min_messages, q.koc_min_images]
-    # Only the columns asked for, in their order; the since dates are the last two when asked for.
-    assert [c for c in TABLE_COLUMNS if c in columns] == list(columns), columns
+    # Only the columns asked for, in their order (a snapshot's kept inputs before the since dates);
+    # the since dates are the last two when asked for.
+    shown = [c for c in columns if c not in KEPT_INPUTS]
+    assert [c for c in TABLE_COLUMNS if c in columns] == shown, columns
     dates = {"tier_since": tier_since, "segment_since": segment_since}
     if [c for c in columns if c in dates] != list(_SINCE):
         raise AssertionError("member rows carry both since dates")

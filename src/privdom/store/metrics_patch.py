@@ -42,6 +42,13 @@ MAX_SHARE = 0.25
 _META = "snapshot_meta"
 # The members whose RFM scores, class or KOC rank alone moved (their data and dates did not).
 _RANKED = "temp._mm_ranked"
+# The members whose data did not change but whom the date moved: their stored row, less the orders
+# and activity that left its windows, with the new day counts, is their base (`_restamp`).
+_RESTAMPED = "temp._mm_restamped"
+# What left those windows, per member: (orders, spend) out of the 365 days, spend out of the
+# tier's window; (messages, images) out of the 30 days.
+_LEFT_ORDERS = "temp._mm_left_orders"
+_LEFT_ACTIVITY = "temp._mm_left_activity"
 _METRICS = (("r", "recency_days"), ("f", "orders_total"), ("m", "spend_total"))
 
 
@@ -165,28 +172,26 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     gap = (date.fromisoformat(q.as_of) - date.fromisoformat(base.as_of)).days
     if not 0 <= gap <= MAX_DAYS or everything_changed(conn, base.seq) or not _changes_kept(conn, base.seq):
         return False
-    for table in (sql.ONLY, _RANKED):
+    for table in (sql.ONLY, _RANKED, _RESTAMPED):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
         conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
-    # The members computed again in full: their data changed, or the date moved their rows.
+    # The members computed again in full: their data changed, or the date brought rows into their
+    # figures; those whose figures only lost rows to the date, or crossed a day count, are restamped.
     _note(conn, "SELECT member_id FROM member_changes WHERE seq > ? AND member_id IS NOT NULL", (base.seq,))
     if gap:
-        _note_dated(conn, q, base.as_of)
+        _note_dated(conn, q, base.as_of, schema)
         if not _note_lifecycle_days(conn, q, schema, gap):
             return False
-    if _count(conn, sql.ONLY) > MAX_SHARE * max(base.rows, 1):
+    conn.execute(f"DELETE FROM {_RESTAMPED} WHERE member_id IN (SELECT member_id FROM {sql.ONLY})")
+    if _count(conn, sql.ONLY) + _count(conn, _RESTAMPED) > MAX_SHARE * max(base.rows, 1):
         return False
     sql.member_bases(conn, q, only=True)
+    if gap:
+        _restamp(conn, q, schema)
     # The ranks of everyone from the counts per value; the members whose ranks alone moved.
     if not _count_rfm_values(conn, schema, q.as_of, gap):
         return False
-    keep = f"koc = 1 AND member_id NOT IN (SELECT member_id FROM {sql.ONLY})"
-    sql.rank(
-        conn,
-        q,
-        f"(SELECT member_id, orders_total, messages_30, images_30 FROM {schema}.member_metrics WHERE {keep}"
-        " UNION ALL SELECT member_id, orders_total, messages_30, images_30 FROM _mm_base)",
-    )
+    _rank_with_stored(conn, q, schema)
     if not _note_moved_ranks(conn, q, base, schema, gap):
         return False
     select, params = sql.member_rows(q, sql.SNAPSHOT_COLUMNS)
@@ -196,6 +201,41 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     _replace_rows(conn, schema)
     _rerank(conn, q, schema)
     return True
+
+
+def member_row(conn: sqlite3.Connection, q: sql.MetricsQuery, member_id: str, schema: str) -> bool:
+    """`temp.member_metrics` holding `member_id`'s row as of `q`'s date, on or after the date of
+    the snapshot attached as `schema`, which is read only: the member computed with the full
+    build's statements, ranked among the others as the snapshot holds them (recency counted to
+    the new date). False when the snapshot is of a later date or its counts do not add up."""
+    as_of = conn.execute(f"SELECT as_of FROM {schema}.{_META}").fetchone()
+    gap = (date.fromisoformat(q.as_of) - date.fromisoformat(as_of[0])).days if as_of else -1
+    if gap < 0:
+        return False
+    for table in (sql.ONLY, _RANKED, _RESTAMPED):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    _note(conn, "SELECT ?", (member_id,))
+    sql.member_bases(conn, q, only=True)
+    if not _count_rfm_values(conn, schema, q.as_of, gap):
+        return False
+    _rank_with_stored(conn, q, schema)
+    select, params = sql.member_rows(q, sql.TABLE_COLUMNS)
+    sql.drop_member_metrics(conn)
+    conn.execute(f"CREATE TEMP TABLE member_metrics AS {select}", params)
+    return True
+
+
+def _rank_with_stored(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None:
+    """The RFM scores from the counts, and the KOC ranks among the stored KOCs and the members
+    computed again (`_mm_base`, in place of their stored rows)."""
+    keep = f"koc = 1 AND member_id NOT IN (SELECT member_id FROM {sql.ONLY})"
+    sql.rank(
+        conn,
+        q,
+        f"(SELECT member_id, orders_total, messages_30, images_30 FROM {schema}.member_metrics WHERE {keep}"
+        " UNION ALL SELECT member_id, orders_total, messages_30, images_30 FROM _mm_base)",
+    )
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:
@@ -276,19 +316,98 @@ def _note_ranked(conn: sqlite3.Connection, select: str, params: Any = ()) -> Non
     conn.execute(f"INSERT OR IGNORE INTO {_RANKED} {select}", params)
 
 
-def _note_dated(conn: sqlite3.Connection, q: sql.MetricsQuery, before: str) -> None:
-    """The members whose rows the step from date `before` to `q.as_of` moves: an index range each."""
+def _note_dated(conn: sqlite3.Connection, q: sql.MetricsQuery, before: str, schema: str) -> None:
+    """The members whose rows the step from date `before` to `q.as_of` moves: an index range each.
+
+    Rows the new days bring in (orders, activity, joins) and an export's last order entering or
+    leaving a window need the member computed again in full. Orders and activity leaving a window
+    only take away from sums the snapshot holds: those members are restamped, with what left
+    (`_LEFT_ORDERS`, `_LEFT_ACTIVITY`), unless their figures come from an export's totals (the
+    orders after them, not all orders, count) or they are not in the snapshot.
+    """
     entering = (_day(before, 1), q.next_day)
-    leaving = [(_day(before, -364), q.start_365)]
+    leaving_365 = (_day(before, -364), q.start_365)
+    leaving_window = ("", "")  # no window: the tier counts all time, nothing leaves it
     if q.window_start is not None:
         width = (date.fromisoformat(q.as_of) - date.fromisoformat(q.window_start)).days
-        leaving.append((_day(before, -width), q.window_start))
-    for low, high in [entering, *leaving]:
-        _note(conn, "SELECT member_id FROM orders WHERE paid_at >= ? AND paid_at < ?", (low, high))
+        leaving_window = (_day(before, -width), q.window_start)
+    for low, high in {entering, leaving_365, leaving_window}:
         _note(conn, "SELECT member_id FROM members WHERE last_order_at >= ? AND last_order_at < ?", (low, high))
+    _note(conn, "SELECT member_id FROM orders WHERE paid_at >= ? AND paid_at < ?", entering)
     _note(conn, "SELECT member_id FROM members WHERE joined_at >= ? AND joined_at < ?", entering)
-    for low, high in (entering, (_day(before, -29), q.start_30)):
-        _note(conn, "SELECT member_id FROM activity WHERE date >= ? AND date < ?", (low, high))
+    _note(conn, "SELECT member_id FROM activity WHERE date >= ? AND date < ?", entering)
+
+    stored = f"{schema}.member_metrics"
+    ranges = {"low_365": leaving_365[0], "high_365": leaving_365[1],
+              "low_window": leaving_window[0], "high_window": leaving_window[1]}
+    # The members by the date index, then their orders in the ranges by the member index, which
+    # holds the amounts (the date index would need a read of every order's row).
+    conn.execute("DROP TABLE IF EXISTS temp._mm_left_members")
+    conn.execute(
+        """CREATE TABLE temp._mm_left_members AS
+           SELECT member_id FROM orders WHERE paid_at >= :low_365 AND paid_at < :high_365
+           UNION SELECT member_id FROM orders WHERE paid_at >= :low_window AND paid_at < :high_window""",
+        ranges,
+    )
+    in_365 = "o.counted = 1 AND o.paid_at >= :low_365 AND o.paid_at < :high_365"
+    in_window = "o.counted = 1 AND o.paid_at >= :low_window AND o.paid_at < :high_window"
+    conn.execute(f"DROP TABLE IF EXISTS {_LEFT_ORDERS}")
+    conn.execute(
+        f"""CREATE TABLE {_LEFT_ORDERS} AS
+            SELECT o.member_id,
+                   SUM({in_365}) AS orders_365,
+                   SUM(CASE WHEN {in_365} THEN o.amount_fen ELSE 0 END) AS spend_365,
+                   SUM(CASE WHEN {in_window} THEN o.amount_fen ELSE 0 END) AS spend_window
+            FROM temp._mm_left_members x CROSS JOIN orders o ON o.member_id = x.member_id
+            WHERE (o.paid_at >= :low_365 AND o.paid_at < :high_365)
+               OR (o.paid_at >= :low_window AND o.paid_at < :high_window)
+            GROUP BY o.member_id""",
+        ranges,
+    )
+    conn.execute(f"DROP TABLE IF EXISTS {_LEFT_ACTIVITY}")
+    conn.execute(
+        f"""CREATE TABLE {_LEFT_ACTIVITY} AS
+            SELECT member_id, COALESCE(SUM(messages), 0) AS messages, COALESCE(SUM(images), 0) AS images
+            FROM activity WHERE date >= ? AND date < ? GROUP BY member_id""",
+        (_day(before, -29), q.start_30),
+    )
+    for left, only_orders in ((_LEFT_ORDERS, True), (_LEFT_ACTIVITY, False)):
+        imported = " OR m.basis <> 'orders'" if only_orders else ""
+        _note(conn, f"SELECT x.member_id FROM {left} x LEFT JOIN {stored} m ON m.member_id = x.member_id"
+                    f" WHERE m.member_id IS NULL{imported}")
+        _note_restamped(conn, f"SELECT member_id FROM {left}")
+
+
+def _note_restamped(conn: sqlite3.Connection, select: str, params: Any = ()) -> None:
+    """The members `select` gives are restamped (unless computed again in full)."""
+    conn.execute(f"INSERT OR IGNORE INTO {_RESTAMPED} {select}", params)
+
+
+def _restamp(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None:
+    """The bases of the restamped members into `_mm_base`, from their stored rows: the figures
+    less what left their windows (`_note_dated`), the day counts of the new date. They are then
+    computed again like the others (tier, segment, the dates they were reached), from these."""
+    stored = f"{schema}.member_metrics"
+    less = {
+        "orders_365": "m.orders_365 - COALESCE(o.orders_365, 0)",
+        "spend_365": "m.spend_365 - COALESCE(o.spend_365, 0)",
+        "spend_window": "m.spend_window - COALESCE(o.spend_window, 0)",
+        "messages_30": "m.messages_30 - COALESCE(a.messages, 0)",
+        "images_30": "m.images_30 - COALESCE(a.images, 0)",
+    }
+    days = {column: sql.day_count_sql(column, q.as_of).replace(date_column, f"m.{date_column}")
+            for column, date_column in sql.DAY_COUNTS.items()}
+    columns = [r[1] for r in conn.execute("PRAGMA temp.table_info(_mm_base)")]
+    values = ", ".join(less.get(c) or days.get(c) or f"m.{c}" for c in columns)
+    conn.execute(
+        f"""INSERT INTO temp._mm_base ({", ".join(columns)})
+            SELECT {values}
+            FROM {_RESTAMPED} r CROSS JOIN {stored} m ON m.member_id = r.member_id
+            LEFT JOIN {_LEFT_ORDERS} o ON o.member_id = r.member_id
+            LEFT JOIN {_LEFT_ACTIVITY} a ON a.member_id = r.member_id"""
+    )
+    # From here on they are among the members computed again.
+    _note(conn, f"SELECT member_id FROM {_RESTAMPED}")
 
 
 # A stored row's recency as of the new date (`:as_of`): the old snapshot's plus the days between.
@@ -299,20 +418,29 @@ def _count_rfm_values(conn: sqlite3.Connection, schema: str, as_of: str, gap: in
     """The counts per value for the new date: the snapshot's (a recency `gap` days more), less the
     changed members' values there, plus their values now. False if the counts do not add up."""
     sql.create_rfm_counts(conn)
-    changed = f"member_id IN (SELECT member_id FROM {sql.ONLY})"
     named = {"gap": gap, "as_of": as_of}
+    # The stored values of the members computed again in full, read once for the three metrics. A
+    # restamped member's values are its stored ones (its recency a `gap` more, like every count's):
+    # their -1 and +1 would cancel, so they are left out of both.
+    full = f"member_id NOT IN (SELECT member_id FROM {_RESTAMPED})"
+    conn.execute("DROP TABLE IF EXISTS temp._mm_stored_rfm")
+    conn.execute(
+        f"""CREATE TABLE temp._mm_stored_rfm AS
+            SELECT {_STORED_RECENCY} AS recency_days, orders_total, spend_total
+            FROM {sql.ONLY} x CROSS JOIN {schema}.member_metrics m ON m.member_id = x.member_id
+            WHERE x.{full} AND orders_total > 0 AND {_STORED_RECENCY} IS NOT NULL""",
+        named,
+    )
     for metric, column in _METRICS:
         counts = f"temp._mm_rfm_count_{metric}"
         shift = " + :gap" if metric == "r" else ""
         conn.execute(f"INSERT INTO {counts} (v, c) SELECT v{shift}, c FROM {schema}.rfm_count_{metric}", named)
-        old = _STORED_RECENCY if metric == "r" else column
         conn.execute(
             f"""INSERT INTO {counts} (v, c)
                 SELECT v, d FROM (SELECT v, SUM(d) AS d FROM (
-                    SELECT {old} AS v, -1 AS d FROM {schema}.member_metrics
-                    WHERE {changed} AND orders_total > 0 AND {_STORED_RECENCY} IS NOT NULL
+                    SELECT {column} AS v, -1 AS d FROM temp._mm_stored_rfm
                     UNION ALL
-                    SELECT {column}, 1 FROM _mm_base WHERE {sql.RFM_POPULATION}) GROUP BY v)
+                    SELECT {column}, 1 FROM _mm_base WHERE {full} AND {sql.RFM_POPULATION}) GROUP BY v)
                 WHERE d <> 0
                 ON CONFLICT (v) DO UPDATE SET c = c + excluded.c""",
             named,
@@ -336,11 +464,17 @@ def _note_moved_ranks(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base,
             f"SELECT o.v{shift} AS v FROM {schema}.rfm_count_{metric} o"
             f" LEFT JOIN temp._mm_rfm_{metric} s ON s.v = o.v{shift} WHERE s.score IS NOT o.score"
         )
+        # CROSS JOIN keeps the few changed values outside: the planner would otherwise scan every
+        # stored row and look its value up among them (0.2 s at 1M members, for no row at all).
+        # The unary + drops the value's INTEGER affinity, which the stored column (no affinity)
+        # would take on and so lose its index.
         if metric == "r":  # by the index of last order dates
             on = f"m.last_order_date = {_last_order_on('x.v')}"
-            _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON {on}", named)
+            _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x CROSS JOIN {stored} m ON {on}", named)
         elif metric == "m":  # by the index of spend
-            _note_ranked(conn, f"SELECT m.member_id FROM ({changed}) x JOIN {stored} m ON m.spend_total = x.v", named)
+            _note_ranked(
+                conn, f"SELECT m.member_id FROM ({changed}) x CROSS JOIN {stored} m ON m.spend_total = +x.v", named
+            )
         elif conn.execute(f"SELECT 1 FROM ({changed}) LIMIT 1", named).fetchone():  # rare: a scan
             values = f"SELECT v FROM ({changed})"
             _note_ranked(conn, f"SELECT member_id FROM {stored} WHERE orders_total IN ({values})", named)
@@ -382,7 +516,7 @@ def _note_lifecycle_days(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: 
         if compared is None:
             return False
         for n in compared:
-            _note(
+            _note_restamped(
                 conn,
                 f"SELECT member_id FROM {schema}.member_metrics WHERE {column} BETWEEN ? AND ?",
                 (_day(q.as_of, -(n + gap)), _day(q.as_of, -n)),

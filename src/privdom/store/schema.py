@@ -505,11 +505,11 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def write_once(conn: sqlite3.Connection, schema: str = "main") -> None:
+def write_once(conn: sqlite3.Connection, schema: str = "main", page_size: int = PAGE_SIZE) -> None:
     """Settings for a file beside the workspace that is written once and thrown away if the
     writing fails (the import's scratch file, a metrics snapshot being built): the workspace's page
     size, no journal, no syncs. Before the file's first table, which fixes the page size."""
-    conn.execute(f"PRAGMA {schema}.page_size = {PAGE_SIZE}")
+    conn.execute(f"PRAGMA {schema}.page_size = {int(page_size)}")
     conn.execute(f"PRAGMA {schema}.journal_mode = OFF")
     conn.execute(f"PRAGMA {schema}.synchronous = OFF")
 
