@@ -276,6 +276,14 @@ def write_day_orders(members_csv: Path, target: Path, day: str, share: float) ->
     return written
 
 
+def first_member(day_orders: Path) -> str:
+    """The member of the first of the day's orders (`write_day_orders`): one who just ordered."""
+    with open(day_orders, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        return next(reader)[1]
+
+
 def write_narrow(files: dict[str, Path], folder: Path) -> dict[str, Path]:
     """The narrow pair, in UTF-8: NARROW_MEMBERS of the members file and NARROW_ORDERS of the orders."""
     import generate  # the module loaded from examples/ in main()
@@ -355,6 +363,10 @@ def privdom_steps(work: Path, files: dict[str, Path], rows: dict[str, int], refe
     step("morning: first plan of the next date", [*plan_args, "--format", "json"])
     step("plan again (snapshot ready)", [*plan_args, "--format", "json"])
     step("plan as a table in a terminal", plan_args, terminal=True)
+    # An operator's look at one member: the profile and the rules that fire for them in the next
+    # 7 days (their own row of each day, ranked against the morning's snapshot).
+    step("member ID (profile and the next 7 days)", ["member", first_member(day_file), "--date", MORNING,
+                                                     "--format", "json"])
     if binary:
         run.steps.append(measure("sqlite3 GROUP BY over the orders (reference)",
                                  [binary, str(work / "privdom.db"), GROUP_BY], timeout=timeout))
