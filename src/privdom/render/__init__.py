@@ -52,16 +52,21 @@ def mask_texts(texts: Sequence[str]) -> dict[int, str]:
     """`mask_text` of many texts at once: {index: masked text} for the texts it changes.
 
     A plan at a million members masks a hundred and fifty thousand texts and finds a phone in a
-    handful: one pass over them all costs a few milliseconds, a call per text a tenth of a second."""
+    handful: one search over them all costs a few milliseconds, a call per text a tenth of a second.
+    Only the texts a phone is found in are masked, one by one."""
     joined = _TEXTS_SEPARATOR.join(texts)
     if joined.count(_TEXTS_SEPARATOR) != len(texts) - 1:  # a text holds the separator: one by one
         masked = {i: mask_text(text) for i, text in enumerate(texts)}
         return {i: text for i, text in masked.items() if text != texts[i]}
-    out, found = _PHONE_IN_TEXT.subn(_masked_phone, joined)
-    if not found:
-        return {}
-    parts = out.split(_TEXTS_SEPARATOR)  # as many as the texts: masking adds no separator
-    return {i: text for i, (text, before) in enumerate(zip(parts, texts, strict=True)) if text != before}
+    out: dict[int, str] = {}
+    index, counted_to = 0, 0
+    for match in _PHONE_IN_TEXT.finditer(joined):
+        # the separators before the phone tell which text holds it (counted once, left to right)
+        index += joined.count(_TEXTS_SEPARATOR, counted_to, match.start())
+        counted_to = match.start()
+        if index not in out:
+            out[index] = mask_text(texts[index])
+    return out
 
 
 def yuan(fen: int | None) -> str | None:
