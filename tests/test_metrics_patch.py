@@ -290,3 +290,22 @@ def test_an_import_forgets_all_but_the_last_changes_and_a_patch_of_a_base_before
         brand.check(START + timedelta(days=1))
     assert brand.patched == 0  # the changes after the base's are not all there: a full build
     brand.conn.close()
+
+
+def test_the_tier_date_moves_when_the_order_that_reached_it_leaves_the_tiers_window(tmp_path: Path) -> None:
+    """Tiers over the last 90 days: the member stays silver, but the running spend reaches the
+    threshold on a later order once the first one leaves the window."""
+    brand = Brand(tmp_path, window=90)
+    seed(brand)
+    orders = [[f"T{i}", "000003", "", _time(START - timedelta(days=back), i), yuan, "已完成"]
+              for i, (back, yuan) in enumerate([(80, "200.00"), (40, "150.00"), (5, "200.00")])]
+    brand.load("orders", brand.write("orders", ORDERS_HEADER, orders))
+    since = []
+    with counting_patches(brand):
+        for day in (START, START + timedelta(days=15)):
+            brand.check(day)
+            since.append(brand.conn.execute(
+                "SELECT tier_since FROM member_metrics WHERE member_id = '000003'").fetchone()[0])
+    assert brand.patched == 1
+    assert since == [str(START - timedelta(days=40)), str(START - timedelta(days=5))]
+    brand.conn.close()

@@ -160,7 +160,10 @@ SELECT member_id, name, nickname, phone, phone_display, owner, store, region, ta
        -- What the orders after the totals started from, for the date they crossed a tier.
        CASE WHEN basis = 'imported' THEN imp_spend END AS base_spend,
        CASE WHEN basis = 'imported' AND imp_due THEN imp_growth END AS base_growth,
-       CASE WHEN basis = 'imported' THEN imp_cover END AS base_cover
+       CASE WHEN basis = 'imported' THEN imp_cover END AS base_cover,
+       -- What a patch's restamped members carry over from their stored row (metrics_patch): their
+       -- data did not change, so neither did the dates their tier and segment were reached.
+       NULL AS kept_tier_since, NULL AS kept_lifecycle, NULL AS kept_segment_since
 FROM (SELECT mb.member_id, mb.name, mb.nickname, mb.phone, mb.phone_display, mb.owner, mb.store,
              mb.region, COALESCE(mb.tags, '[]') AS tags, mb.birthday, mb.birthday_md,
              NULLIF(substr(mb.joined_at, 1, 10), '') AS joined_date, mb.points,
@@ -511,7 +514,7 @@ def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]
     params: list[Any] = []
     window_start = q.window_start or "0000-00-00"
     base = levels[0].threshold if levels else 0
-    tier_since = _tier_since_sql(q, base) if levels else "NULL"
+    tier_since = f"COALESCE(kept_tier_since, {_tier_since_sql(q, base)})" if levels else "NULL"
     if levels:
         params += [window_start, q.next_day] + [q.next_day] * imported_tier_since_params(q)
     # (condition, date expression, their parameters) per segment that says when it started.
@@ -531,7 +534,8 @@ def member_rows(q: MetricsQuery, columns: Sequence[str]) -> tuple[str, list[Any]
         since.append(("lifecycle = ?", then, values))
     segment_since = "NULL"
     if since:
-        segment_since = "CASE " + " ".join(f"WHEN {cond} THEN {then}" for cond, then, _ in since) + " END"
+        segment_since = "CASE WHEN lifecycle = kept_lifecycle THEN kept_segment_since " + " ".join(
+            f"WHEN {cond} THEN {then}" for cond, then, _ in since) + " END"
         for _, _, values in since:
             params += values
     whens: list[tuple[str, str]] = []

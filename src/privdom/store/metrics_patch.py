@@ -402,6 +402,11 @@ def _restamp(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None
     }
     days = {column: sql.day_count_sql(column, q.as_of).replace(date_column, f"m.{date_column}")
             for column, date_column in sql.DAY_COUNTS.items()}
+    # The dates the tier and segment were reached stay (`member_rows` uses them while the tier and
+    # segment do), except the tier's of a member whose orders left the tier's window: the running
+    # sum that reached the threshold may now reach it later.
+    less |= {"kept_tier_since": "CASE WHEN o.member_id IS NULL THEN m.tier_since END",
+             "kept_lifecycle": "m.lifecycle", "kept_segment_since": "m.segment_since"}
     columns = [r[1] for r in conn.execute("PRAGMA temp.table_info(_mm_base)")]
     values = ", ".join(less.get(c) or days.get(c) or f"m.{c}" for c in columns)
     conn.execute(
