@@ -58,8 +58,10 @@ KEEP = 2
 SNAPSHOT_PAGE_SIZE = 4096
 INDEXES = sql.SNAPSHOT_INDEXES
 # The page cache of a snapshot being patched: bounded (the morning stays under 150 MB at 1M members),
-# and well above the default 2 MiB, which read the pages of a table and its indexes again and again.
-PATCH_CACHE_KIB = 32_768
+# and above the default 2 MiB, which read the pages of a table and its indexes again and again.
+# With 4 KiB pages read in member order, 8, 16 and 32 MiB patch in the same time at 1M members
+# (1.87, 1.92 and 2.03 s on average of three alternating runs): the smallest keeps the memory.
+PATCH_CACHE_KIB = 8_192
 READING = "metrics_snapshot"  # the snapshot a connection reads, as it attaches it
 _BUILDING = "metrics_building"  # the file a build writes, attached while it does
 _SIDE = "metrics"  # in the names of the snapshot files and of the files being built
