@@ -9,7 +9,6 @@ import typer
 from privdom.cli.context import workspace
 from privdom.cli.options import DaysOpt, FromOpt, ScheduleFormat, ShowPiiOpt
 from privdom.labels import CONTENT_TYPES, GROUP_TYPES, resolve
-from privdom.render import schedule as render
 
 
 def schedule(
@@ -30,6 +29,7 @@ def schedule(
     show_pii: ShowPiiOpt = False,
 ) -> None:
     """Every group post over the coming days (daily rhythms, member days, marketing nodes)."""
+    from privdom.render import schedule as render
     group_type = resolve(group_type, "--type", GROUP_TYPES)
     content_type = resolve(content_type, "--content-type", CONTENT_TYPES)
     ws = workspace(ctx)
