@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from import_helpers import disk_full_error
 from privdom import metrics, store
 from privdom.playbook import load_playbook
@@ -103,6 +105,25 @@ def test_rows_written_without_an_import_are_seen(workspace: Path) -> None:
     conn.execute("DELETE FROM orders")
     metrics.materialize(conn, pb, date(2026, 11, 23))
     assert conn.execute("SELECT orders_total FROM member_metrics").fetchone()[0] == 0
+
+
+def test_a_big_old_snapshot_leaves_the_list_at_once_and_is_deleted_aside(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setattr(metrics_cache, "_DELETE_ASIDE_BYTES", 0)  # every snapshot counts as big
+    conn = store.connect(workspace / "privdom.db")
+    pb = load_playbook(workspace / "sops")
+    conn.execute("INSERT INTO members (member_id, joined_at) VALUES ('B1', '2026-01-01')")
+    for day in range(1, 5):
+        metrics.materialize(conn, pb, date(2026, 11, day))
+        assert len(_snapshots(workspace)) == min(day, metrics_cache.KEEP)
+    for thread in threading.enumerate():
+        if thread.name == "privdom-evict":
+            thread.join()
+    assert [p.name for p in workspace.iterdir() if "retired" in p.name] == []
+    assert conn.execute("SELECT COUNT(*) FROM member_metrics").fetchone()[0] == 1
 
 
 def test_old_snapshots_are_dropped(workspace: Path) -> None:

@@ -37,6 +37,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import threading
 import warnings
 import zlib
 from importlib.metadata import version
@@ -338,13 +339,37 @@ def _evict(workspace: Path, newest: Path) -> None:
     """
     found = snapshots(workspace)
     kept = [newest] + [p for p in found if p != newest][: KEEP - 1]
-    for old in found:
-        if old not in kept:
-            _delete(old)
     now = _built_at(newest)
     for left in side_files(workspace, _SIDE):
         if now - _built_at(left) > ABANDONED_AFTER_S:
             _delete(left)
+    for old in found:
+        if old not in kept:
+            _retire(workspace, old)
+
+
+# Freeing a big file's blocks takes the file system a while (0.12 s for a snapshot of 1M members):
+# such a file leaves the list of snapshots at once, by a rename to a side file's name, and is
+# deleted by a thread while the command goes on (a side file left by a process that ended first
+# is deleted by a later build, as an abandoned one). A small one is deleted at once.
+_DELETE_ASIDE_BYTES = 64 * 1024 * 1024
+
+
+def _retire(workspace: Path, path: Path) -> None:
+    try:
+        big = path.stat().st_size >= _DELETE_ASIDE_BYTES
+    except OSError:
+        return  # deleted meanwhile by another process's eviction
+    if not big:
+        _delete(path)
+        return
+    aside = path.with_name(f".{workspace.name}-{_SIDE}-retired-{path.name[-8:]}.tmp")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        _delete(path)
+        return
+    threading.Thread(target=_delete, args=(aside,), name="privdom-evict", daemon=True).start()
 
 
 def _delete(path: Path) -> None:
