@@ -9,15 +9,18 @@ are:
   member id of every row written, deleted or changed in `members`, `orders` and `activity`
   (`member_changes`), whatever did it: an import's upsert, a refund, a merge that moves orders to
   another member, a row changed by hand;
-* those the date moves: orders entering the new days or leaving the 365-day or the tier's window,
-  activity entering the days or leaving the 30-day window, members joining, exported last orders
-  entering the days or leaving a window (range reads of the date indexes of schema 9);
-* those whose rank moved with the others': RFM values whose score changed, values that crossed to
-  the other side of a mean (`rfm_class`), KOC ranks, and members whose days since their last or
-  first order crossed a day count a lifecycle condition compares with.
+* those the new days bring rows to: orders and activity entering the days, members joining,
+  exported last orders entering the days or leaving a window (range reads of the date indexes of
+  schema 9).
 
 They are computed with the full build's own statements (`store/metrics.py`, restricted to them), so
-the full build stays the one definition of a member's row; the RFM scores come from the counts per
+the full build stays the one definition of a member's row. Members whose data did not change but
+whom the date moved are restamped (`_restamp`): orders leaving the 365-day or the tier's window,
+activity leaving the 30-day window, days since the last or first order crossing a day count a
+lifecycle condition compares with. Their base is their stored row less what left, and the same
+final statement gives their row. The members whose ranks alone moved with the others' (RFM values
+whose score changed, values that crossed to the other side of a mean, KOC ranks) get their rank
+columns again from their stored values; the RFM scores come from the counts per
 value kept in the snapshot, plus and minus the changed members' values. The full build stays the
 reference: tests compare the two column for column after random imports.
 """
