@@ -149,8 +149,7 @@ def materialize(conn: sqlite3.Connection, q: sql.MetricsQuery) -> None:
 def materialize_member(conn: sqlite3.Connection, q: sql.MetricsQuery, member_id: str) -> bool:
     """A TEMP member_metrics of one member as of `q`'s date, from the snapshot this connection
     reads (`metrics_patch.member_row`); False when it reads none, or one of a later date."""
-    attached = any(name == READING for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall())
-    return attached and patch.member_row(conn, q, member_id, READING)
+    return _reading(conn) and patch.member_row(conn, q, member_id, READING)
 
 
 def _build(conn: sqlite3.Connection, q: sql.MetricsQuery, workspace: Path, building: Path) -> Path:
@@ -326,8 +325,13 @@ def checksum(path: Path, rows: int | None) -> int:
 
 def _detach(conn: sqlite3.Connection) -> None:
     """Let go of the snapshot this connection reads, if any."""
-    if any(name == READING for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall()):
+    if _reading(conn):
         conn.execute(f"DETACH {READING}")
+
+
+def _reading(conn: sqlite3.Connection) -> bool:
+    """Whether this connection has a snapshot attached to read."""
+    return any(name == READING for _seq, name, _file in conn.execute("PRAGMA database_list").fetchall())
 
 
 def _evict(workspace: Path, newest: Path) -> None:

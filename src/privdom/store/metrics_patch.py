@@ -175,9 +175,7 @@ def patch(conn: sqlite3.Connection, q: sql.MetricsQuery, base: Base, schema: str
     gap = (date.fromisoformat(q.as_of) - date.fromisoformat(base.as_of)).days
     if not 0 <= gap <= MAX_DAYS or everything_changed(conn, base.seq) or not _changes_kept(conn, base.seq):
         return False
-    for table in (sql.ONLY, _RANKED, _RESTAMPED):
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    _new_member_sets(conn)
     # The members computed again in full: their data changed, or the date brought rows into their
     # figures; those whose figures only lost rows to the date, or crossed a day count, are restamped.
     _note(conn, "SELECT member_id FROM member_changes WHERE seq > ? AND member_id IS NOT NULL", (base.seq,))
@@ -215,9 +213,7 @@ def member_row(conn: sqlite3.Connection, q: sql.MetricsQuery, member_id: str, sc
     gap = (date.fromisoformat(q.as_of) - date.fromisoformat(as_of[0])).days if as_of else -1
     if gap < 0:
         return False
-    for table in (sql.ONLY, _RANKED, _RESTAMPED):
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    _new_member_sets(conn)
     _note(conn, "SELECT ?", (member_id,))
     sql.member_bases(conn, q, only=True)
     if not _count_rfm_values(conn, schema, q.as_of, gap):
@@ -239,6 +235,13 @@ def _rank_with_stored(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str
         f"(SELECT member_id, orders_total, messages_30, images_30 FROM {schema}.member_metrics WHERE {keep}"
         " UNION ALL SELECT member_id, orders_total, messages_30, images_30 FROM _mm_base)",
     )
+
+
+def _new_member_sets(conn: sqlite3.Connection) -> None:
+    """Empty sets of the members computed again (ONLY), ranked again and restamped."""
+    for table in (sql.ONLY, _RANKED, _RESTAMPED):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (member_id TEXT PRIMARY KEY) WITHOUT ROWID")
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:
@@ -396,7 +399,8 @@ def _restamp(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None
     less what left their windows (`_note_dated`), the day counts of the new date. They are then
     computed again like the others (tier, segment, the dates they were reached), from these."""
     stored = f"{schema}.member_metrics"
-    less = {
+    # A base column's value, where it is not the stored column of that name.
+    instead = {
         "orders_365": "m.orders_365 - COALESCE(o.orders_365, 0)",
         "spend_365": "m.spend_365 - COALESCE(o.spend_365, 0)",
         "spend_window": "m.spend_window - COALESCE(o.spend_window, 0)",
@@ -408,10 +412,10 @@ def _restamp(conn: sqlite3.Connection, q: sql.MetricsQuery, schema: str) -> None
     # The dates the tier and segment were reached stay (`member_rows` uses them while the tier and
     # segment do), except the tier's of a member whose orders left the tier's window: the running
     # sum that reached the threshold may now reach it later.
-    less |= {"kept_tier_since": "CASE WHEN o.member_id IS NULL THEN m.tier_since END",
+    instead |= {"kept_tier_since": "CASE WHEN o.member_id IS NULL THEN m.tier_since END",
              "kept_lifecycle": "m.lifecycle", "kept_segment_since": "m.segment_since"}
     columns = [r[1] for r in conn.execute("PRAGMA temp.table_info(_mm_base)")]
-    values = ", ".join(less.get(c) or days.get(c) or f"m.{c}" for c in columns)
+    values = ", ".join(instead.get(c) or days.get(c) or f"m.{c}" for c in columns)
     conn.execute(
         f"""INSERT INTO temp._mm_base ({", ".join(columns)})
             SELECT {values}
