@@ -104,6 +104,59 @@ def test_an_order_export_with_units_in_its_headers_imports_its_amounts(cli: Call
     ]
 
 
+def test_an_order_of_item_lines_with_a_rejected_line_is_rejected_whole(cli: Callable[..., Any], workspace: Path) -> None:
+    """An export of item lines (商品实付金额) whose order has one unreadable or negative line: the
+    order's other lines are rejected too (stored, they would count a part of the order as all of
+    it), on a first import and on a later one; a stored order keeps its amount; the report's counts
+    add up to the records read, and every rejected line is in `rejects` with its own text."""
+    db = workspace / "privdom.db"
+    header = "订单号,会员卡号,支付时间,商品名称,商品实付金额,订单状态"
+    first = cli("import", "orders", str(write(workspace / "items1.csv", [
+        header,
+        "A1,M1,2026-11-20 10:00:00,猫粮,10.00,已完成",
+        "A2,M2,2026-11-20 11:00:00,猫砂,20.00,已完成",
+        "A1,M1,2026-11-20 10:00:00,猫砂,#N/A,已完成",
+        "A3,M3,2026-11-20 12:00:00,猫粮,30.00,已完成",
+        "A3,M3,2026-11-20 12:00:00,猫砂,5.00,已完成",
+    ])), "--format", "json").json()
+    assert (first["read"], first["inserted"], first["merged"], first["rejected"]) == (5, 2, 1, 2)
+    assert first["rejected_by_reason"] == {"invalid_amount": 1, "order_line_rejected": 1}
+    assert rows(db, "SELECT record, line, reason FROM rejects ORDER BY rowid") == [
+        {"record": 1, "line": 2, "reason": "order_line_rejected"}, {"record": 3, "line": 4, "reason": "invalid_amount"}]
+    assert rows(db, "SELECT order_id, amount_fen FROM orders ORDER BY 1") == [
+        {"order_id": "A2", "amount_fen": 2000}, {"order_id": "A3", "amount_fen": 3500}]
+    assert rows(db, "SELECT member_id FROM members ORDER BY 1") == [{"member_id": "M2"}, {"member_id": "M3"}]
+    later = cli("import", "orders", str(write(workspace / "items2.csv", [
+        header,
+        "A3,M3,2026-11-20 12:00:00,猫粮,30.00,已完成",
+        "B1,M1,2026-11-21 10:00:00,猫粮,10.00,已完成",
+        "A3,M3,2026-11-20 12:00:00,猫砂,-5.00,已完成",
+        "B1,M1,2026-11-21 10:00:00,猫砂,5.00,已完成",
+        "B2,M4,2026-11-21 10:00:00,猫砂,8.00,已完成,多一列",
+        "B2,M4,2026-11-21 10:00:00,猫粮,8.00,已完成",
+    ])), "--format", "json").json()
+    assert (later["read"], later["inserted"], later["merged"], later["rejected"]) == (6, 1, 1, 4)
+    assert later["rejected_by_reason"] == {"field_count": 1, "negative_amount": 1, "order_line_rejected": 2}
+    assert rows(db, "SELECT order_id, amount_fen FROM orders ORDER BY 1") == [
+        {"order_id": "A2", "amount_fen": 2000}, {"order_id": "A3", "amount_fen": 3500}, {"order_id": "B1", "amount_fen": 1500}]
+    assert rows(db, "SELECT line, reason, raw FROM rejects WHERE reason = 'order_line_rejected' ORDER BY import_id, line")[1:] == [
+        {"line": 2, "reason": "order_line_rejected", "raw": "A3,M3,2026-11-20 12:00:00,猫粮,30.00,已完成"},
+        {"line": 7, "reason": "order_line_rejected", "raw": "B2,M4,2026-11-21 10:00:00,猫粮,8.00,已完成"}]
+
+
+def test_an_order_export_rejects_only_the_line_when_each_line_is_the_whole_order(cli: Callable[..., Any], workspace: Path) -> None:
+    """With the order's amount on every line (订单实付金额), a bad line is one record less: the
+    order is stored from its good line."""
+    db = workspace / "privdom.db"
+    report = cli("import", "orders", str(write(workspace / "orders.csv", [
+        "订单号,会员卡号,支付时间,商品名称,订单实付金额,订单状态",
+        "A1,M1,2026-11-20 10:00:00,猫粮,15.00,已完成",
+        "A1,M1,2026-11-20 10:00:00,猫砂,#N/A,已完成",
+    ])), "--format", "json").json()
+    assert report["rejected_by_reason"] == {"invalid_amount": 1}
+    assert rows(db, "SELECT order_id, amount_fen FROM orders") == [{"order_id": "A1", "amount_fen": 1500}]
+
+
 def test_an_unread_column_is_named_with_its_map_and_the_map_then_takes_effect(cli: Callable[..., Any], workspace: Path) -> None:
     db = workspace / "privdom.db"
     path = write(workspace / "pos.csv", [
@@ -284,8 +337,8 @@ def test_a_file_that_changes_while_it_is_read_is_refused(cli: Callable[..., Any]
     path = write(workspace / "m.csv", ["会员卡号,客户名称"] + [f"M{i},名{i}" for i in range(50)])
     real = reading.records
 
-    def growing(src: Any, report: Any) -> Any:  # an exporter still writing the file
-        for n, item in enumerate(real(src, report)):
+    def growing(src: Any, report: Any, *rest: Any) -> Any:  # an exporter still writing the file
+        for n, item in enumerate(real(src, report, *rest)):
             if n == 10:
                 with path.open("a", encoding="utf-8") as f:
                     f.write("M99,名99\n")

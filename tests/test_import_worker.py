@@ -119,6 +119,25 @@ def test_worker_and_single_process_store_the_same(
         assert report["merged"] == 1 and report["members_created"] > 0
 
 
+def test_an_item_line_order_rejected_in_one_half_is_rejected_in_the_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item lines of one order at both ends of a big file: the line rejected by the worker (second
+    half) rejects the order's line read by this process (first half), as it does in one part."""
+    lines = ["订单号,会员卡号,支付时间,商品名称,商品实付金额,订单状态", "X1,M1,2026-11-20 10:00:00,猫粮,10.00,已完成"]
+    lines += [f"O{i:07d},M{i % 997:06d},2026-11-20 10:00:00,猫粮,{i % 50 + 1}.00,已完成" for i in range(RECORDS)]
+    lines += ["X1,M1,2026-11-20 10:00:00,猫砂,#N/A,已完成"]
+    path = write(tmp_path / "items.csv", lines)
+    results = []
+    for use_worker in (False, True):
+        root = tmp_path / ("worker" if use_worker else "single")
+        report = _import(root, "orders", path, use_worker=use_worker, monkeypatch=monkeypatch)
+        db = root / "privdom.db"
+        results.append((report, _dump(db, "orders"), _dump(db, "rejects")))
+        assert rows(db, "SELECT count(*) AS n FROM orders WHERE order_id = 'X1'") == [{"n": 0}]
+    assert results[0] == results[1]
+    assert results[0][0]["rejected_by_reason"] == {"invalid_amount": 1, "order_line_rejected": 1}
+    assert results[0][0]["inserted"] == RECORDS
+
+
 def _recode(path: Path, encoding: str, newline: str) -> Path:
     path.write_bytes(path.read_text(encoding="utf-8").replace("\n", newline).encode(encoding))
     return path

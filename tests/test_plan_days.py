@@ -134,6 +134,15 @@ def check_morning(conn: sqlite3.Connection, plan: dict[str, Any], day: str, cap:
         "SELECT owner, COUNT(*) FROM tasks WHERE date = ? AND member_id IS NOT NULL GROUP BY owner", (day,)
     ).fetchall()
     assert max((n for _, n in load), default=0) <= capacity
+    # A task that waited on an earlier saved morning says so, with that morning and the cause; no
+    # other task does, and none that waited is said to be late for its data or caught up.
+    waited = dict(conn.execute("SELECT task_id, date FROM deferrals WHERE date < ?", (day,)).fetchall())
+    for t in plan["tasks"] + plan["deferred"]:
+        if t["id"] in waited:
+            assert t["reason"].endswith(f"；顺延（原定 {waited[t['id']]}，负责人当日容量已满）") or (
+                t["reason"].endswith(f"；顺延（原定 {waited[t['id']]}，会员7天触达已满）")), (day, t["reason"])
+        else:
+            assert "顺延" not in t["reason"], (day, t["reason"])
 
 
 def run_mornings(cli: Cli, db: Path, days: list[date], *, cap: int, capacity: int, skip_day: date | None = None,

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,14 +180,20 @@ def _import(
                     scratch.marked(conn, stamp),
                 ):
                     direct = kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind)
+
+                    def whole_orders(table: str) -> int:
+                        reread = open_source(path, encoding=src.encoding, sheet=src.sheet, errors=how.encoding_errors)
+                        return _whole_orders(conn, report, reread, parser, table)
+
                     if direct:
                         parser.match_blank = False  # no stored member to match a blank identity to
                         job = Job(kind, path, src.encoding, how.source, mappings, timezone,
                                   identity.phone_key(conn), how.allow_missing, how.encoding_errors)
-                        _load_direct(conn, src, parser, report, job, cut, after_commit)
+                        _load_direct(conn, src, parser, report, job, cut, after_commit, whole_orders)
                     else:
                         sql.create_stage(conn, kind)
                         blanks = _stage(conn, src, parser, report)
+                        whole_orders("temp.import_stage")
                         _settle(conn, kind, report, blanks, episodes)
                     if kind == "members":
                         sql.link_rows_to_new_members(conn)
@@ -237,10 +243,10 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
     # Duplicates are records whose stored values are the same (cells that differ only in spaces or
     # number format included), as on the insert-only path.
     stored = 3 + len(sql.COLUMNS[kind])
-    for record, line, row in records(src, report):
+    for record, line, row in records(src, report, parser.order_at):
         staged = parser(row)
         if isinstance(staged, str):
-            reject(src, report, record, line, row, staged)
+            reject(src, report, record, line, row, staged, parser.order_at)
             continue
         if staged[1] == 2:
             blanks[record] = Reject(record=record, line=line, reason="missing_id", raw=src.raw(row))
@@ -261,6 +267,7 @@ def _load_direct(
     job: Job,
     cut: tuple[Part, Part] | None,
     after_commit: ExitStack,
+    whole_orders: Callable[[str], int],
 ) -> None:
     """The insert-only path for a file whose table is empty: records go straight into the table.
 
@@ -295,6 +302,7 @@ def _load_direct(
             half = second.result(lambda: both(first.end, size))
             both(first.end, size)  # the whole file: the worker has read its half to the end
         _add_half(conn, report, parser, half, target.scratch)
+    report.inserted -= whole_orders(kind)
     with bulk.sorting_in_threads(conn):
         if not bulk.create_key_index(conn, kind, indexes):
             sql.create_stage(conn, kind)
@@ -370,6 +378,28 @@ def _settle(
         report.refunds_updated, report.status_updated = sql.count_order_updates(conn)
     report.updated = _total - report.inserted - report.unchanged
     sql.upsert(conn, kind)
+
+
+def _whole_orders(conn: sqlite3.Connection, report: ImportReport, src: Source, parser: RowParser, table: str) -> int:
+    """An order of item lines one of whose lines was rejected is rejected whole: stored from its
+    other lines, it would count a part of its amount as the order's. Its other lines are found by
+    reading the file again (only then), rejected as `order_line_rejected` and taken out of `table`
+    (the stage, or the table an insert-only import filled); returns how many rows went."""
+    try:
+        orders = {r.order_id for r in report.rejects if r.order_id} if _item_lines(report) else set()
+        if not orders or parser.order_at is None:
+            return 0
+        at, rejected = parser.order_at, {r.record for r in report.rejects}
+        again = report.model_copy(update={"rejects": []})  # numbers records as the first reading did
+        for record, line, row in records(src, again, at):
+            if record not in rejected and row[at].strip() in orders:
+                reject(src, report, record, line, row, "order_line_rejected", at)
+        report.rejects.sort(key=lambda r: r.record)
+    finally:
+        src.close()
+    return conn.execute(
+        f"DELETE FROM {table} WHERE order_id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(orders)),)
+    ).rowcount
 
 
 def _item_lines(report: ImportReport) -> bool:

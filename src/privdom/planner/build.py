@@ -85,7 +85,8 @@ def build_plan(
         deferred = [c for c in deferred if wanted(c)]
         blocked = [c for c in blocked if wanted(c)]
         control = [c for c in control if wanted(c)]
-    history = History(store.saved_days(conn, day.isoformat()))
+    everyone = [c.id for c in kept + deferred + blocked + control]
+    history = History(store.saved_days(conn, day.isoformat()), store.first_waits(conn, everyone, day.isoformat()))
     renderer = _Renderer(conn, playbook, day, kept + blocked + control, history)  # deferred: named only
     tasks: list[Task] = []
     stuck = [renderer.blocked(c, c.blocked or "") for c in blocked]
@@ -301,7 +302,7 @@ class _Renderer:
 
     def reason(self, c: Candidate, group: sqlite3.Row | None) -> str:
         """`reasons.reason`, once per rule and event date for member events (most of a big plan)."""
-        if c.facts or group is not None:
+        if c.facts or group is not None or c.id in self.history.waited:
             return reason(c, self.day, self.playbook, group, self.history)
         key = (id(c.rule), c.event_date)
         text = self.reasons.get(key)

@@ -7,6 +7,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from privdom.labels import CAUSES
 from privdom.planner.models import Candidate
 from privdom.playbook.models import WEEKDAYS, Playbook
 
@@ -21,10 +22,13 @@ def _after(days: int, what: str) -> str:
 
 
 class History:
-    """The days a plan was saved for: what tells a missed morning from data that came late."""
+    """The days a plan was saved for: what tells a missed morning from data that came late; and
+    the tasks a saved plan deferred (task id -> first morning it waited, cause), which go out late
+    because they waited, not because of the data."""
 
-    def __init__(self, saved_days: Sequence[str]) -> None:
+    def __init__(self, saved_days: Sequence[str], waited: dict[str, tuple[str, str]] | None = None) -> None:
         self.days = list(saved_days)  # sorted
+        self.waited = waited or {}
 
     def saved_on(self, day: str) -> bool:
         i = bisect_left(self.days, day)
@@ -113,6 +117,10 @@ def reason(
         size = group["size"] if group is not None else c.facts.get("size")
         cap = group["capacity"] if group is not None else c.facts.get("capacity")
         text = f"群人数 {size}/{cap}，接近上限，准备新群"
+    waited = history.waited.get(c.id) if history is not None else None
+    if waited is not None:
+        first, cause = waited
+        return f"{text}；顺延（原定 {first}，{CAUSES.get(cause, (cause,))[0]}）"
     # Calendar posts are never late (a missed one is stale), and a state is as of today.
     if t in ("daily", "node", "group_near_capacity", "group_silent"):
         return text

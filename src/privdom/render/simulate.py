@@ -6,11 +6,12 @@ from collections import defaultdict
 
 from rich.console import Console
 
+from privdom.labels import CAUSES
 from privdom.render.table import Column, print_table
 from privdom.simulate import Simulation
 from privdom.sop_diff import Change, SopDiff, changed_only
 
-CAUSE_ZH = {"member_cap": "会员7天触达已满", "owner_capacity": "负责人当日容量已满", "quiet_hours": "免打扰时段"}
+CAUSE_ZH = {cause: zh for cause, (zh, _en) in CAUSES.items()}
 MEMBERS_SHOWN = 20  # the table names the first members whose touches change; JSON lists them all
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from hashlib import sha1
@@ -121,6 +122,19 @@ def saved_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, sqlite3
         for row in conn.execute(sql, chunk):
             out[str(row["task_id"])] = row
     return out
+
+
+def first_waits(conn: sqlite3.Connection, ids: Sequence[str], before: str) -> dict[str, tuple[str, str]]:
+    """task_id -> (the first morning before `before` the task waited, its cause), for the `ids` a
+    saved plan deferred (none are looked up when no saved plan deferred anything)."""
+    if not ids or conn.execute("SELECT 1 FROM deferrals WHERE date < ? LIMIT 1", (before,)).fetchone() is None:
+        return {}
+    rows = conn.execute(
+        "SELECT d.task_id, d.date, d.cause FROM json_each(?) j JOIN deferrals d ON d.task_id = j.value"
+        " WHERE d.date < ?",
+        (json.dumps(list(ids)), before),
+    )
+    return {str(r[0]): (str(r[1]), str(r[2])) for r in rows}
 
 
 def saved_days(conn: sqlite3.Connection, before: str) -> list[str]:
