@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -182,8 +182,10 @@ def _import(
                     direct = kind in bulk.DIRECT_KINDS and bulk.table_is_empty(conn, kind)
 
                     def whole_orders(table: str) -> int:
-                        reread = open_source(path, encoding=src.encoding, sheet=src.sheet, errors=how.encoding_errors)
-                        return _whole_orders(conn, report, reread, parser, table)
+                        def reread() -> Source:
+                            return open_source(path, encoding=src.encoding, sheet=src.sheet, errors=how.encoding_errors)
+
+                        return _whole_orders(conn, report, reread, hmap.fields.get("order_id"), table)
 
                     if direct:
                         parser.match_blank = False  # no stored member to match a blank identity to
@@ -243,10 +245,10 @@ def _stage(conn: sqlite3.Connection, src: Source, parser: RowParser, report: Imp
     # Duplicates are records whose stored values are the same (cells that differ only in spaces or
     # number format included), as on the insert-only path.
     stored = 3 + len(sql.COLUMNS[kind])
-    for record, line, row in records(src, report, parser.order_at):
+    for record, line, row in records(src, report):
         staged = parser(row)
         if isinstance(staged, str):
-            reject(src, report, record, line, row, staged, parser.order_at)
+            reject(src, report, record, line, row, staged)
             continue
         if staged[1] == 2:
             blanks[record] = Reject(record=record, line=line, reason="missing_id", raw=src.raw(row))
@@ -380,26 +382,43 @@ def _settle(
     sql.upsert(conn, kind)
 
 
-def _whole_orders(conn: sqlite3.Connection, report: ImportReport, src: Source, parser: RowParser, table: str) -> int:
+def _whole_orders(
+    conn: sqlite3.Connection, report: ImportReport, reread: Callable[[], Source], at: int | None, table: str
+) -> int:
     """An order of item lines one of whose lines was rejected is rejected whole: stored from its
-    other lines, it would count a part of its amount as the order's. Its other lines are found by
-    reading the file again (only then), rejected as `order_line_rejected` and taken out of `table`
-    (the stage, or the table an insert-only import filled); returns how many rows went."""
+    other lines, it would count a part of its amount as the order's. Only then is the file read
+    again, twice: for the orders of the rejected records (by their numbers), then for those
+    orders' other lines, which are rejected as `order_line_rejected` and taken out of `table` (the
+    stage, or the table an insert-only import filled). Returns how many rows went."""
+    if at is None or not report.rejects or not _item_lines(report):
+        return 0
+    rejected = {r.record for r in report.rejects}
+    orders = {row[at].strip() for record, row in _rows(reread) if record in rejected and at < len(row)} - {""}
+    if not orders:
+        return 0
+    src = reread()
     try:
-        orders = {r.order_id for r in report.rejects if r.order_id} if _item_lines(report) else set()
-        if not orders or parser.order_at is None:
-            return 0
-        at, rejected = parser.order_at, {r.record for r in report.rejects}
-        again = report.model_copy(update={"rejects": []})  # numbers records as the first reading did
-        for record, line, row in records(src, again, at):
-            if record not in rejected and row[at].strip() in orders:
-                reject(src, report, record, line, row, "order_line_rejected", at)
-        report.rejects.sort(key=lambda r: r.record)
+        for record, (line, row) in enumerate(src.records, 1):  # numbered as `records` numbers them
+            if record not in rejected and type(row) is list and at < len(row) and row[at].strip() in orders:
+                reject(src, report, record, line, row, "order_line_rejected")
     finally:
         src.close()
+    report.rejects.sort(key=lambda r: r.record)
     return conn.execute(
         f"DELETE FROM {table} WHERE order_id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(orders)),)
     ).rowcount
+
+
+def _rows(reread: Callable[[], Source]) -> Iterator[tuple[int, list[str]]]:
+    """(record number, cells) of every record of the file read again; a record whose quote never
+    closed has no cells to read."""
+    src = reread()
+    try:
+        for record, (_line, row) in enumerate(src.records, 1):
+            if type(row) is list:
+                yield record, row
+    finally:
+        src.close()
 
 
 def _item_lines(report: ImportReport) -> bool:

@@ -26,9 +26,7 @@ DIRECT_BATCH = 10_000
 Batch = tuple[list[list[Any]], list[Any]]
 
 
-def records(
-    src: Source, report: ImportReport, order_at: int | None = None
-) -> Iterator[tuple[int, int, list[str]]]:
+def records(src: Source, report: ImportReport) -> Iterator[tuple[int, int, list[str]]]:
     """Every record worth parsing, as (record number, line, cells); blank rows, repeated headers and
     records that do not line up with the header are counted (and rejected) here.
 
@@ -55,7 +53,7 @@ def records(
             if not "".join(row).strip():
                 report.blank += 1
             else:
-                reject(src, report, record, line, row, "field_count", order_at)
+                reject(src, report, record, line, row, "field_count")
             continue
         if trailing:
             del row[width]
@@ -74,12 +72,8 @@ def records(
     report.read = record
 
 
-def reject(
-    src: Source, report: ImportReport, record: int, line: int, row: list[str], reason: str, order_at: int | None
-) -> None:
-    """`order_at`: where an order file's order id is (RowParser.order_at), None for other files."""
-    order_id = row[order_at].strip() or None if order_at is not None and order_at < len(row) else None
-    report.rejects.append(Reject(record=record, line=line, reason=reason, raw=src.raw(row), order_id=order_id))
+def reject(src: Source, report: ImportReport, record: int, line: int, row: list[str], reason: str) -> None:
+    reject_text(report, record, line, src.raw(row), reason)
 
 
 def reject_text(report: ImportReport, record: int, line: int, raw: str, reason: str) -> None:
@@ -94,10 +88,10 @@ def value_batches(src: Source, parser: RowParser, report: ImportReport) -> Itera
     defaults = [(parser.pos[c], v) for c, v in DEFAULTS.items() if c in parser.pos]
     rows: list[list[Any]] = []
     phones: list[Any] = []
-    for record, line, row in records(src, report, parser.order_at):
+    for record, line, row in records(src, report):
         vals = values(row)
         if isinstance(vals, str):
-            reject(src, report, record, line, row, vals, parser.order_at)
+            reject(src, report, record, line, row, vals)
             continue
         if orders:
             phones.append(vals.pop())

@@ -10,9 +10,6 @@ class Reject(BaseModel):
     line: int = Field(description="Physical line (or sheet row) the record starts on.")
     reason: str
     raw: str
-    # The order a rejected line of an order file names: an order of item lines loses a line's
-    # amount with it, so its other lines are rejected too (loader._whole_orders). Not in the JSON.
-    order_id: str | None = Field(default=None, exclude=True)
 
 
 class Unmapped(BaseModel):

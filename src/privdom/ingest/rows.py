@@ -115,8 +115,6 @@ class RowParser:
         self.columns = COLUMNS[kind] + STAGE_ONLY.get(kind, [])
         self.width = len(self.columns)
         self.pos = {name: i for i, name in enumerate(self.columns)}
-        # The order id's column of an order file: a rejected line's order is noted with the reject.
-        self.order_at = hmap.fields.get("order_id") if kind == "orders" else None
         self.tz = tz
         self.nulled: dict[str, int] = {}
         # members: 1 when the identity came from the WeCom id or the phone, 2 when the record's
