@@ -249,6 +249,26 @@ def test_export_totals_are_history_and_new_orders_go_on_top(cli: Callable[..., A
     assert "privdom computes 8745 from spend" in export["why"][0]
 
 
+def test_a_members_export_imported_again_keeps_the_time_of_its_totals(cli: Callable[..., Any], workspace: Path) -> None:
+    """An export imported on 2026-11-01, an order on 11-20 on top of its totals, then the same file
+    imported again with --force: its totals are still those of 11-01, so the order still counts."""
+    from datetime import datetime
+
+    import privdom
+
+    path = write(workspace / "m.csv", ["会员卡号,客户名称,累计消费金额,累计消费次数", "M1,甲,1000.00,5"])
+    ws = privdom.Workspace(db=workspace / "privdom.db", sops=workspace / "sops")
+    ws.import_file("members", path, started_at=datetime(2026, 11, 1, 9, 0))
+    cli("import", "orders", str(write(workspace / "o.csv", [
+        "订单号,会员卡号,支付时间,实付金额,订单状态", "N1,M1,2026-11-20 10:00:00,100.00,已完成"])))
+    before = cli("members", "--date", "2026-11-23", "--format", "json").json()
+    assert [(m["orders_total"], m["spend_total"]) for m in before] == [(6, "1100.00")]
+    assert cli("import", "members", str(path), "--force").exit_code == 0
+    after = cli("members", "--date", "2026-11-23", "--format", "json").json()
+    assert [(m["orders_total"], m["spend_total"]) for m in after] == [(6, "1100.00")]
+    assert rows(workspace / "privdom.db", "SELECT totals_as_of FROM members") == [{"totals_as_of": "2026-11-01 09:00:00"}]
+
+
 def test_partial_refunds_count_at_their_net_amount_and_later_refunds_are_counted(cli: Callable[..., Any], workspace: Path) -> None:
     db = workspace / "privdom.db"
     cli("import", "orders", str(write(workspace / "a.csv", [

@@ -86,6 +86,27 @@ def test_group_joins_imported_before_the_member_follow_the_member(cli: Callable[
     assert [t["member_id"] for t in plan["tasks"] if t["rule"] == "group-welcome"] == ["M1"]
 
 
+def test_a_welcome_in_a_group_is_posted_by_the_groups_owner(cli: Callable[..., Any], workspace: Path) -> None:
+    """The welcome is a post in the group the member joined: its owner (群主) makes it, whoever the
+    member's owner is; in a group with no owner it stays with the member's owner."""
+    cli("import", "groups", str(write(workspace / "g.csv", [
+        "群ID,群名称,群类型,群主,群人数,群上限,创建时间",
+        "wrA,宠物福利1群,福利群,阿喵,10,200,2026-10-01 10:00:00",
+        "wrB,宠物福利2群,福利群,,10,200,2026-10-01 10:00:00",
+    ])))
+    cli("import", "members", str(write(workspace / "m.csv", [
+        "会员卡号,客户名称,添加人,添加时间", "M1,豆豆妈,小王,2026-11-01 09:00:00", "M2,球球爸,小王,2026-11-01 09:00:00",
+    ])))
+    cli("import", "group-members", str(write(workspace / "gm.csv", [
+        "群ID,会员卡号,入群时间", "wrA,M1,2026-11-22 10:00:00", "wrB,M2,2026-11-22 10:00:00",
+    ])))
+    plan = cli("plan", "--date", "2026-11-23", "--format", "json").json()
+    welcomes = sorted((t["member_id"], t["group_id"], t["owner"]) for t in plan["tasks"] if t["rule"] == "group-welcome")
+    assert welcomes == [("M1", "wrA", "阿喵"), ("M2", "wrB", "小王")]
+    mine = cli("plan", "--date", "2026-11-23", "--owner", "阿喵", "--format", "json").json()
+    assert [t["member_id"] for t in mine["tasks"] if t["rule"] == "group-welcome"] == ["M1"]
+
+
 def test_unpaid_returned_and_refused_refunds_are_counted_as_they_are(cli: Callable[..., Any], workspace: Path) -> None:
     """Youzan and Weimob order exports hold orders never paid (等待买家付款, 待支付) and returned ones
     (已退货, 拒收): they are stored, never counted. A refund that was refused or withdrawn

@@ -24,7 +24,7 @@ from conftest import Result
 from privdom import __version__
 from privdom.cli.main import app
 from privdom.planner import Plan, Task
-from privdom.planner.lines import line_id
+from privdom.planner.lines import line_id, lines
 from privdom.render.plan_table import MESSAGE_LINES, plan_lines
 from privdom.render.wrap import NO_LINE_START, _units, wrap
 
@@ -82,6 +82,32 @@ def collapsed_line(plan: dict[str, Any]) -> list[dict[str, Any]]:
         if t["action"] == "group_post":
             lines[(t["owner"], t["rule"], t["due_at"], t["message"])].append(t)
     return max(lines.values(), key=len)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["group_post", "private_message"]), st.sampled_from("ab"),
+                          st.sampled_from("ab"), st.sampled_from("ab"), st.sampled_from("ab")), max_size=30))
+def test_lines_group_posts_as_the_saved_lines_do(specs: list[tuple[str, str, str, str, str]]) -> None:
+    """Every group post of one rule, time, owner and message is on one line, whatever comes between
+    them (what `done` reads back from the saved tasks, store.tasks.line_tasks); every other task is a
+    line of its own; lines come in the order of their first task."""
+    tasks = [
+        Task(id=f"t{i}", date=D, due_at=due, stage="pull_in", rule=rule, rule_title={}, trigger="joined_group",
+             action=action, content_type="culture", member_id=None, group_id=None, owner=owner, target="",
+             message=message, reason="", priority=1, event_date=D)
+        for i, (action, rule, due, owner, message) in enumerate(specs)
+    ]
+    made = lines(tasks)
+    assert sorted(t.id for line in made for t in line.tasks) == sorted(t.id for t in tasks)
+    place = {t.id: i for i, t in enumerate(tasks)}
+    firsts = [place[line.first.id] for line in made]
+    assert firsts == sorted(firsts)
+    assert all(place[line.first.id] == min(place[t.id] for t in line.tasks) for line in made)
+    saved: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
+    for t in tasks:
+        if t.action == "group_post":
+            saved[(t.rule, t.due_at, t.owner, t.message)].append(t.id)
+    expected = sorted(sorted(ids) for ids in saved.values()) + [[t.id] for t in tasks if t.action != "group_post"]
+    assert sorted(sorted(t.id for t in line.tasks) for line in made) == sorted(expected)
 
 
 def test_a_collapsed_line_names_its_groups_and_its_id_closes_them_all(teatalk: Path) -> None:

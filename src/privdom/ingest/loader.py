@@ -199,7 +199,10 @@ def _import(
                         _settle(conn, kind, report, blanks, episodes)
                     if kind == "members":
                         sql.link_rows_to_new_members(conn)
-                        sql.stamp_export_totals(conn, stamp, staged=not direct)
+                        # A file imported again (--force) is the export it was: its totals are as
+                        # of its first import, and the orders paid since then still come on top.
+                        first = sql.first_imported_at(conn, kind, report.sha256)
+                        sql.stamp_export_totals(conn, min(first or stamp, stamp), staged=not direct)
                     report.nulled_by_column = dict(sorted(parser.nulled.items()))
                     report.numeric_ids = {
                         src.header[i].strip(): src.numbers[i]

@@ -56,20 +56,23 @@ class Line(Generic[T]):
 
 
 def lines(tasks: Iterable[T]) -> list[Line[T]]:
-    """Tasks (ordered by owner, due time, rule) as lines: consecutive group posts of one rule, time,
-    owner and message share one."""
+    """Tasks (ordered by owner, due time, rule) as lines: the group posts of one rule, time, owner
+    and message share one, at the place of the first of them, whether or not other tasks come
+    between (two welcomes that read the same, in one owner's groups, are one line: as the saved
+    lines `done` reads group them, store.tasks.line_tasks)."""
     out: list[Line[T]] = []
+    shared: dict[tuple[str, str, str, str], Line[T]] = {}
     for t in tasks:
-        last = out[-1].first if out else None
-        if (
-            last is not None
-            and collapses(t.action)
-            and collapses(last.action)
-            and (last.rule, last.due_at, last.owner, last.message) == (t.rule, t.due_at, t.owner, t.message)
-        ):
-            out[-1].tasks.append(t)
-        else:
+        if not collapses(t.action):
             out.append(Line([t]))
+            continue
+        key = (t.rule, t.due_at, t.owner, t.message)
+        line = shared.get(key)
+        if line is None:
+            line = shared[key] = Line([t])
+            out.append(line)
+        else:
+            line.tasks.append(t)
     return out
 
 

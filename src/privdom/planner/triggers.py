@@ -179,13 +179,16 @@ def rule_candidates(
             types,
         )
     tier_up = isinstance(when, MemberEventTrigger) and when.trigger == "tier_up"
+    # A post in the group a member joined is made in that group: by its owner (群主), who is in it,
+    # not by the member's owner, who may not be; a group without one leaves it to the member's.
+    in_group = rule.action == "group_post" and isinstance(when, MemberEventTrigger) and when.trigger == "joined_group"
     return [
         Candidate(
             stage,
             rule,
             str(r["member_id"]),
             None if r["group_id"] is None else str(r["group_id"]),
-            str(r["owner"]),
+            str((in_group and r["group_owner"]) or r["owner"]),
             str(r["event_date"]),
             due,
             {},

@@ -113,6 +113,14 @@ def already_imported(conn: sqlite3.Connection, kind: str, sha256: str, options: 
     return int(row[0]) if row else None
 
 
+def first_imported_at(conn: sqlite3.Connection, kind: str, sha256: str) -> str | None:
+    """When these bytes were first imported as `kind` (local time, as stored), or None."""
+    row = conn.execute(
+        "SELECT MIN(started_at) FROM imports WHERE kind = ? AND sha256 = ? AND status = 'ok'", (kind, sha256)
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def create_stage(conn: sqlite3.Connection, kind: str) -> None:
     for name in ("import_stage", "import_folded", "import_dupkeys", "import_rekey"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -156,7 +156,7 @@ def joined_group_events(
     group_types: Sequence[str] = (),
 ) -> list[sqlite3.Row]:
     """One row per member per join date; the first group (by id) joined that day, among the groups
-    of `group_types` (any when empty), names the group."""
+    of `group_types` (any when empty), names the group; `group_owner` is that group's owner."""
     where = ["substr(gm.joined_at, 1, 10) BETWEEN ? AND ?", *audience.sql]
     params: list[Any] = [default_owner, window.lo, window.hi, *audience.params]
     if group_types:
@@ -164,11 +164,15 @@ def joined_group_events(
             f"gm.group_id IN (SELECT group_id FROM groups WHERE type IN ({','.join('?' * len(group_types))}))"
         )
         params.extend(group_types)
-    sql = (
+    joins = (
         f"SELECT {_MEMBER_COLUMNS}, substr(gm.joined_at, 1, 10) AS event_date, MIN(gm.group_id) AS group_id "
         "FROM group_members gm JOIN member_metrics m ON m.member_id = gm.member_id WHERE "
         + " AND ".join(where)
         + " GROUP BY m.member_id, substr(gm.joined_at, 1, 10)"
+    )
+    sql = (
+        f"SELECT e.*, NULLIF(TRIM(g.owner), '') AS group_owner FROM ({joins}) e"
+        " LEFT JOIN groups g ON g.group_id = e.group_id"
     )
     return conn.execute(sql, params).fetchall()
 
