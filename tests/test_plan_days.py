@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from privdom import planner, store
 from privdom.playbook import load_playbook
@@ -221,8 +223,8 @@ class Brand:
 
     def __init__(self, db: Path, seed: int, owners: list[str], group_types: list[str], ownerless: float = 0.0,
                  phone_ids: bool = False, full_groups: bool = False, orders_only: bool = False,
-                 edited: bool = False) -> None:
-        self.db, self.rng = db, random.Random(seed)
+                 edited: bool = False, start: date = START) -> None:
+        self.db, self.rng, self.start = db, random.Random(seed), start
         self.owners, self.types = owners, group_types
         self.ownerless, self.phone_ids, self.full, self.orders_only = ownerless, phone_ids, full_groups, orders_only
         self.next_member = 0
@@ -230,9 +232,9 @@ class Brand:
         self.events: Counter[tuple[str, str]] = Counter()  # (kind, id) of every event inside the mornings
         with sqlite3.connect(db) as conn:
             for _ in range(120):  # history before the first morning
-                self.member(conn, START - timedelta(days=self.rng.randint(20, 400)), early=True)
+                self.member(conn, start - timedelta(days=self.rng.randint(20, 400)), early=True)
             for i, kind in enumerate(self.types * 2):
-                self.group(conn, f"g{i}", kind, START - timedelta(days=100))
+                self.group(conn, f"g{i}", kind, start - timedelta(days=100))
 
     def member(self, conn: sqlite3.Connection, joined: date, early: bool = False) -> str:
         self.next_member += 1
@@ -249,7 +251,7 @@ class Brand:
             )
         for k in range(self.rng.randint(0 if not self.orders_only else 1, 4)):
             paid = joined + timedelta(days=self.rng.randint(0, 300) * k)
-            if paid < START - timedelta(days=1) or not early:
+            if paid < self.start - timedelta(days=1) or not early:
                 self.order(conn, mid, max(paid, joined) if early else joined)
         return mid
 
@@ -483,3 +485,52 @@ def test_sop_validate_rejects_an_unknown_zone_and_a_birthday_more_than_a_year_ea
         "(e.g. Asia/Shanghai)",
         "error: sops/zz_mine.yaml:12 stages.conversion[0].when.offset: expected a number >= -366, got -400",
     ]
+
+
+OWNER_NAMES = ["小王", "可颂", "O'Neil", "🍰店长", "店长A", "吐司"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    owners=st.lists(st.sampled_from(OWNER_NAMES), min_size=1, max_size=3, unique=True),
+    group_types=st.lists(st.sampled_from(["welfare", "service", "interest"]), max_size=3, unique=True),
+    ownerless=st.sampled_from([0.0, 0.5, 1.0]),
+    phone_ids=st.booleans(),
+    full_groups=st.booleans(),
+    orders_only=st.booleans(),
+    edited=st.booleans(),
+    mornings=st.integers(3, 5),
+    start=st.sampled_from([START, date(2026, 12, 30), date(2028, 2, 27), date(2027, 2, 5)]),
+)
+def test_brand_shapes_hypothesis_draws_hold_every_morning(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, owners: list[str], group_types: list[str], ownerless: float,
+    phone_ids: bool, full_groups: bool, orders_only: bool, edited: bool, mornings: int, start: date,
+) -> None:
+    """Brands drawn at random, not picked: any mix of owners (none for some or all members), group
+    types (none at all), phones as ids, full groups, orders only, an edited playbook with tight
+    limits; mornings across a year's end, a leap day and 春节 (2027-02-06). Every morning holds the
+    invariants of `run_mornings` and `check_morning`."""
+    from typer.testing import CliRunner
+
+    from conftest import Result
+    from privdom.cli.main import app
+
+    folder = tmp_path_factory.mktemp("drawn")
+    where = ["--db", str(folder / "privdom.db"), "--sops", str(folder / "sops")]
+    runner = CliRunner()
+
+    def cli(*args: str) -> Result:
+        res = runner.invoke(app, [*where, *args], catch_exceptions=False)
+        return Result(res.exit_code, res.stdout, res.stderr)
+
+    assert cli("init").exit_code == 0
+    if edited:
+        edit_playbook(folder / "sops")
+    made = Brand(folder / "privdom.db", seed, owners, group_types, ownerless=ownerless, phone_ids=phone_ids,
+                 full_groups=full_groups, orders_only=orders_only, start=start)
+    days = [start + timedelta(days=n) for n in range(mornings)]
+    cap, capacity = (1, 5) if edited else (2, 150)
+    plans = run_mornings(cli, folder / "privdom.db", days, cap=cap, capacity=capacity, before=made.day_arrives)
+    assert len(plans) == mornings
+    assert all("补发" not in t["reason"] for p in plans for t in p["tasks"])  # no morning was missed
